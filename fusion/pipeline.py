@@ -1,0 +1,341 @@
+"""One job: answer, build references, search weights per prompt, score, log.
+
+Order of work is chosen so that everything that can fail cheaply (config, data, model path, judge
+credentials, tracking store) fails before the model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from fusion import plots
+from fusion.config import JobConfig, PROJECT_ROOT, artifact_root, tracking_uri
+from fusion.data import load_index_file, load_simpleqa, select_prompts
+from fusion.generation import continuation_nll, encode, eos_ids, greedy
+from fusion.judges import Judge
+from fusion.judges.factory import make_judge
+from fusion.models import LoadedModel, load_model, resolve_source
+from fusion.prompts import PromptTexts, reference_text, render, split_explanation
+from fusion.records import GradeRequest, Prompt
+from fusion.reference import reference_means
+from fusion.scoring import composite, objective, perplexity, summarize, token_overlap
+from fusion.search import Candidate, TrialResult, best_trial, prompt_seed, search_prompt
+from fusion.steering import layer_strengths, segment_bounds, steer
+from fusion.tracking import Tracker, environment_tags, flatten
+
+# The basic Hydra launcher runs every job of a multirun in this process: keep the last loaded
+# model so `-m steering=baseline,full,segmented` loads it once.
+_LOADED: dict[str, LoadedModel] = {}
+
+
+@dataclass
+class PromptOutcome:
+    """Everything known about one prompt at the end of its search; one row of ``prompts.json``."""
+
+    position: int
+    index: int
+    question: str
+    gold: str
+    topic: str
+    baseline_answer: str
+    baseline_overlap: float
+    baseline_simpleqa: str
+    baseline_quality: int
+    baseline_composite: float
+    answer: str
+    explanation: str
+    alphas: list[float]
+    gammas: list[float]
+    strengths: list[float]
+    overlap: float
+    perplexity: float
+    objective: float
+    simpleqa: str
+    quality: int
+    composite: float
+    judge: str
+    rubric: str
+    n_trials: int
+    seconds: float
+    trials: list[TrialResult] = field(default_factory=list, repr=False)
+
+    def row(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("trials")
+        data["perplexity"] = self.perplexity if math.isfinite(self.perplexity) else None
+        return data
+
+
+@dataclass(frozen=True)
+class JobResult:
+    run_id: str
+    tracking_uri: str
+    summary: dict[str, float]
+    outcomes: list[PromptOutcome]
+
+
+def model_key(job: JobConfig) -> str:
+    return json.dumps([asdict(job.model), asdict(job.quantization), job.cache_dir], sort_keys=True)
+
+
+def get_model(job: JobConfig) -> LoadedModel:
+    key = model_key(job)
+    if key not in _LOADED:
+        _LOADED.clear()  # free the previous model before loading another
+        cache = Path(job.cache_dir).expanduser() if job.cache_dir else None
+        _LOADED[key] = load_model(job.model, job.quantization, cache)
+    return _LOADED[key]
+
+
+def load_prompts(job: JobConfig) -> list[Prompt]:
+    data = job.data
+    indices = load_index_file(data.index_file) if data.index_file else None
+    prompts = load_simpleqa(Path(data.path) if data.path else None)
+    return select_prompts(
+        prompts, indices=indices, offset=data.offset, limit=data.limit, shard=data.shard, num_shards=data.num_shards
+    )
+
+
+class PromptRunner:
+    """Runs the per-prompt stages on a loaded model."""
+
+    def __init__(self, job: JobConfig, loaded: LoadedModel, judge: Judge) -> None:
+        self.job, self.loaded, self.judge = job, loaded, judge
+        self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        self.layers = loaded.decoder_layers
+        self.stop = eos_ids(self.model, self.tokenizer)
+        mode = job.steering.mode
+        self.segments = (
+            segment_bounds(loaded.num_layers, job.steering.boundaries)
+            if mode == "segmented"
+            else [range(loaded.num_layers)]
+        )
+
+    def _generate(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
+        """Greedy answers; unsteered ones use the KV cache (no hook, so nothing to recompute)."""
+        kwargs.setdefault("use_cache", True)
+        return greedy(
+            self.model,
+            encode(self.tokenizer, texts),
+            max_new_tokens=self.job.prompts.max_new_tokens,
+            stop_ids=self.stop,
+            **kwargs,
+        )
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+
+    def _overlap(self, prompt: Prompt, template: str, answer: str) -> float:
+        if self.job.eval.overlap == "echo":
+            # the authors decoded the whole sequence, so gold words in the question counted
+            answer = template.format(question=prompt.question, gold=prompt.gold) + " " + answer
+        return token_overlap(prompt.gold, answer)
+
+    def _candidates(self, prompt: Prompt, prompt_text: str, rows: list[list[int]]) -> list[Candidate]:
+        nll = continuation_nll(self.model, self.tokenizer, prompt_text, rows)
+        answers = [self._decode(r) for r in rows]
+        return [
+            Candidate(a, self._overlap(prompt, self.job.prompts.steer, a), perplexity(n)) for a, n in zip(answers, nll)
+        ]
+
+    def reference(self, prompt: Prompt, texts: PromptTexts) -> tuple[str, torch.Tensor]:
+        continuation = self._decode(self._generate([texts.explanation])[0])
+        explanation = split_explanation(continuation, self.job.prompts.explanation_marker)
+        text, span = reference_text(texts, prompt.gold, explanation)
+        return explanation, reference_means(self.model, self.tokenizer, self.layers, text, span)
+
+    def run(self, position: int, prompt: Prompt, trial_bar: tqdm | None = None) -> PromptOutcome:
+        start = time.perf_counter()
+        job = self.job
+        texts = render(job.prompts, self.tokenizer, prompt)
+        baseline_ids = self._generate([texts.baseline])[0]
+        baseline_answer = self._decode(baseline_ids)
+        baseline_overlap = self._overlap(prompt, job.prompts.baseline, baseline_answer)
+        n_seg = len(self.segments)
+        trials: list[TrialResult] = []
+        explanation = ""
+        if job.steering.mode == "baseline":
+            nll = continuation_nll(self.model, self.tokenizer, texts.baseline, [baseline_ids])[0]
+            ppl = perplexity(nll)
+            chosen = TrialResult(
+                -1, (0.0,) * n_seg, (0.0,) * n_seg, baseline_answer, baseline_overlap, ppl,
+                objective(baseline_overlap, ppl, job.search.objective_weight, job.search.perplexity_cap),
+            )
+        else:
+            explanation, targets = self.reference(prompt, texts)
+
+            def evaluate(rows: Sequence[Sequence[float]]) -> list[Candidate]:
+                strengths = layer_strengths(torch.tensor(rows, dtype=torch.float32), self.segments)
+                with steer(self.layers, targets, strengths, cached=job.steering.cache) as session:
+                    ids = self._generate([texts.steer] * len(rows), session=session, use_cache=job.steering.cache)
+                return self._candidates(prompt, texts.steer, ids)
+
+            def on_trial(_: TrialResult) -> None:
+                if trial_bar is not None:
+                    trial_bar.update(1)
+
+            trials = search_prompt(
+                evaluate, n_seg, job.search, prompt_seed(job.search.seed, prompt.index), on_trial=on_trial
+            )
+            chosen = best_trial(trials)
+        baseline_grade, grade = self.judge.grade(
+            [
+                GradeRequest(prompt.question, prompt.gold, baseline_answer),
+                GradeRequest(prompt.question, prompt.gold, chosen.answer),
+            ]
+        )
+        return PromptOutcome(
+            position=position,
+            index=prompt.index,
+            question=prompt.question,
+            gold=prompt.gold,
+            topic=prompt.topic,
+            baseline_answer=baseline_answer,
+            baseline_overlap=baseline_overlap,
+            baseline_simpleqa=baseline_grade.simpleqa,
+            baseline_quality=baseline_grade.quality,
+            baseline_composite=composite(baseline_overlap, baseline_grade.quality),
+            answer=chosen.answer,
+            explanation=explanation,
+            alphas=list(chosen.alphas),
+            gammas=list(chosen.gammas),
+            strengths=list(chosen.strengths),
+            overlap=chosen.overlap,
+            perplexity=chosen.perplexity,
+            objective=chosen.objective,
+            simpleqa=grade.simpleqa,
+            quality=grade.quality,
+            composite=composite(chosen.overlap, grade.quality),
+            judge=grade.judge,
+            rubric=grade.rubric,
+            n_trials=len(trials),
+            seconds=round(time.perf_counter() - start, 3),
+            trials=trials,
+        )
+
+
+def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
+    rows = []
+    for t in outcome.trials:
+        row: dict[str, Any] = {"position": outcome.position, "index": outcome.index, "trial": t.number}
+        for s, (a, g) in enumerate(zip(t.alphas, t.gammas)):
+            row[f"alpha_{s}"], row[f"gamma_{s}"], row[f"strength_{s}"] = a, g, a * g
+        perplexity_value = t.perplexity if math.isfinite(t.perplexity) else None
+        row.update(overlap=t.overlap, perplexity=perplexity_value, objective=t.objective, answer=t.answer)
+        rows.append(row)
+    return rows
+
+
+def prompt_metrics(outcome: PromptOutcome) -> dict[str, float]:
+    metrics = {
+        "prompt_composite": outcome.composite,
+        "prompt_overlap": outcome.overlap,
+        "prompt_objective": outcome.objective,
+        "prompt_quality": float(outcome.quality),
+        "prompt_baseline_composite": outcome.baseline_composite,
+    }
+    if math.isfinite(outcome.perplexity):
+        metrics["prompt_perplexity"] = outcome.perplexity
+    for s, value in enumerate(outcome.strengths):
+        metrics[f"prompt_strength_{s}"] = value
+    return metrics
+
+
+def summary_metrics(outcomes: Sequence[PromptOutcome], threshold: float) -> dict[str, float]:
+    steered = summarize(
+        [o.composite for o in outcomes], [o.overlap for o in outcomes], [o.simpleqa for o in outcomes], threshold
+    )
+    unsteered = summarize(
+        [o.baseline_composite for o in outcomes],
+        [o.baseline_overlap for o in outcomes],
+        [o.baseline_simpleqa for o in outcomes],
+        threshold,
+    )
+    metrics = dict(steered)
+    metrics.update({f"baseline_{k}": v for k, v in unsteered.items()})
+    metrics["objective_mean"] = sum(o.objective for o in outcomes) / len(outcomes)
+    metrics["n_prompts"] = float(len(outcomes))
+    return metrics
+
+
+def dataset_digest(prompts: Sequence[Prompt]) -> str:
+    return hashlib.sha256(json.dumps([p.index for p in prompts]).encode()).hexdigest()[:12]
+
+
+def run_job(
+    job: JobConfig,
+    resolved_config: dict[str, Any],
+    *,
+    output_dir: Path,
+    sweep_id: str = "",
+) -> JobResult:
+    """Run one Hydra job end to end; ``job`` must already be validated."""
+    started = time.perf_counter()
+    source = resolve_source(job.model)  # cheap: a wrong model path fails here, before anything loads
+    prompts = load_prompts(job)
+    judge = make_judge(job.judge)
+    uri = tracking_uri(job)
+    tracker = Tracker(uri, job.tracking.experiment, artifact_root(job))
+
+    loaded = get_model(job)
+    runner = PromptRunner(job, loaded, judge)  # checks segment boundaries against the layer count
+    tags = {
+        "fusion.mode": job.steering.mode,
+        "fusion.model": job.model.name,
+        "fusion.model_identity": source.identity,
+        "fusion.quantization": job.quantization.name,
+        "fusion.judge": getattr(judge, "name", str(job.judge.get("name"))),
+        "fusion.sweep_id": sweep_id or "none",
+        "fusion.steering_exact": str(not job.steering.cache).lower(),
+        "fusion.segments": ",".join(f"{s.start}-{s.stop - 1}" for s in runner.segments),
+        "fusion.dataset": f"{job.data.name}:{len(prompts)}:{dataset_digest(prompts)}",
+        **environment_tags(),
+    }
+    run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
+    run_id = tracker.start(run_name, tags, flatten(resolved_config))
+    torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
+    output_dir.mkdir(parents=True, exist_ok=True)
+    records_path = output_dir / "prompts.jsonl"
+    outcomes: list[PromptOutcome] = []
+    status = "FAILED"
+    try:
+        trials_total = len(prompts) * (job.search.n_trials if job.steering.mode != "baseline" else 0)
+        with tqdm(total=len(prompts), desc=f"prompts [{job.steering.mode}]", unit="prompt") as prompt_bar, tqdm(
+            total=trials_total, desc="trials", unit="trial", disable=trials_total == 0, leave=False
+        ) as trial_bar:
+            for position, prompt in enumerate(prompts):
+                outcome = runner.run(position, prompt, trial_bar)
+                outcomes.append(outcome)
+                with records_path.open("a") as f:
+                    f.write(json.dumps(outcome.row()) + "\n")
+                tracker.log_prompt(position, outcome.row(), prompt_metrics(outcome), trial_rows(outcome))
+                prompt_bar.update(1)
+                prompt_bar.set_postfix(composite=f"{outcome.composite:.2f}")
+        summary = summary_metrics(outcomes, job.eval.accuracy_threshold)
+        summary["wall_seconds"] = time.perf_counter() - started
+        tracker.log_summary(summary)
+        config_path = output_dir / "resolved_config.json"
+        config_path.write_text(json.dumps(resolved_config, indent=2))
+        tracker.log_artifact(config_path)
+        hydra_dir = output_dir / ".hydra"
+        if hydra_dir.is_dir():
+            tracker.log_artifact(hydra_dir, "hydra")
+        for path in plots.job_plots(outcomes, runner.segments, loaded.num_layers, output_dir):
+            tracker.log_artifact(path, "plots")
+        status = "FINISHED"
+        return JobResult(run_id, uri, summary, outcomes)
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        tracker.end(status)

@@ -1,0 +1,54 @@
+"""Entry point: ``python -m fusion.run [overrides]`` (add ``-m`` for a multirun sweep).
+
+Thin on purpose: compose (Hydra), validate (fusion.config), hand the typed config to the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from fusion.config import ConfigError, register_schema, validate
+
+register_schema()
+log = logging.getLogger("fusion")
+
+
+def print_summary(mode: str, summary: dict[str, float], run_id: str, uri: str) -> None:
+    keys = ["accuracy", "composite_mean", "overlap_mean", "simpleqa_correct", "simpleqa_incorrect",
+            "simpleqa_not_attempted", "baseline_accuracy", "baseline_composite_mean", "wall_seconds"]
+    width = max(len(k) for k in keys)
+    lines = [f"\nFusion Steering [{mode}] over {int(summary['n_prompts'])} prompts"]
+    lines += [f"  {k:<{width}}  {summary[k]:.3f}" for k in keys if k in summary]
+    lines.append(f"MLflow run {run_id} in {uri}")
+    lines.append(f"Compare runs:  make ui   (or: mlflow ui --backend-store-uri {uri})")
+    print("\n".join(lines), flush=True)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    try:
+        job = validate(cfg)
+    except ConfigError as error:
+        log.error("config error: %s", error)
+        sys.exit(2)
+    from fusion.pipeline import run_job  # heavy imports only once the config is known good
+
+    hydra_cfg = HydraConfig.get()
+    sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""
+    if sweep_id:
+        sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    result = run_job(job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id)
+    print_summary(job.steering.mode, result.summary, result.run_id, result.tracking_uri)
+    return result.summary["accuracy"]
+
+
+if __name__ == "__main__":
+    main()

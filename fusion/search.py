@@ -1,0 +1,96 @@
+"""Per-prompt weight search with Optuna's ask/tell interface, a batch of trials at a time.
+
+One study per prompt, its sampler seeded from the job seed and the prompt's SimpleQA index, so a
+prompt's search does not depend on which other prompts run in the job (shards and resumed runs
+give the same numbers). Each batch of asked trials is evaluated together (one batched generation)
+and told back in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import optuna
+
+from fusion.config import SearchConfig
+from fusion.scoring import objective
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What one trial produced: the answer and its two objective parts."""
+
+    answer: str
+    overlap: float
+    perplexity: float
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    number: int
+    alphas: tuple[float, ...]  # one per segment
+    gammas: tuple[float, ...]
+    answer: str
+    overlap: float
+    perplexity: float
+    objective: float
+
+    @property
+    def strengths(self) -> tuple[float, ...]:
+        """alpha * gamma per segment: the only quantity the steering hook sees."""
+        return tuple(a * g for a, g in zip(self.alphas, self.gammas))
+
+
+# Evaluates rows of per-segment strengths (alpha*gamma) as one batch.
+Evaluate = Callable[[Sequence[Sequence[float]]], list[Candidate]]
+
+
+def prompt_seed(job_seed: int, prompt_index: int) -> int:
+    """A stable per-prompt seed (independent of Python's hash randomisation)."""
+    digest = hashlib.sha256(f"{job_seed}:{prompt_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    if cfg.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.n_startup_trials)
+
+
+def search_prompt(
+    evaluate: Evaluate,
+    n_segments: int,
+    cfg: SearchConfig,
+    seed: int,
+    *,
+    on_trial: Callable[[TrialResult], None] | None = None,
+) -> list[TrialResult]:
+    """Run ``cfg.n_trials`` trials in batches of ``cfg.batch_size``; return them in trial order."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(cfg, seed))
+    results: list[TrialResult] = []
+    while len(results) < cfg.n_trials:
+        batch = [study.ask() for _ in range(min(cfg.batch_size, cfg.n_trials - len(results)))]
+        weights = [
+            (
+                tuple(t.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments)),
+                tuple(t.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments)),
+            )
+            for t in batch
+        ]
+        candidates = evaluate([[a * g for a, g in zip(alphas, gammas)] for alphas, gammas in weights])
+        for trial, (alphas, gammas), cand in zip(batch, weights, candidates):
+            value = objective(cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap)
+            study.tell(trial, value)
+            result = TrialResult(trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value)
+            results.append(result)
+            if on_trial is not None:
+                on_trial(result)
+    return results
+
+
+def best_trial(results: Sequence[TrialResult]) -> TrialResult:
+    """The trial with the highest objective; ties go to the earliest trial (deterministic)."""
+    return max(results, key=lambda r: (r.objective, -r.number))

@@ -1,0 +1,107 @@
+"""End to end: Hydra-composed jobs on the real default model, logged to a real MLflow store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SUMMARY = ["accuracy", "composite_mean", "overlap_mean", "simpleqa_correct", "simpleqa_incorrect", "simpleqa_not_attempted"]
+
+
+def run_fusion(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "fusion.run",
+        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        "prompts.max_new_tokens=16",
+        *overrides,
+    ]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def runs_of(tmp_path: Path):
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("fusion")
+    return client, client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def table(client: MlflowClient, run_id: str, name: str) -> list[dict]:
+    path = client.download_artifacts(run_id, name)
+    data = json.loads(Path(path).read_text())
+    return [dict(zip(data["columns"], row)) for row in data["data"]]
+
+
+@pytest.fixture(scope="module")
+def segmented_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("e2e")
+    result = run_fusion(tmp_path, "steering=segmented", "data.limit=2", "search.n_trials=2", "search.batch_size=2")
+    return tmp_path, result
+
+
+def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
+    tmp_path, result = segmented_run
+    assert "make ui" in result.stdout and "accuracy" in result.stdout
+    client, runs = runs_of(tmp_path)
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    for key in SUMMARY:
+        assert key in run.data.metrics, key
+    assert 0.0 <= run.data.metrics["accuracy"] <= 1.0
+    grades = sum(run.data.metrics[k] for k in SUMMARY[3:])
+    assert grades == pytest.approx(1.0)
+    tags = run.data.tags
+    assert tags["fusion.mode"] == "segmented" and tags["fusion.model"] == "smollm2_135m"
+    assert tags["fusion.quantization"] == "none" and tags["fusion.judge"] == "rules"
+    assert tags["fusion.segments"] == "0-9,10-19,20-29"
+    assert "mlflow.source.git.commit" in tags
+    assert run.data.params["search.n_trials"] == "2" and run.data.params["steering.mode"] == "segmented"
+
+    prompts = table(client, run.info.run_id, "prompts.json")
+    assert [p["index"] for p in prompts] == [0, 1]
+    for p in prompts:
+        assert len(p["alphas"]) == len(p["gammas"]) == len(p["strengths"]) == 3
+        assert p["strengths"] == pytest.approx([a * g for a, g in zip(p["alphas"], p["gammas"])])
+        assert p["simpleqa"] in {"CORRECT", "INCORRECT", "NOT_ATTEMPTED"} and 1 <= p["quality"] <= 5
+        assert p["composite"] == pytest.approx(0.5 * p["overlap"] + 0.5 * p["quality"] / 5)
+        assert p["question"] and p["gold"] and p["n_trials"] == 2
+    assert run.data.metrics["composite_mean"] == pytest.approx(sum(p["composite"] for p in prompts) / 2)
+
+    trials = table(client, run.info.run_id, "trials.json")
+    assert len(trials) == 4
+    for p in prompts:
+        mine = [t for t in trials if t["index"] == p["index"]]
+        best = max(mine, key=lambda t: t["objective"])
+        assert best["answer"] == p["answer"] and best["objective"] == pytest.approx(p["objective"])
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"prompts.json", "trials.json", "resolved_config.json", "plots"} <= artifacts
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} >= {"plots/layer_profile.png"}
+
+
+def test_same_config_and_seed_give_the_same_numbers(segmented_run, tmp_path):
+    first_dir, _ = segmented_run
+    run_fusion(tmp_path, "steering=segmented", "data.limit=2", "search.n_trials=2", "search.batch_size=2")
+    (c1, (r1,)), (c2, (r2,)) = runs_of(first_dir), runs_of(tmp_path)
+    timeless = lambda run: {k: v for k, v in run.data.metrics.items() if k != "wall_seconds"}  # noqa: E731
+    assert timeless(r1) == timeless(r2)
+    assert table(c1, r1.info.run_id, "trials.json") == table(c2, r2.info.run_id, "trials.json")
+
+
+def test_multirun_gives_one_run_per_mode(tmp_path):
+    run_fusion(tmp_path, "-m", "steering=baseline,full,segmented", "data.limit=1", "search.n_trials=2")
+    _, runs = runs_of(tmp_path)
+    assert [r.data.tags["fusion.mode"] for r in runs] == ["baseline", "full", "segmented"]
+    assert len({r.data.tags["fusion.sweep_id"] for r in runs}) == 1
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert all(key in run.data.metrics for key in SUMMARY)
