@@ -1,22 +1,39 @@
-"""Model loading (interim; helper replaces with cache support)."""
+"""Finding and loading models: GGUF files shipped in pip packages, local files, or the hub.
+
+:func:`resolve_source` is cheap and runs before anything heavy, so a wrong model name or path
+fails in a second. :func:`load_model` loads the weights; a GGUF file is dequantized once and a
+safetensors copy is kept in ``cache_dir`` (transformers refuses ``save_pretrained`` on a
+GGUF-loaded model, so the state dict and config are written directly; see ``_write_cache``).
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import importlib
 import importlib.metadata as md
+import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import transformers
+from safetensors.torch import save_model
 from torch import nn
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass
 class ModelConfig:
+    """The ``model`` config group. Exactly one of ``gguf_package`` and ``id`` names the weights."""
+
     name: str = "smollm2_135m"
-    id: str | None = None
-    gguf_package: str | None = None
-    gguf_file: str | None = None
+    id: str | None = None  # hub id, local HF directory, or a .gguf file
+    gguf_package: str | None = None  # a pip distribution that ships a .gguf file
+    gguf_file: str | None = None  # the .gguf inside a hub repo or local directory
     dtype: str = "float32"
     revision: str | None = None
 
@@ -30,41 +47,149 @@ class QuantizationConfig:
 
 @dataclass(frozen=True)
 class ModelSource:
-    location: str
-    gguf_file: str | None
-    identity: str
+    location: str  # a directory or hub id passed to from_pretrained
+    gguf_file: str | None  # a file name inside ``location`` when the weights are GGUF
+    identity: str  # stable name for tags and cache keys
 
 
 @dataclass
 class LoadedModel:
-    model: nn.Module
-    tokenizer: object
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
     source: ModelSource
     num_layers: int
     hidden_size: int
     decoder_layers: nn.ModuleList
 
 
+def _package_gguf(package: str) -> Path:
+    try:
+        dist = md.distribution(package)
+    except md.PackageNotFoundError:
+        raise FileNotFoundError(f"model.gguf_package: pip package {package} is not installed: run `make setup`") from None
+    files = [f for f in dist.files or [] if str(f).endswith(".gguf")]
+    if files:
+        return Path(dist.locate_file(files[0]))
+    # packages too big for one wheel ship chunks and an assemble() that joins them
+    module_name = package.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        module = None
+    if module is not None and hasattr(module, "assemble"):
+        return Path(module.assemble())
+    raise FileNotFoundError(f"model.gguf_package: package {package} ships no .gguf file and has no assemble()")
+
+
 def resolve_source(cfg: ModelConfig) -> ModelSource:
+    """Where the weights are, without loading them; one-line errors naming the fix."""
+    if bool(cfg.gguf_package) == bool(cfg.id):
+        raise ValueError(f"model: set exactly one of model.gguf_package and model.id (model={cfg.name})")
     if cfg.gguf_package:
+        path = _package_gguf(cfg.gguf_package)
+        version = md.version(cfg.gguf_package)
+        return ModelSource(str(path.parent), path.name, f"{cfg.gguf_package}=={version}:{path.name}")
+    assert cfg.id is not None
+    local = Path(cfg.id).expanduser()
+    if local.suffix == ".gguf":
+        if not local.is_file():
+            raise FileNotFoundError(f"model.id: no GGUF file at {local}")
+        return ModelSource(str(local.resolve().parent), local.name, str(local.resolve()))
+    if local.is_absolute() or cfg.id.startswith((".", "~")) or local.exists():
+        if not (local / "config.json").is_file() and not cfg.gguf_file:
+            raise FileNotFoundError(f"model.id: {local} is not a model directory (no config.json)")
+        return ModelSource(str(local.resolve()), cfg.gguf_file, str(local.resolve()))
+    # a hub id: loaded by from_pretrained with whatever network or HF cache the user has
+    return ModelSource(cfg.id, cfg.gguf_file, f"{cfg.id}@{cfg.revision or 'main'}")
+
+
+def find_decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The decoder blocks: ``model.model.layers`` for Llama/Gemma, searched for in wrappers."""
+    for path in ("model.layers", "model.language_model.layers", "transformer.h", "gpt_neox.layers", "layers"):
+        node: object = model
+        for attr in path.split("."):
+            node = getattr(node, attr, None)
+        if isinstance(node, nn.ModuleList):
+            return node
+    raise ValueError(f"cannot find the decoder layers of {type(model).__name__}")
+
+
+def cache_key(source: ModelSource, dtype: str) -> str:
+    text = json.dumps([source.identity, dtype, transformers.__version__])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _write_cache(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, target: Path) -> None:
+    """Write a dequantized copy atomically (temp dir + rename): a crash never leaves half a cache."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        config = copy.deepcopy(model.config)
+        # the GGUF quantization marker would make from_pretrained look for a GGUF file again
+        for attr in ("quantization_config", "_is_quantized"):
+            if hasattr(config, attr):
+                delattr(config, attr)
+        config.save_pretrained(tmp)
+        model.generation_config.save_pretrained(tmp)
+        save_model(model, str(tmp / "model.safetensors"))  # drops the tied lm_head copy
+        tokenizer.save_pretrained(tmp)
+        (tmp / "fusion-cache.json").write_text(json.dumps({"complete": True}))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _from_pretrained(
+    location: str, gguf_file: str | None, cfg: ModelConfig, quant: QuantizationConfig
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    kwargs: dict = {"revision": cfg.revision} if cfg.revision else {}
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
+    tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
+    model_kwargs: dict = {"dtype": getattr(torch, cfg.dtype)}
+    if quant.load_in_8bit:
         try:
-            dist = md.distribution(cfg.gguf_package)
-        except md.PackageNotFoundError:
-            raise FileNotFoundError(f"pip package {cfg.gguf_package} is not installed: run `make setup`") from None
-        files = [f for f in dist.files or [] if str(f).endswith(".gguf")]
-        path = Path(dist.locate_file(files[0]))
-        return ModelSource(str(path.parent), path.name, f"{cfg.gguf_package}=={dist.version}:{path.name}")
-    return ModelSource(cfg.id, cfg.gguf_file, cfg.id)
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise RuntimeError("quantization=int8 needs bitsandbytes: run `make setup` or use quantization=none") from None
+        model_kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
+            load_in_8bit=True, llm_int8_threshold=quant.llm_int8_threshold
+        )
+    model = AutoModelForCausalLM.from_pretrained(location, **kwargs, **model_kwargs)
+    return model, tokenizer
 
 
 def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | None) -> LoadedModel:
-    src = resolve_source(cfg)
-    kw = {"gguf_file": src.gguf_file} if src.gguf_file else {}
-    tok = AutoTokenizer.from_pretrained(src.location, **kw)
-    tok.padding_side = "left"
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(src.location, dtype=getattr(torch, cfg.dtype), **kw).eval()
+    """Load model and tokenizer for inference (eval mode, left padding, a pad token)."""
+    source = resolve_source(cfg)
+    cached = cache_dir / cache_key(source, cfg.dtype) if cache_dir and source.gguf_file else None
+    model = tokenizer = None
+    if cached is not None and (cached / "fusion-cache.json").is_file():
+        try:
+            model, tokenizer = _from_pretrained(str(cached), None, cfg, quant)
+        except Exception:  # noqa: BLE001 - any unreadable cache (truncated, old format) is rebuilt
+            shutil.rmtree(cached, ignore_errors=True)
+            model = None
+    if model is None:
+        if cached is not None:
+            # dequantize once in full precision, keep the copy, then load it as asked
+            gguf_model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, QuantizationConfig())
+            _write_cache(gguf_model, tokenizer, cached)
+            if quant.load_in_8bit:
+                del gguf_model
+                model, tokenizer = _from_pretrained(str(cached), None, cfg, quant)
+            else:
+                model = gguf_model
+        else:
+            model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, quant)
+    assert model is not None and tokenizer is not None
+    model.eval()
     torch.set_grad_enabled(False)
-    layers = model.model.layers
-    return LoadedModel(model, tok, src, len(layers), model.config.hidden_size, layers)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    layers = find_decoder_layers(model)
+    return LoadedModel(model, tokenizer, source, len(layers), model.config.get_text_config().hidden_size, layers)

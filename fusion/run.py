@@ -5,7 +5,6 @@ Thin on purpose: compose (Hydra), validate (fusion.config), hand the typed confi
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from omegaconf import DictConfig, OmegaConf
 from fusion.config import ConfigError, register_schema, validate
 
 register_schema()
-log = logging.getLogger("fusion")
 
 
 def print_summary(mode: str, summary: dict[str, float], run_id: str, uri: str) -> None:
@@ -36,7 +34,7 @@ def main(cfg: DictConfig) -> float:
     try:
         job = validate(cfg)
     except ConfigError as error:
-        log.error("config error: %s", error)
+        print(f"fusion: config error: {error}", file=sys.stderr)
         sys.exit(2)
     from fusion.pipeline import run_job  # heavy imports only once the config is known good
 

@@ -15,9 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = ["accuracy", "composite_mean", "overlap_mean", "simpleqa_correct", "simpleqa_incorrect", "simpleqa_not_attempted"]
 
 
-def run_fusion(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+def run_fusion(tmp_path: Path, *overrides: str, multirun: bool = False) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "fusion.run",
+        sys.executable, "-m", "fusion.run", *(["-m"] if multirun else []),
         f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
         f"hydra.run.dir={tmp_path / 'run'}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
@@ -98,7 +98,7 @@ def test_same_config_and_seed_give_the_same_numbers(segmented_run, tmp_path):
 
 
 def test_multirun_gives_one_run_per_mode(tmp_path):
-    run_fusion(tmp_path, "-m", "steering=baseline,full,segmented", "data.limit=1", "search.n_trials=2")
+    run_fusion(tmp_path, "steering=baseline,full,segmented", "data.limit=1", "search.n_trials=2", multirun=True)
     _, runs = runs_of(tmp_path)
     assert [r.data.tags["fusion.mode"] for r in runs] == ["baseline", "full", "segmented"]
     assert len({r.data.tags["fusion.sweep_id"] for r in runs}) == 1

@@ -6,7 +6,7 @@ What it does, in order, on the answer text (the continuation only, never the ech
    ``and``, articles (a, an, the) dropped, punctuation dropped except inside numbers; numbers lose
    thousands separators and trailing zero decimals (``1,000`` = ``1000``, ``3.0`` = ``3``); number
    words up to twenty become digits (``two`` = ``2``); month names become month numbers and
-   ordinal suffixes are dropped (``5th`` = ``5``), so ``January 5, 2008``, ``5 January 2008`` and
+   ordinal suffixes and a following "of" are dropped (``5th of May`` = ``May 5``), so ``January 5, 2008``, ``5 January 2008`` and
    ``2008-01-05`` share the tokens {1, 5, 2008}.
 2. **CORRECT** when every normalised gold token occurs in the answer's tokens. A person's name
    needs every part (SimpleQA asks for the full answer: the surname alone is INCORRECT).
@@ -87,8 +87,8 @@ def normalise(text: str) -> list[str]:
             tokens.append(_NUMBER_WORDS[tok])
         elif tok in _MONTHS:
             tokens.append(_MONTHS[tok])
-        elif tok in {"st", "nd", "rd", "th"} and tokens and tokens[-1].isdigit():
-            continue  # "5th" tokenises as "5", "th"
+        elif tok in {"st", "nd", "rd", "th", "of"} and tokens and tokens[-1].isdigit():
+            continue  # "5th of May" tokenises as "5", "th", "of", "may"
         else:
             tokens.append(tok)
     return tokens
