@@ -142,6 +142,14 @@ def main() -> None:
     r["cached_vs_exact_answer_agreement"], r["cached_vs_exact_best_agreement"] = agreement(batched, cached)
     r["cached_vs_exact_speedup"] = r["search_batched_exact_s"] / r["search_batched_cached_s"]
 
+    # batching across prompts (left padding): unsteered answers one prompt at a time vs one batch
+    texts = [render(PromptsConfig(chat_template=True), bench.tok, p).baseline for p in load_simpleqa()[:8]]
+    kwargs = dict(max_new_tokens=args.max_new_tokens, stop_ids=bench.stop, use_cache=True)
+    r["prompts_alone_s"], alone = timed(lambda: [greedy(bench.model, encode(bench.tok, [t]), **kwargs)[0] for t in texts])
+    r["prompts_batched_s"], together = timed(lambda: greedy(bench.model, encode(bench.tok, texts), **kwargs))
+    r["prompt_batching_speedup"] = r["prompts_alone_s"] / r["prompts_batched_s"]
+    r["prompt_batching_agreement"] = statistics.mean(a == b for a, b in zip(alone, together))
+
     # the replication: 260 prompts x (baseline, full, segmented); steered modes dominate
     for mode in ("exact", "cached"):
         per_prompt = r[f"search_batched_{mode}_s"] / args.prompts

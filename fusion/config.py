@@ -21,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STEERING_MODES = ("baseline", "full", "segmented")
 SAMPLERS = ("tpe", "random")
 OVERLAP_VARIANTS = ("continuation", "echo")
+DATA_SELECTIONS = ("all", "baseline_failed")
 
 
 class ConfigError(ValueError):
@@ -63,6 +64,9 @@ class DataConfig:
     name: str = "simpleqa"
     path: str | None = None  # None: the wheel fetched by `make setup` (see fusion.data)
     index_file: str | None = None  # a JSON list of SimpleQA row indices, e.g. "paper260"
+    # "all", or "baseline_failed": answer the selected pool unsteered, grade it with the judge and
+    # keep only the answers graded INCORRECT (the paper's selection)
+    select: str = "all"
     offset: int = 0
     limit: int | None = 5
     shard: int = 0
@@ -154,6 +158,8 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail("data.offset", f"must be >= 0 (got {data.offset})")
     if not 0 <= data.shard < data.num_shards:
         _fail("data.shard", f"must be in [0, data.num_shards={data.num_shards}) (got {data.shard})")
+    if data.select not in DATA_SELECTIONS:
+        _fail("data.select", f"'{data.select}' is not one of {', '.join(DATA_SELECTIONS)}")
     if job.eval.overlap not in OVERLAP_VARIANTS:
         _fail("eval.overlap", f"'{job.eval.overlap}' is not one of {', '.join(OVERLAP_VARIANTS)}")
     if job.prompts.max_new_tokens < 1:

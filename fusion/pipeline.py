@@ -52,6 +52,13 @@ class PromptOutcome:
     baseline_simpleqa: str
     baseline_quality: int
     baseline_composite: float
+    # the zero-steering control: the steering prompt answered without hooks (the paper has none,
+    # so part of its gain could come from the prompt change alone)
+    control_answer: str
+    control_overlap: float
+    control_simpleqa: str
+    control_quality: int
+    control_composite: float
     answer: str
     explanation: str
     alphas: list[float]
@@ -114,6 +121,7 @@ class PromptRunner:
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.layers = loaded.decoder_layers
         self.stop = eos_ids(self.model, self.tokenizer)
+        self._baseline_ids: dict[int, list[int]] = {}  # by SimpleQA index: selection answers them first
         mode = job.steering.mode
         self.segments = (
             segment_bounds(loaded.num_layers, job.steering.boundaries)
@@ -148,6 +156,25 @@ class PromptRunner:
             Candidate(a, self._overlap(prompt, self.job.prompts.steer, a), perplexity(n)) for a, n in zip(answers, nll)
         ]
 
+    def baseline_ids(self, prompt: Prompt, texts: PromptTexts | None = None) -> list[int]:
+        if prompt.index not in self._baseline_ids:
+            texts = texts or render(self.job.prompts, self.tokenizer, prompt)
+            self._baseline_ids[prompt.index] = self._generate([texts.baseline])[0]
+        return self._baseline_ids[prompt.index]
+
+    def select_baseline_failed(self, pool: Sequence[Prompt]) -> tuple[list[Prompt], list[dict[str, Any]]]:
+        """The paper's selection: answer the pool unsteered, grade, keep the INCORRECT ones
+        (NOT_ATTEMPTED answers are dropped, as the authors did). Returns the kept prompts and a
+        record per pool prompt."""
+        answers = [self._decode(self.baseline_ids(p)) for p in tqdm(pool, desc="selection", unit="prompt")]
+        grades = self.judge.grade([GradeRequest(p.question, p.gold, a) for p, a in zip(pool, answers)])
+        rows = [
+            {"index": p.index, "question": p.question, "gold": p.gold, "baseline_answer": a, "simpleqa": g.simpleqa,
+             "judge": g.judge, "kept": g.simpleqa == "INCORRECT"}
+            for p, a, g in zip(pool, answers, grades)
+        ]
+        return [p for p, row in zip(pool, rows) if row["kept"]], rows
+
     def reference(self, prompt: Prompt, texts: PromptTexts) -> tuple[str, torch.Tensor]:
         continuation = self._decode(self._generate([texts.explanation])[0])
         explanation = split_explanation(continuation, self.job.prompts.explanation_marker)
@@ -158,9 +185,11 @@ class PromptRunner:
         start = time.perf_counter()
         job = self.job
         texts = render(job.prompts, self.tokenizer, prompt)
-        baseline_ids = self._generate([texts.baseline])[0]
+        baseline_ids = self.baseline_ids(prompt, texts)
         baseline_answer = self._decode(baseline_ids)
         baseline_overlap = self._overlap(prompt, job.prompts.baseline, baseline_answer)
+        control_answer = self._decode(self._generate([texts.steer])[0])
+        control_overlap = self._overlap(prompt, job.prompts.steer, control_answer)
         n_seg = len(self.segments)
         trials: list[TrialResult] = []
         explanation = ""
@@ -188,9 +217,10 @@ class PromptRunner:
                 evaluate, n_seg, job.search, prompt_seed(job.search.seed, prompt.index), on_trial=on_trial
             )
             chosen = best_trial(trials)
-        baseline_grade, grade = self.judge.grade(
+        baseline_grade, control_grade, grade = self.judge.grade(
             [
                 GradeRequest(prompt.question, prompt.gold, baseline_answer),
+                GradeRequest(prompt.question, prompt.gold, control_answer),
                 GradeRequest(prompt.question, prompt.gold, chosen.answer),
             ]
         )
@@ -205,6 +235,11 @@ class PromptRunner:
             baseline_simpleqa=baseline_grade.simpleqa,
             baseline_quality=baseline_grade.quality,
             baseline_composite=composite(baseline_overlap, baseline_grade.quality),
+            control_answer=control_answer,
+            control_overlap=control_overlap,
+            control_simpleqa=control_grade.simpleqa,
+            control_quality=control_grade.quality,
+            control_composite=composite(control_overlap, control_grade.quality),
             answer=chosen.answer,
             explanation=explanation,
             alphas=list(chosen.alphas),
@@ -243,6 +278,7 @@ def prompt_metrics(outcome: PromptOutcome) -> dict[str, float]:
         "prompt_objective": outcome.objective,
         "prompt_quality": float(outcome.quality),
         "prompt_baseline_composite": outcome.baseline_composite,
+        "prompt_control_composite": outcome.control_composite,
     }
     if math.isfinite(outcome.perplexity):
         metrics["prompt_perplexity"] = outcome.perplexity
@@ -252,17 +288,17 @@ def prompt_metrics(outcome: PromptOutcome) -> dict[str, float]:
 
 
 def summary_metrics(outcomes: Sequence[PromptOutcome], threshold: float) -> dict[str, float]:
-    steered = summarize(
-        [o.composite for o in outcomes], [o.overlap for o in outcomes], [o.simpleqa for o in outcomes], threshold
-    )
-    unsteered = summarize(
-        [o.baseline_composite for o in outcomes],
-        [o.baseline_overlap for o in outcomes],
-        [o.baseline_simpleqa for o in outcomes],
-        threshold,
-    )
-    metrics = dict(steered)
-    metrics.update({f"baseline_{k}": v for k, v in unsteered.items()})
+    """This run's metrics, plus the unsteered answers' (``baseline_*``) and the zero-steering
+    control's (``control_*``) on the same prompts, scored the same way."""
+    metrics: dict[str, float] = {}
+    for prefix in ("", "baseline_", "control_"):
+        part = summarize(
+            [getattr(o, f"{prefix}composite") for o in outcomes],
+            [getattr(o, f"{prefix}overlap") for o in outcomes],
+            [getattr(o, f"{prefix}simpleqa") for o in outcomes],
+            threshold,
+        )
+        metrics.update({f"{prefix}{k}": v for k, v in part.items()})
     metrics["objective_mean"] = sum(o.objective for o in outcomes) / len(outcomes)
     metrics["n_prompts"] = float(len(outcomes))
     return metrics
@@ -289,6 +325,11 @@ def run_job(
 
     loaded = get_model(job)
     runner = PromptRunner(job, loaded, judge)  # checks segment boundaries against the layer count
+    selection: list[dict[str, Any]] = []
+    if job.data.select == "baseline_failed":
+        prompts, selection = runner.select_baseline_failed(prompts)
+        if not prompts:
+            raise ValueError(f"data.select=baseline_failed kept none of {len(selection)} prompts: raise data.limit")
     tags = {
         "fusion.mode": job.steering.mode,
         "fusion.model": job.model.name,
@@ -303,6 +344,8 @@ def run_job(
     }
     run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
     run_id = tracker.start(run_name, tags, flatten(resolved_config))
+    if selection:
+        tracker.log_selection(selection)
     torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
     output_dir.mkdir(parents=True, exist_ok=True)
     records_path = output_dir / "prompts.jsonl"
@@ -330,7 +373,7 @@ def run_job(
         hydra_dir = output_dir / ".hydra"
         if hydra_dir.is_dir():
             tracker.log_artifact(hydra_dir, "hydra")
-        for path in plots.job_plots(outcomes, runner.segments, loaded.num_layers, output_dir):
+        for path in plots.job_plots(outcomes, runner.segments, loaded.num_layers, output_dir, job.eval.accuracy_threshold):
             tracker.log_artifact(path, "plots")
         status = "FINISHED"
         return JobResult(run_id, uri, summary, outcomes)

@@ -26,7 +26,7 @@ def layer_profile(outcomes: Sequence[PromptOutcome], segments: Sequence[range], 
 
 
 def job_plots(
-    outcomes: Sequence[PromptOutcome], segments: Sequence[range], num_layers: int, out_dir: Path
+    outcomes: Sequence[PromptOutcome], segments: Sequence[range], num_layers: int, out_dir: Path, threshold: float
 ) -> list[Path]:
     paths = []
     profile = layer_profile(outcomes, segments, num_layers)
@@ -50,7 +50,7 @@ def job_plots(
         bins=np.linspace(0, 1, 11),
         label=["unsteered", "this run"],
     )
-    ax.axvline(0.6, color="black", linestyle="--", linewidth=1, label="accuracy threshold")
+    ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label="accuracy threshold")
     ax.set(xlabel="composite score", ylabel="prompts", title="Composite scores")
     ax.legend()
     fig.tight_layout()

@@ -5,7 +5,11 @@ Thin on purpose: compose (Hydra), validate (fusion.config), hand the typed confi
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -18,9 +22,27 @@ from fusion.config import ConfigError, register_schema, validate
 register_schema()
 
 
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so a terminated job still closes its MLflow run (as KILLED)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def print_summary(mode: str, summary: dict[str, float], run_id: str, uri: str) -> None:
     keys = ["accuracy", "composite_mean", "overlap_mean", "simpleqa_correct", "simpleqa_incorrect",
-            "simpleqa_not_attempted", "baseline_accuracy", "baseline_composite_mean", "wall_seconds"]
+            "simpleqa_not_attempted", "baseline_accuracy", "baseline_composite_mean", "control_accuracy",
+            "control_composite_mean", "wall_seconds"]
     width = max(len(k) for k in keys)
     lines = [f"\nFusion Steering [{mode}] over {int(summary['n_prompts'])} prompts"]
     lines += [f"  {k:<{width}}  {summary[k]:.3f}" for k in keys if k in summary]
@@ -43,7 +65,8 @@ def main(cfg: DictConfig) -> float:
     if sweep_id:
         sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    result = run_job(job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id)
+    with sigterm_as_interrupt():
+        result = run_job(job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id)
     print_summary(job.steering.mode, result.summary, result.run_id, result.tracking_uri)
     return result.summary["accuracy"]
 

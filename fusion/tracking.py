@@ -89,6 +89,11 @@ class Tracker:
             columns = list(trials[0])
             mlflow.log_table(data={c: [t[c] for t in trials] for c in columns}, artifact_file="trials.json")
 
+    def log_selection(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The prompt selection (pool, baseline grades, which were kept) as a table and two metrics."""
+        mlflow.log_table(data={c: [r[c] for r in rows] for c in rows[0]}, artifact_file="selection.json")
+        mlflow.log_metrics({"selection_pool": len(rows), "selection_kept": sum(bool(r["kept"]) for r in rows)})
+
     def log_summary(self, metrics: Mapping[str, float]) -> None:
         mlflow.log_metrics(dict(metrics))
 

@@ -76,6 +76,9 @@ def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
         assert p["composite"] == pytest.approx(0.5 * p["overlap"] + 0.5 * p["quality"] / 5)
         assert p["question"] and p["gold"] and p["n_trials"] == 2
     assert run.data.metrics["composite_mean"] == pytest.approx(sum(p["composite"] for p in prompts) / 2)
+    # the unsteered answers and the zero-steering control are scored on the same prompts
+    assert run.data.metrics["baseline_composite_mean"] == pytest.approx(sum(p["baseline_composite"] for p in prompts) / 2)
+    assert run.data.metrics["control_composite_mean"] == pytest.approx(sum(p["control_composite"] for p in prompts) / 2)
 
     trials = table(client, run.info.run_id, "trials.json")
     assert len(trials) == 4
@@ -97,11 +100,39 @@ def test_same_config_and_seed_give_the_same_numbers(segmented_run, tmp_path):
     assert table(c1, r1.info.run_id, "trials.json") == table(c2, r2.info.run_id, "trials.json")
 
 
-def test_multirun_gives_one_run_per_mode(tmp_path):
+def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
     run_fusion(tmp_path, "steering=baseline,full,segmented", "data.limit=1", "search.n_trials=2", multirun=True)
     _, runs = runs_of(tmp_path)
     assert [r.data.tags["fusion.mode"] for r in runs] == ["baseline", "full", "segmented"]
-    assert len({r.data.tags["fusion.sweep_id"] for r in runs}) == 1
+    sweep_ids = {r.data.tags["fusion.sweep_id"] for r in runs}
+    assert len(sweep_ids) == 1
     for run in runs:
         assert run.info.status == "FINISHED"
         assert all(key in run.data.metrics for key in SUMMARY)
+    report = subprocess.run(
+        [sys.executable, "-m", "fusion.report", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+         "--sweep-id", sweep_ids.pop(), "--out", str(tmp_path / "report"), "--json"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    numbers = json.loads(report.stdout)
+    assert list(numbers) == ["baseline", "full", "segmented"]
+    for run in runs:
+        mine = numbers[run.data.tags["fusion.mode"]]
+        for key in SUMMARY:
+            assert mine[key] == pytest.approx(run.data.metrics[key]), key
+    assert {"report.md", "accuracy.png", "composite_box.png", "layer_profiles.png"} <= {
+        p.name for p in (tmp_path / "report").iterdir()
+    }
+    assert "| segmented |" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_baseline_failed_selection_is_recorded(tmp_path):
+    run_fusion(tmp_path, "steering=baseline", "data.limit=4", "data.select=baseline_failed")
+    client, (run,) = runs_of(tmp_path)
+    selection = table(client, run.info.run_id, "selection.json")
+    assert [s["index"] for s in selection] == [0, 1, 2, 3]
+    kept = [s["index"] for s in selection if s["kept"]]
+    assert all(s["simpleqa"] == "INCORRECT" for s in selection if s["kept"])
+    assert run.data.metrics["selection_pool"] == 4 and run.data.metrics["selection_kept"] == len(kept)
+    assert [p["index"] for p in table(client, run.info.run_id, "prompts.json")] == kept

@@ -152,3 +152,37 @@ def test_per_row_targets_and_left_padding_match_single_prompts(loaded, targets):
         run_greedy(loaded, [other], strengths[1:], per_row[1])[0],
     ]
     assert batched == alone
+
+
+def test_cached_mode_equals_exact_mode_where_it_must(loaded, targets):
+    """Cached steering is an approximation, except (a) with zero weights, where both are the model
+    itself, and (b) on the first token, whose forward pass sees the same prompt in both modes."""
+    zero = torch.zeros(1, loaded.num_layers)
+    assert run_greedy(loaded, [QUESTION], zero, targets, cached=True) == run_greedy(loaded, [QUESTION])
+    rows = torch.tensor([[0.1], [0.3], [0.6]]).expand(3, loaded.num_layers).contiguous()
+    exact = run_greedy(loaded, [QUESTION] * 3, rows, targets)
+    cached = run_greedy(loaded, [QUESTION] * 3, rows, targets, cached=True)
+    assert [e[:1] for e in exact] == [c[:1] for c in cached]
+
+
+def test_cached_running_mean_covers_every_position_seen(loaded, targets):
+    """With the KV cache the hook sees one new position per step; its mean must still be the mean
+    over the whole (pre-shift) sequence so far, so a step's shift equals the exact formula applied
+    to the running mean."""
+    enc = encode(loaded.tokenizer, [QUESTION])
+    layer = 5
+    strengths = torch.zeros(1, loaded.num_layers)
+    strengths[0, layer] = 0.5
+    with capture(loaded.decoder_layers) as raw, steer(loaded.decoder_layers, targets, strengths, cached=True) as s, \
+            capture(loaded.decoder_layers) as out:
+        s.set_mask(enc.mask)
+        first = loaded.model(input_ids=enc.ids, attention_mask=enc.mask, use_cache=True)
+        prefix = raw[layer][0].clone()
+        next_id = first.logits[:, -1:].argmax(-1)
+        mask = torch.cat([enc.mask, torch.ones(1, 1, dtype=torch.long)], dim=1)
+        s.set_mask(mask)
+        loaded.model(input_ids=next_id, attention_mask=mask, cache=first.cache, use_cache=True)
+    new = raw[layer][0]  # the new position's own (pre-shift) activation
+    running_mean = torch.cat([prefix, new]).mean(0)
+    expected = new + 0.5 * (targets[layer] - running_mean)
+    assert torch.allclose(out[layer][0], expected, atol=1e-5)
