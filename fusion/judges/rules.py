@@ -1,28 +1,77 @@
-"""The rules judge: deterministic, offline grading by normalised answer matching.
+"""The rules judge: a deterministic, offline SimpleQA grader by normalised answer matching.
 
-What it does, in order, on the answer text (the continuation only, never the echoed question):
+It stands in for the authors' LLM judges (mistral-small) where none is reachable. It follows the
+rubric the authors gave their SimpleQA grader (paper_details.md §5.3): ignore case and punctuation,
+allow hedging when the answer is present, count a partial answer as INCORRECT, count an answer
+that also offers a contradicting alternative as INCORRECT ("Newton, Einstein, and Galileo
+discovered gravity."), tolerate minor typos in names. The answer graded is the model's
+continuation only; the caller must strip the echoed question.
 
-1. **Normalise** gold and answer: Unicode accents folded (``é`` -> ``e``), lower case, ``&`` ->
-   ``and``, articles (a, an, the) dropped, punctuation dropped except inside numbers; numbers lose
-   thousands separators and trailing zero decimals (``1,000`` = ``1000``, ``3.0`` = ``3``); number
-   words up to twenty become digits (``two`` = ``2``); month names become month numbers and
-   ordinal suffixes and a following "of" are dropped (``5th of May`` = ``May 5``), so ``January 5, 2008``, ``5 January 2008`` and
-   ``2008-01-05`` share the tokens {1, 5, 2008}.
-2. **CORRECT** when every normalised gold token occurs in the answer's tokens. A person's name
-   needs every part (SimpleQA asks for the full answer: the surname alone is INCORRECT).
-3. **NOT_ATTEMPTED** when the answer is empty, or hedges/refuses ("I don't know", "not sure",
-   "cannot answer", "no information", "unable to", ...) without containing the gold answer.
-4. **INCORRECT** otherwise.
+Normalisation (gold and answer alike)
+  Unicode accents folded (``José`` = ``Jose``), lower case, curly apostrophes straightened,
+  ``&`` = ``and``; possessive ``'s`` dropped, other apostrophes removed (``O'Neill`` =
+  ``oneill``); hyphens split words; other punctuation dropped (a '.' after an initial or a
+  title such as "Dr" ends no sentence); articles (a, an, the) dropped.
+  Numbers: thousands separators, trailing decimal zeros and leading zeros dropped (``1,000`` =
+  ``1000``, ``3.0`` = ``3``); ordinal suffixes dropped (``5th`` = ``5``; a decade such as
+  ``1830s`` is not the number 1830); number words two to twenty and the tens up to ninety become
+  digits (``two`` = ``2``; not "one", mostly a pronoun); ``thousand``/``million``/``billion``
+  after a number multiply it (``1.2 million`` = ``1200000``).
+  Dates become ISO tokens: ``January 5, 2008``, ``5 January 2008``, ``5th of January, 2008``,
+  ``Jan. 5, 2008`` and ``2008-01-05`` are all ``2008-01-05``; ``January 2008`` is ``2008-01``;
+  ``January 5`` is ``--01-05``. A more specific date in the answer matches a coarser gold
+  (answer ``January 5, 2008`` matches gold ``2008`` or ``January 2008``), never the reverse.
 
-Quality grade (1-5), derived from the label and the gold-token recall:
-CORRECT -> 5 (4 when the answer runs over 60 words: correct but padded); INCORRECT -> 3 if at
-least half of the gold tokens are present, 2 if any are, else 1; NOT_ATTEMPTED -> 1.
+Labels, in this order
+  1. NOT_ATTEMPTED if the answer has no word or number at all (or, degenerate, the gold has none).
+  2. CORRECT if every gold token (ignoring of/and/in/on/at/for/to/by when the gold has other
+     words) occurs, in any order, within a window of the answer two tokens longer than the gold
+     ("Sugeno, Michio" and "Dr. Michio K. Sugeno" match "Michio Sugeno"; "Michio Kakezawa ...
+     Sugeno" does not).
+  3. Person names: when the gold looks like a person's name (2-5 capitalised words or initials;
+     no digit, comma or acronym; no institution or place word such as College, University,
+     Award, River, Range), the capitalised surname alone counts as CORRECT, as in the authors'
+     rubric, where "Newton discovered gravity." is CORRECT for "Isaac Newton"; unless the answer
+     names someone else with it: a different capitalised given name right before any
+     occurrence ("Takeshi Sugeno"), or a gold given name before a different surname ("Michio
+     Kakezawa ... Sugeno"). Name words of 5+ letters may differ by one edit ("Sugino").
+  4. A match from 2 or 3 is INCORRECT instead when
+     - the answer states an answer ("The answer is X", "Answer: X", to the end of that
+       sentence) and no such statement holds the gold;
+     - it lists multiple-choice options (two or more lines starting "A.", "B)", ...) and states
+       none;
+     - in the same sentence, the matched gold is joined by "or", "and", "nor" or "/" (directly,
+       or through a comma list ending in one of them) to an alternative of the same kind:
+       another number or date for a numeric gold, another capitalised name (not an acronym,
+       title, function word or institution word) for a capitalised gold: "1995 or 1996",
+       "between 1995 and 1998", "Newton, Einstein, and Galileo".
+  5. NOT_ATTEMPTED if the gold is absent and the answer refuses or hedges: "I don't know", "not
+     sure", "cannot answer", "can't say", "unable to determine", "no information", "not
+     available", "not aware", "it depends", "need more context", ... A hedged answer that
+     contains the gold is CORRECT (hedging is allowed); a committed wrong guess ("probably X")
+     is INCORRECT.
+  6. INCORRECT otherwise.
 
-Limits: it cannot tell a correct answer from one that lists the gold beside wrong alternatives
-("Newton or Einstein" is CORRECT here), it has no synonyms or paraphrase ("USA" vs "United States"
-is INCORRECT), numbers must match exactly (no rounding to significant figures, no units), and
-dates match on their parts only, not their order. It is an offline stand-in for an LLM judge, fit
-for smoke runs and for tests; publishable numbers need an LLM judge.
+Quality grade (1-5), after the authors' 1-5 rubric
+  CORRECT: 5 when the whole gold matched exactly; 4 when the match needed leniency (surname
+  only, a typo) or the answer hedges ("mostly correct, minor gaps").
+  INCORRECT: from the gold-token recall r (normalised tokens found anywhere in the answer): 3 if
+  r >= 0.5 (this includes every contradicted match: "partially correct"), 2 if r > 0 ("small
+  fragments that match"), else 1.
+  NOT_ATTEMPTED: 1.
+
+Limits
+  No synonyms, paraphrase or world knowledge ("USA" vs "United States", "JFK" vs "John F.
+  Kennedy", "3 kg" vs "3000 g" are INCORRECT). Numbers must match exactly: no rounding to the
+  gold's significant figures, units ignored. Numeric day-month dates (``05/01/2008``) are not
+  parsed. A gold that the question already contains can be matched by an answer that merely
+  repeats the question's words (gold "4", answer "... in Season 4"). The contradiction check
+  sees only alternatives adjacent to the gold in its sentence, only for numeric or capitalised
+  golds, and also flags two true facts listed together ("won in 1995 and 2001"). Hedges are a
+  phrase list; person names a heuristic. On the authors' own outputs it is more lenient than
+  their mistral-small grader: 37 / 57 of 260 full / segmented answers CORRECT (continuation
+  only) where the paper reports 24 / 34. Use it for smoke runs, tests and comparisons between
+  runs graded alike; figures to set beside the paper's need an LLM judge.
 """
 
 from __future__ import annotations
@@ -30,104 +79,322 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from fusion.records import Grade, GradeRequest, SimpleQAGrade
 
-RUBRIC = "rules-v1"
-_ARTICLES = {"a", "an", "the"}
+RUBRIC = "rules-v2"
+
+_MONTHS = "january february march april may june july august september october november december".split()
+_MONTH_RE = (
+    r"(?P<{g}>(?i:january|february|march|april|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?|May)"
+)
+_DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th)?"
+_DATES = [  # (pattern, ISO template); the first that matches a span wins
+    (re.compile(rf"\b{_MONTH_RE.format(g='m')}\s+{_DAY},?\s+(?P<y>\d{{4}})\b"), "{y}-{m}-{d}"),
+    (re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH_RE.format(g='m')},?\s+(?P<y>\d{{4}})\b"), "{y}-{m}-{d}"),
+    (re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)\b"), "{y}-{m}-{d}"),
+    (re.compile(rf"\b{_MONTH_RE.format(g='m')},?\s+(?P<y>\d{{4}})\b"), "{y}-{m}"),
+    (re.compile(rf"\b{_MONTH_RE.format(g='m')}\s+{_DAY}\b(?!\s*[,/.:]?\s*\d)"), "--{m}-{d}"),
+    (re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH_RE.format(g='m')}\b"), "--{m}-{d}"),
+]
+_DATE_MARK = "\ue000"  # marks the ISO dates we wrote, so raw text like "1990-95" is never a date
+_TOKEN = re.compile(
+    f"{_DATE_MARK}" r"(?P<date>\d{4}-\d\d(?:-\d\d)?|--\d\d-\d\d)"
+    r"|(?P<num>\d+(?:,\d{3}(?!\d))*(?:\.\d+)?)(?:st|nd|rd|th)?(?![^\W\d_])"  # "1830s" is no number
+    r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)*)"
+    r"|(?P<punct>[,/;.!?\n])"
+)
 _NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
         "sixteen seventeen eighteen nineteen twenty".split()
     )
-}
-_MONTHS = {
-    m: str(i + 1)
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split()
-    )
-}
-_MONTHS.update({m[:3]: n for m, n in list(_MONTHS.items()) if m != "may"})
-_MONTHS["sept"] = "9"
-_HEDGES = re.compile(
-    r"\b(i don'?t know|i do not know|not sure|i'?m unsure|cannot answer|can'?t answer|unable to|"
-    r"no information|not (?:publicly )?available|i cannot|i can'?t|don'?t have (?:enough )?information|"
-    r"do not have (?:enough )?information|not aware|no record)\b"
+    if w != "one"  # mostly a pronoun ("one of the ...")
+} | {w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), start=3)}
+_MULTIPLIERS = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
+_ARTICLES = {"a", "an", "the"}
+_GOLD_STOPWORDS = {"of", "and", "in", "on", "at", "for", "to", "by"}
+_CONNECTORS = {"or", "and", "nor"}
+_TITLES = {"dr", "prof", "professor", "mr", "mrs", "ms", "sir", "dame", "lord", "lady", "saint", "st",
+           "president", "king", "queen", "prince", "princess", "general", "captain", "judge", "justice"}
+_NAME_PARTICLES = {"van", "von", "de", "da", "di", "del", "der", "den", "le", "la", "du", "bin", "ibn", "al", "y"}
+_NOT_PERSON = set(
+    "university college school institute academy award prize medal company corporation inc ltd group "
+    "museum library river lake mount mountain island islands city county state province district park "
+    "church cathedral temple hospital society club bank party street road avenue station records band "
+    "festival league cup championship foundation council committee ministry department agency army navy "
+    "theatre theater hall tower bridge center centre republic kingdom empire airport stadium hotel "
+    "range hills valley desert plateau sea ocean bay gulf peninsula forest falls glacier canal strait "
+    "region fort palace castle mosque garden gardens zoo tv radio network channel series show album "
+    "song novel book magazine newspaper journal north south east west new saint".split()
 )
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
-_LONG_ANSWER_WORDS = 60
+_FUNCTION_WORDS = set(
+    "he she it they we i you his her its their our this that these those there here in on at as for from "
+    "with by after before during when while what which who whom where why how but so if then also however "
+    "answer explanation question yes no".split()
+)
+_DECLARED = re.compile(  # "The answer is X." / "Answer: X": the answer the text commits to
+    r"(?i)(?:\bthe\s+(?:correct\s+|final\s+)?answer\s+is|\banswer\s*\**\s*:)"
+    r"(?P<declared>.+?)(?=[.!?](?:\s|$)|\n\s*\n|$)",
+    re.DOTALL,
+)
+_OPTION_LINE = re.compile(r"(?m)^\W*\(?[A-Ea-e][.)]\W")  # "A. Piano", "**B.** Paris", "(c) ..."
+_HEDGE = re.compile(
+    r"\b(?:i\s+(?:do\s+not|don't)\s+know|not\s+(?:entirely\s+|completely\s+|quite\s+)?sure|unsure|uncertain"
+    r"|(?:cannot|can't|can\s+not|could\s+not|couldn't|unable\s+to|not\s+able\s+to)\s+"
+    r"(?:answer|say|determine|find|provide|confirm|verify|tell|identify|be\s+certain)"
+    r"|no\s+(?:reliable\s+|available\s+|public\s+|specific\s+)?(?:information|record|data)"
+    r"|(?:don't|do\s+not)\s+have\s+(?:enough\s+|any\s+|the\s+|specific\s+)?(?:information|data|details)"
+    r"|not\s+(?:publicly\s+)?available|not\s+aware|it\s+depends|depends\s+on\s+(?:the\s+)?interpretation"
+    r"|(?:need|without)\s+more\s+(?:context|information|details))\b"
+)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    norm: str  # normalised text; "," "/" for those marks, "|" for a sentence boundary
+    cap: bool  # the original started with a capital letter (evidence of a name)
+    kind: str  # "word", "num", "date" or "punct"
+    acronym: bool = False  # the original was all capitals ("IEEE")
 
 
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace("’", "'").replace("‘", "'").replace("&", " and ")
 
 
-def _number(token: str) -> str:
-    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", token):
-        token = token.replace(",", "")
-    token = token.replace(",", ".") if re.fullmatch(r"\d+,\d{1,2}", token) else token
-    if "." in token:
-        whole, _, frac = token.partition(".")
-        frac = frac.rstrip("0")
-        token = f"{whole}.{frac}" if frac else whole
-    return token.lstrip("0") or "0"
+def _iso_date(match: re.Match[str], template: str) -> str:
+    parts = match.groupdict()
+    month = parts.get("m") or ""
+    if month and not month.isdigit():
+        month = str(next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(month.lower()[:3])))
+    if month:
+        parts["m"] = f"{int(month):02d}"
+    if parts.get("d"):
+        if not 1 <= int(parts["d"]) <= 31:
+            return match.group()
+        parts["d"] = f"{int(parts['d']):02d}"
+    if parts.get("m") and not 1 <= int(parts["m"]) <= 12:
+        return match.group()
+    return f" {_DATE_MARK}{template.format(**parts)} "
+
+
+def _number(text: str) -> str:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return text
+    return format(value.normalize(), "f")
+
+
+def _tokens(text: str) -> list[_Tok]:
+    """The normalised token stream of ``text`` (see the module docstring)."""
+    text = _fold(text)
+    for pattern, template in _DATES:
+        text = pattern.sub(lambda m, t=template: _iso_date(m, t), text)
+    out: list[_Tok] = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "punct"
+        raw = match.group(kind)
+        if kind == "punct":
+            if raw == "." and out and out[-1].kind == "word" and (len(out[-1].norm) == 1 or out[-1].norm in _TITLES):
+                continue  # the period of an initial or a title ("J.", "Dr.") ends no sentence
+            norm = raw if raw in ",/" else "|"
+            if not (out and out[-1].norm == norm == "|"):
+                out.append(_Tok(norm, False, "punct"))
+            continue
+        cap = raw[0].isupper()
+        norm = raw.lower()
+        if kind == "word":
+            norm = re.sub(r"'s$", "", norm).replace("'", "")
+            if norm in _ARTICLES:
+                continue
+            if norm in _MULTIPLIERS and out and out[-1].kind == "num":
+                out[-1] = _Tok(_number(str(Decimal(out[-1].norm) * _MULTIPLIERS[norm])), out[-1].cap, "num")
+                continue
+            if norm in _NUMBER_WORDS:
+                norm, kind = _NUMBER_WORDS[norm], "num"
+        elif kind == "num":
+            norm = _number(raw)
+        out.append(_Tok(norm, cap, kind, len(raw) > 1 and raw.isupper()))
+    return out
 
 
 def normalise(text: str) -> list[str]:
-    """Tokens after the normalisation described in the module docstring."""
-    tokens = []
-    for tok in _TOKEN.findall(_fold(text).replace("-", " ")):
-        if tok[0].isdigit():
-            tokens.append(_number(tok))
-        elif tok in _ARTICLES:
-            continue
-        elif tok in _NUMBER_WORDS:
-            tokens.append(_NUMBER_WORDS[tok])
-        elif tok in _MONTHS:
-            tokens.append(_MONTHS[tok])
-        elif tok in {"st", "nd", "rd", "th", "of"} and tokens and tokens[-1].isdigit():
-            continue  # "5th of May" tokenises as "5", "th", "of", "may"
+    """The normalised content tokens of ``text`` (words, numbers, ISO dates), in order."""
+    return [t.norm for t in _tokens(text) if t.kind != "punct"]
+
+
+def _edit1(a: str, b: str) -> bool:
+    """True when a and b differ by at most one insertion, deletion or substitution."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+    return True
+
+
+def _same(gold: str, answer: str, fuzzy: bool) -> bool:
+    if gold == answer:
+        return True
+    if re.fullmatch(r"\d{4}(-\d\d)?", gold) and answer.startswith(gold + "-") and len(answer) in (7, 10):
+        return True  # gold year or year-month inside a more specific answer date
+    if gold.startswith("--") and re.fullmatch(r"\d{4}-\d\d-\d\d", answer) and answer[4:] == gold[1:]:
+        return True  # gold month-day inside a full answer date
+    return fuzzy and len(gold) >= 5 and gold.isalpha() and answer.isalpha() and _edit1(gold, answer)
+
+
+@dataclass(frozen=True)
+class _Gold:
+    tokens: list[str]  # tokens every match needs
+    person: bool  # looks like a person's name: surname-only and typo leniency apply
+    numeric: bool  # every token is a number or date: alternatives are other numbers
+    proper: bool  # starts with a capital: alternatives are other capitalised names
+
+
+def _gold(text: str) -> _Gold:
+    toks = [t for t in _tokens(text) if t.kind != "punct"]
+    required = [t.norm for t in toks if t.norm not in _GOLD_STOPWORDS] or [t.norm for t in toks]
+    words = [t for t in toks if t.kind == "word"]
+    person = (
+        "," not in text  # "Kallithea, Athens" is a place
+        and 2 <= len(toks) <= 5
+        and len(words) == len(toks)
+        and all(t.cap or t.norm in _NAME_PARTICLES for t in words)
+        and not any(t.acronym for t in words)
+        and not any(t.norm in _NOT_PERSON for t in words)
+        and words[-1].norm not in _NAME_PARTICLES
+    )
+    numeric = bool(toks) and all(t.kind in ("num", "date") for t in toks)
+    proper = bool(words) and words[0].cap
+    return _Gold(list(dict.fromkeys(required)), person, numeric, proper)
+
+
+def _find(gold: _Gold, answer: list[_Tok], fuzzy: bool) -> tuple[int, int] | None:
+    """Token span of the first answer window holding every gold token, or None."""
+    content = [i for i, t in enumerate(answer) if t.kind != "punct"]
+    width = len(gold.tokens) + 2
+    for start in range(len(content)):
+        window = content[start : start + width]
+        hits = [next((i for i in window if _same(g, answer[i].norm, fuzzy)), None) for g in gold.tokens]
+        if all(h is not None for h in hits):
+            return min(hits), max(hits) + 1  # type: ignore[type-var]
+    return None
+
+
+def _surname(gold: _Gold, gold_text: str, answer: list[_Tok]) -> tuple[int, int] | None:
+    """Span of the gold surname in the answer, unless the answer names someone else with it.
+
+    Someone else: a different given name right before the surname ("Takeshi Sugeno"), or a gold
+    given name right before a different surname ("Michio Kakezawa").
+    """
+    known = set(normalise(gold_text)) | _TITLES
+    surname, given = gold.tokens[-1], set(gold.tokens[:-1])
+
+    def foreign(i: int) -> bool:
+        return 0 <= i < len(answer) and _is_name_word(answer[i]) and answer[i].norm not in known
+
+    hits = [i for i, tok in enumerate(answer) if tok.kind == "word" and tok.cap and _same(surname, tok.norm, True)]
+    if not hits or any(foreign(i - 1) for i in hits):
+        return None
+    if any(tok.norm in given and foreign(i + 1) for i, tok in enumerate(answer)):
+        return None
+    return hits[0], hits[0] + 1
+
+
+def _is_name_word(tok: _Tok) -> bool:
+    """A capitalised word that can start or continue a different name (not 'He', 'IEEE', 'Award')."""
+    return (
+        tok.kind == "word"
+        and tok.cap
+        and tok.norm not in _FUNCTION_WORDS | _TITLES | _NOT_PERSON
+        and not tok.acronym
+    )
+
+
+def _contradicted(gold: _Gold, answer: list[_Tok], span: tuple[int, int]) -> bool:
+    """Is the matched gold joined by or/and/nor/'/' to an alternative of the same kind?"""
+    if not (gold.numeric or gold.proper):
+        return False
+    start = max((i + 1 for i in range(span[0]) if answer[i].norm == "|"), default=0)
+    end = next((i for i in range(span[1], len(answer)) if answer[i].norm == "|"), len(answer))
+    known = set(gold.tokens)
+    shape = ""
+    for i in range(start, end):
+        tok = answer[i]
+        if span[0] <= i < span[1]:
+            char = "G"
+        elif tok.norm in (",", "/"):
+            char = "c" if tok.norm == "," else "o"
+        elif tok.norm in _CONNECTORS:
+            char = "o"
+        elif gold.numeric:
+            char = "X" if tok.kind in ("num", "date") and not any(_same(g, tok.norm, False) for g in known) else "w"
         else:
-            tokens.append(tok)
-    return tokens
+            char = "X" if _is_name_word(tok) and tok.norm not in known else "w"
+        if not (char in "GX" and shape.endswith(char)):
+            shape += char
+    return any("G" in m and "X" in m for m in re.findall(r"[GX](?:c[GX])*c?o[GX]", shape))
 
 
-def recall(gold: str, answer: str) -> float:
-    gold_tokens = set(normalise(gold))
-    if not gold_tokens:
-        return 0.0
-    return len(gold_tokens & set(normalise(answer))) / len(gold_tokens)
+def _recall(gold: _Gold, answer: list[_Tok]) -> float:
+    found = sum(any(_same(g, t.norm, gold.person) for t in answer) for g in gold.tokens)
+    return found / len(gold.tokens) if gold.tokens else 0.0
 
 
-def simpleqa_label(gold: str, answer: str) -> SimpleQAGrade:
-    if not answer.strip():
-        return "NOT_ATTEMPTED"
-    if recall(gold, answer) == 1.0:
-        return "CORRECT"
-    if _HEDGES.search(_fold(answer)):
-        return "NOT_ATTEMPTED"
-    return "INCORRECT"
+def _holds(gold: _Gold, gold_text: str, answer: list[_Tok]) -> bool:
+    """Does this (part of an) answer contain the gold, leniently for names?"""
+    if _find(gold, answer, fuzzy=gold.person) is not None:
+        return True
+    return gold.person and _surname(gold, gold_text, answer) is not None
 
 
-def quality_grade(label: SimpleQAGrade, gold: str, answer: str) -> int:
-    if label == "CORRECT":
-        return 4 if len(answer.split()) > _LONG_ANSWER_WORDS else 5
-    if label == "NOT_ATTEMPTED":
-        return 1
-    found = recall(gold, answer)
-    return 3 if found >= 0.5 else 2 if found > 0 else 1
+def grade_answer(gold_text: str, answer_text: str) -> tuple[SimpleQAGrade, int, str]:
+    """(SimpleQA label, 1-5 quality, reason) for one answer, by the rules in the module docstring."""
+    answer = _tokens(answer_text)
+    gold = _gold(gold_text)
+    if not gold.tokens:
+        return "NOT_ATTEMPTED", 1, "the gold answer has no words to match"
+    if not any(t.kind != "punct" for t in answer):
+        return "NOT_ATTEMPTED", 1, "empty answer"
+    hedged = bool(_HEDGE.search(_fold(answer_text).lower()))
+    span, lenient = _find(gold, answer, fuzzy=False), False
+    if span is None and gold.person:
+        span, lenient = _find(gold, answer, fuzzy=True) or _surname(gold, gold_text, answer), True
+    if span is not None:
+        declared = [_tokens(m.group("declared")) for m in _DECLARED.finditer(_fold(answer_text))]
+        declared = [d for d in declared if any(t.kind != "punct" for t in d)]
+        if declared and not any(_holds(gold, gold_text, d) for d in declared):
+            return "INCORRECT", 3, "gold present but the stated answer is something else"
+        if not declared and len(_OPTION_LINE.findall(answer_text)) >= 2:
+            return "INCORRECT", 3, "gold only among listed options, none chosen"
+        if _contradicted(gold, answer, span):
+            return "INCORRECT", 3, "gold present but offered beside a contradicting alternative"
+        if lenient or hedged:
+            return "CORRECT", 4, "gold present " + ("(surname or typo match)" if lenient else "with a hedge")
+        return "CORRECT", 5, "gold present"
+    if hedged:
+        return "NOT_ATTEMPTED", 1, "refuses or hedges without the gold"
+    recall = _recall(gold, answer)
+    return "INCORRECT", 3 if recall >= 0.5 else 2 if recall > 0 else 1, f"gold not found (token recall {recall:.2f})"
 
 
 class RulesJudge:
-    """Grades by the rules above; deterministic and offline."""
+    """The Judge protocol over :func:`grade_answer`: deterministic, offline, no model."""
 
     name = "rules"
 
     def grade(self, requests: Sequence[GradeRequest]) -> list[Grade]:
         grades = []
-        for r in requests:
-            label = simpleqa_label(r.gold, r.answer)
-            grades.append(Grade(label, quality_grade(label, r.gold, r.answer), self.name, RUBRIC))
+        for request in requests:
+            label, quality, reason = grade_answer(request.gold, request.answer)
+            grades.append(Grade(label, quality, self.name, RUBRIC, reason))
         return grades
