@@ -8,6 +8,7 @@ cheap: it runs before any model or data is loaded.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,8 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail("data.select", f"'{data.select}' is not one of {', '.join(DATA_SELECTIONS)}")
     if job.eval.overlap not in OVERLAP_VARIANTS:
         _fail("eval.overlap", f"'{job.eval.overlap}' is not one of {', '.join(OVERLAP_VARIANTS)}")
+    if job.quantization.load_in_8bit and importlib.util.find_spec("bitsandbytes") is None:
+        _fail("quantization", "int8 needs bitsandbytes, which is not installed: run `make setup` or use quantization=none")
     if job.prompts.max_new_tokens < 1:
         _fail("prompts.max_new_tokens", f"must be >= 1 (got {job.prompts.max_new_tokens})")
     for key in ("baseline", "explanation", "steer"):

@@ -24,7 +24,7 @@ from fusion.data import load_index_file, load_simpleqa, select_prompts
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
 from fusion.judges.factory import make_judge
-from fusion.models import LoadedModel, load_model, resolve_source
+from fusion.models import LoadedModel, ModelSource, load_model, resolve_source
 from fusion.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.records import GradeRequest, Prompt
 from fusion.reference import reference_means
@@ -81,6 +81,14 @@ class PromptOutcome:
         data.pop("trials")
         data["perplexity"] = self.perplexity if math.isfinite(self.perplexity) else None
         return data
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PromptOutcome:
+        """The outcome of a prompt finished by an earlier, interrupted attempt of this job."""
+        known = {f for f in cls.__dataclass_fields__ if f != "trials"}
+        data = {k: v for k, v in row.items() if k in known}
+        data["perplexity"] = math.inf if data["perplexity"] is None else data["perplexity"]
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -304,8 +312,34 @@ def summary_metrics(outcomes: Sequence[PromptOutcome], threshold: float) -> dict
     return metrics
 
 
+def job_key(resolved_config: dict[str, Any]) -> str:
+    """Identifies a job for resuming: everything in its config but where it is logged."""
+    relevant = {k: v for k, v in resolved_config.items() if k != "tracking"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def dataset_digest(prompts: Sequence[Prompt]) -> str:
     return hashlib.sha256(json.dumps([p.index for p in prompts]).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a job needs that is cheap to get: getting it checks the model path, the data and the judge."""
+
+    source: ModelSource
+    prompts: list[Prompt]
+    judge: Judge
+
+
+class SetupError(Exception):
+    """Bad input found before any heavy work; the message is one line naming the fix."""
+
+
+def prepare(job: JobConfig) -> Prepared:
+    try:
+        return Prepared(resolve_source(job.model), load_prompts(job), make_judge(job.judge))
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        raise SetupError(str(error).splitlines()[0]) from error
 
 
 def run_job(
@@ -314,12 +348,12 @@ def run_job(
     *,
     output_dir: Path,
     sweep_id: str = "",
+    prepared: Prepared | None = None,
 ) -> JobResult:
     """Run one Hydra job end to end; ``job`` must already be validated."""
     started = time.perf_counter()
-    source = resolve_source(job.model)  # cheap: a wrong model path fails here, before anything loads
-    prompts = load_prompts(job)
-    judge = make_judge(job.judge)
+    prepared = prepared or prepare(job)
+    source, prompts, judge = prepared.source, prepared.prompts, prepared.judge
     uri = tracking_uri(job)
     tracker = Tracker(uri, job.tracking.experiment, artifact_root(job))
 
@@ -343,20 +377,28 @@ def run_job(
         **environment_tags(),
     }
     run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
-    run_id = tracker.start(run_name, tags, flatten(resolved_config))
-    if selection:
+    run_id = tracker.start(run_name, tags, flatten(resolved_config), job_key(resolved_config))
+    if selection and not tracker.resumed:
         tracker.log_selection(selection)
     torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
     output_dir.mkdir(parents=True, exist_ok=True)
     records_path = output_dir / "prompts.jsonl"
-    outcomes: list[PromptOutcome] = []
+    # a rerun of an interrupted job continues its run: finished prompts are neither redone nor relogged
+    outcomes = [PromptOutcome.from_row(row) for row in tracker.finished_prompts()]
+    for outcome in outcomes:
+        tracker.log_missing_metrics(outcome.position, prompt_metrics(outcome))
+    done = {o.index for o in outcomes}
     status = "FAILED"
     try:
-        trials_total = len(prompts) * (job.search.n_trials if job.steering.mode != "baseline" else 0)
-        with tqdm(total=len(prompts), desc=f"prompts [{job.steering.mode}]", unit="prompt") as prompt_bar, tqdm(
+        trials_total = (len(prompts) - len(done)) * (job.search.n_trials if job.steering.mode != "baseline" else 0)
+        with tqdm(
+            total=len(prompts), initial=len(done), desc=f"prompts [{job.steering.mode}]", unit="prompt"
+        ) as prompt_bar, tqdm(
             total=trials_total, desc="trials", unit="trial", disable=trials_total == 0, leave=False
         ) as trial_bar:
             for position, prompt in enumerate(prompts):
+                if prompt.index in done:
+                    continue
                 outcome = runner.run(position, prompt, trial_bar)
                 outcomes.append(outcome)
                 with records_path.open("a") as f:
@@ -364,6 +406,7 @@ def run_job(
                 tracker.log_prompt(position, outcome.row(), prompt_metrics(outcome), trial_rows(outcome))
                 prompt_bar.update(1)
                 prompt_bar.set_postfix(composite=f"{outcome.composite:.2f}")
+        outcomes.sort(key=lambda o: o.position)
         summary = summary_metrics(outcomes, job.eval.accuracy_threshold)
         summary["wall_seconds"] = time.perf_counter() - started
         tracker.log_summary(summary)

@@ -58,7 +58,13 @@ def main(cfg: DictConfig) -> float:
     except ConfigError as error:
         print(f"fusion: config error: {error}", file=sys.stderr)
         sys.exit(2)
-    from fusion.pipeline import run_job  # heavy imports only once the config is known good
+    from fusion.pipeline import SetupError, prepare, run_job  # heavy imports once the config is good
+
+    try:
+        prepared = prepare(job)  # model path, data, judge: checked before the model loads
+    except SetupError as error:
+        print(f"fusion: {error}", file=sys.stderr)
+        sys.exit(2)
 
     hydra_cfg = HydraConfig.get()
     sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""
@@ -66,7 +72,9 @@ def main(cfg: DictConfig) -> float:
         sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
     resolved = OmegaConf.to_container(cfg, resolve=True)
     with sigterm_as_interrupt():
-        result = run_job(job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id)
+        result = run_job(
+            job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id, prepared=prepared
+        )
     print_summary(job.steering.mode, result.summary, result.run_id, result.tracking_uri)
     return result.summary["accuracy"]
 

@@ -8,6 +8,7 @@ and plots are logged at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-# log_table re-reads its table each time it appends; its download bars would flood the console
+# artifact downloads (resuming a run, reports) would print progress bars into the job console
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow  # noqa: E402
@@ -62,8 +63,20 @@ def ensure_experiment(uri: str, name: str, artifact_location: str) -> str:
         return found.experiment_id
 
 
+TABLES = ("prompts.json", "trials.json")
+
+
 class Tracker:
-    """Owns the job's MLflow run."""
+    """Owns the job's MLflow run, and continues it when the same job is run again unfinished.
+
+    A job is identified by ``job_key`` (a hash of its resolved config). If the experiment holds a
+    run with that key that did not finish (killed, crashed, interrupted), :meth:`start` continues
+    it: the records it logged are read back and the pipeline skips those prompts.
+
+    The tables ``prompts.json`` and ``trials.json`` are whole-table artifacts in MLflow's table
+    format, rewritten as they grow; ``prompts.json`` is written last for each prompt, so a prompt
+    is finished exactly when its row is there. Rows of an unfinished prompt are dropped on resume.
+    """
 
     def __init__(self, uri: str, experiment: str, artifact_location: str) -> None:
         if uri.startswith("sqlite:///"):
@@ -72,26 +85,81 @@ class Tracker:
         os.environ.pop("MLFLOW_RUN_ID", None)
         mlflow.set_tracking_uri(uri)
         self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri)
         self.experiment_id = ensure_experiment(uri, experiment, artifact_location)
         self.run: mlflow.ActiveRun | None = None
+        self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        self.resumed = False
 
-    def start(self, run_name: str, tags: Mapping[str, str], params: Mapping[str, str]) -> str:
-        self.run = mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=dict(tags))
+    def _unfinished_run(self, job_key: str) -> str | None:
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            f"tags.`fusion.job_key` = '{job_key}' and attributes.status != 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    def _read_table(self, run_id: str, name: str) -> list[dict[str, Any]]:
+        names = {a.path for a in self.client.list_artifacts(run_id)}
+        if name not in names:
+            return []
+        data = json.loads(Path(self.client.download_artifacts(run_id, name)).read_text())
+        return [dict(zip(data["columns"], row)) for row in data["data"]]
+
+    def start(self, run_name: str, tags: Mapping[str, str], params: Mapping[str, str], job_key: str) -> str:
+        run_id = self._unfinished_run(job_key)
+        if run_id is not None:
+            self.resumed = True
+            self.run = mlflow.start_run(run_id=run_id)
+            self.tables = {name: self._read_table(run_id, name) for name in TABLES}
+            finished = {row["index"] for row in self.tables["prompts.json"]}
+            self.tables["trials.json"] = [t for t in self.tables["trials.json"] if t["index"] in finished]
+            mlflow.set_tags({**tags, "fusion.resumed": "true"})
+            return run_id
+        self.run = mlflow.start_run(
+            experiment_id=self.experiment_id, run_name=run_name, tags={**tags, "fusion.job_key": job_key}
+        )
+        # MLflow's UI shows these artifacts as tables (what mlflow.log_table would record)
+        mlflow.set_tag("mlflow.loggedArtifacts", json.dumps([{"path": t, "type": "table"} for t in TABLES]))
         items = list(params.items())
         for i in range(0, len(items), 90):  # MLflow takes at most 100 params per batch
             mlflow.log_params(dict(items[i : i + 90]))
         return self.run.info.run_id
 
-    def log_prompt(self, step: int, record: Mapping[str, Any], metrics: Mapping[str, float], trials: Sequence[Mapping[str, Any]]) -> None:
+    def finished_prompts(self) -> list[dict[str, Any]]:
+        """Rows of the prompts this run finished before (empty for a new run)."""
+        return list(self.tables["prompts.json"])
+
+    def _write_table(self, name: str) -> None:
+        # one whole-table artifact in mlflow.log_table's format (log_table itself only appends,
+        # which could not drop the rows of an unfinished prompt on resume)
+        rows = self.tables[name]
+        columns = list(dict.fromkeys(c for row in rows for c in row))
+        mlflow.log_dict({"columns": columns, "data": [[row.get(c) for c in columns] for row in rows]}, name)
+
+    def log_prompt(
+        self, step: int, record: Mapping[str, Any], metrics: Mapping[str, float], trials: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Log one finished prompt; its ``prompts.json`` row goes last and marks it finished."""
+        self.tables["trials.json"].extend(dict(t) for t in trials)
+        self._write_table("trials.json")
         mlflow.log_metrics(dict(metrics), step=step)
-        mlflow.log_table(data={k: [v] for k, v in record.items()}, artifact_file="prompts.json")
-        if trials:
-            columns = list(trials[0])
-            mlflow.log_table(data={c: [t[c] for t in trials] for c in columns}, artifact_file="trials.json")
+        self.tables["prompts.json"].append(dict(record))
+        self._write_table("prompts.json")
+
+    def log_missing_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        """On resume: log a finished prompt's metrics if the crash came before they were logged."""
+        assert self.run is not None
+        for key, value in metrics.items():
+            steps = {m.step for m in self.client.get_metric_history(self.run.info.run_id, key)}
+            if step not in steps:
+                mlflow.log_metric(key, value, step=step)
 
     def log_selection(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """The prompt selection (pool, baseline grades, which were kept) as a table and two metrics."""
-        mlflow.log_table(data={c: [r[c] for r in rows] for c in rows[0]}, artifact_file="selection.json")
+        columns = list(rows[0])
+        mlflow.log_dict({"columns": columns, "data": [[r[c] for c in columns] for r in rows]}, "selection.json")
         mlflow.log_metrics({"selection_pool": len(rows), "selection_kept": sum(bool(r["kept"]) for r in rows)})
 
     def log_summary(self, metrics: Mapping[str, float]) -> None:

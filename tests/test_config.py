@@ -81,3 +81,21 @@ def test_cli_prints_the_composed_job_and_rejects_bad_values():
     )
     assert bad.returncode != 0
     assert "search.n_trials: must be >= 1 (got 0)" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.gguf_package=no-such-model-package", "pip package no-such-model-package is not installed: run `make setup`"),
+        ("data.path=/nonexistent/simpleqa.csv", "SimpleQA data not found at /nonexistent/simpleqa.csv"),
+        ("data.index_file=no_such_list", "data.index_file=no_such_list: no file"),
+        ("judge.name=nope", "judge.name='nope' is unknown"),
+        ("steering.boundaries=[5,3]", "steering.boundaries: [5, 3] must be non-empty, increasing"),
+    ],
+)
+def test_bad_input_fails_in_one_line_before_the_model_loads(override, message):
+    result = subprocess.run([sys.executable, "-m", "fusion.run", override], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Loading weights" not in result.stderr

@@ -1,0 +1,84 @@
+"""Crash safety: a job killed with SIGKILL mid-run resumes on rerun, losing and duplicating nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+JOB = ["steering=full", "data.limit=3", "search.n_trials=2", "search.batch_size=2", "prompts.max_new_tokens=16"]
+
+
+def command(store: Path, run_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "fusion.run", f"tracking.uri=sqlite:///{store}", f"hydra.run.dir={run_dir}", *JOB]
+
+
+def only_run(store: Path):
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("fusion")
+    runs = client.search_runs([experiment.experiment_id]) if experiment else []
+    return client, runs
+
+
+def table(client: MlflowClient, run_id: str, name: str) -> list[dict]:
+    if name not in {a.path for a in client.list_artifacts(run_id)}:
+        return []
+    data = json.loads(Path(client.download_artifacts(run_id, name)).read_text())
+    return [dict(zip(data["columns"], row)) for row in data["data"]]
+
+
+def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
+    store = tmp_path / "mlflow.db"
+    job = subprocess.Popen(command(store, tmp_path / "first"), cwd=PROJECT_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The job appends each prompt to prompts.jsonl just before logging it to MLflow, so a second
+    # line means the first prompt is committed in MLflow and the second is being logged. (The
+    # store itself is not polled: a second client racing the job's schema migration breaks it.)
+    local_records = tmp_path / "first" / "prompts.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and job.poll() is None:
+        if local_records.exists() and len(local_records.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.1)
+    assert job.poll() is None, "the job ended before it could be killed"
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    client, runs = only_run(store)
+    assert len(runs) == 1 and runs[0].info.status == "RUNNING"
+    killed = runs[0].info.run_id
+    done_at_kill = table(client, killed, "prompts.json")
+    assert 1 <= len(done_at_kill) < 3
+
+    resumed = subprocess.run(command(store, tmp_path / "second"), cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    client, runs = only_run(store)
+    assert len(runs) == 1, "the rerun must continue the killed run, not start a second one"
+    run = runs[0]
+    assert run.info.run_id == killed and run.info.status == "FINISHED"
+    assert run.data.tags["fusion.resumed"] == "true"
+    prompts = table(client, killed, "prompts.json")
+    trials = table(client, killed, "trials.json")
+    assert [p["index"] for p in prompts] == [0, 1, 2]
+    assert prompts[: len(done_at_kill)] == done_at_kill, "finished prompts are kept as they were"
+    assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
+    for key in ("prompt_composite", "prompt_objective"):
+        assert sorted(m.step for m in client.get_metric_history(killed, key)) == [0, 1, 2]
+
+    # and the numbers equal an uninterrupted run of the same job
+    reference_store = tmp_path / "reference.db"
+    subprocess.run(command(reference_store, tmp_path / "reference"), cwd=PROJECT_ROOT, check=True,
+                   capture_output=True, timeout=900)
+    ref_client, (reference,) = only_run(reference_store)
+    timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
+    assert timeless(run.data.metrics) == timeless(reference.data.metrics)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(prompts) == strip(table(ref_client, reference.info.run_id, "prompts.json"))
+    assert trials == table(ref_client, reference.info.run_id, "trials.json")
