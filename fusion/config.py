@@ -87,6 +87,8 @@ class PromptsConfig:
     # Wrap each prompt in the tokenizer's chat template (instruct models); set per model.
     chat_template: bool = False
     max_new_tokens: int = 100
+    # prompts answered together (left-padded) where nothing is steered: baseline and control
+    unsteered_batch_size: int = 8
 
 
 @dataclass
@@ -165,6 +167,8 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail("eval.overlap", f"'{job.eval.overlap}' is not one of {', '.join(OVERLAP_VARIANTS)}")
     if job.quantization.load_in_8bit and importlib.util.find_spec("bitsandbytes") is None:
         _fail("quantization", "int8 needs bitsandbytes, which is not installed: run `make setup` or use quantization=none")
+    if job.prompts.unsteered_batch_size < 1:
+        _fail("prompts.unsteered_batch_size", f"must be >= 1 (got {job.prompts.unsteered_batch_size})")
     if job.prompts.max_new_tokens < 1:
         _fail("prompts.max_new_tokens", f"must be >= 1 (got {job.prompts.max_new_tokens})")
     for key in ("baseline", "explanation", "steer"):

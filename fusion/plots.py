@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from fusion.pipeline import PromptOutcome
 
 
+def save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def layer_profile(outcomes: Sequence[PromptOutcome], segments: Sequence[range], num_layers: int) -> np.ndarray:
     """``[prompts, layers]`` best alpha*gamma per layer (each layer takes its segment's value)."""
     profile = np.zeros((len(outcomes), num_layers))
@@ -39,10 +46,7 @@ def job_plots(
     ax.fill_between(layers, mean - sd, mean + sd, color="tab:blue", alpha=0.2, label="± 1 sd")
     ax.set(xlabel="decoder layer", ylabel="alpha × gamma", title="Per-layer steering strength of the best trial")
     ax.legend(loc="upper right")
-    fig.tight_layout()
-    paths.append(out_dir / "layer_profile.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(save(fig, out_dir / "layer_profile.png"))
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.hist(
@@ -53,8 +57,5 @@ def job_plots(
     ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label="accuracy threshold")
     ax.set(xlabel="composite score", ylabel="prompts", title="Composite scores")
     ax.legend()
-    fig.tight_layout()
-    paths.append(out_dir / "composite_hist.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(save(fig, out_dir / "composite_hist.png"))
     return paths

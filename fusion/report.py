@@ -17,15 +17,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import mlflow
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import mlflow  # noqa: E402
-from mlflow.entities import Run  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-
-from fusion.config import PROJECT_ROOT  # noqa: E402
+from fusion.config import PROJECT_ROOT
+from fusion.plots import plt, save
 
 MODES = ("baseline", "full", "segmented")
 METRICS = ("accuracy", "composite_mean", "composite_median", "composite_std", "overlap_mean",
@@ -97,17 +94,11 @@ def plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     ax.bar(modes, [100 * summary[m]["accuracy"] for m in modes],
            yerr=[100 * summary[m]["accuracy_sd"] for m in modes], color="tab:blue")
     ax.set(ylabel="accuracy (%)", title="Accuracy (composite >= 0.6)")
-    fig.tight_layout()
-    paths.append(out / "accuracy.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(save(fig, out / "accuracy.png"))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.boxplot([summary[m]["composites"] for m in modes], tick_labels=modes)
     ax.set(ylabel="composite score", title="Composite scores per prompt")
-    fig.tight_layout()
-    paths.append(out / "composite_box.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(save(fig, out / "composite_box.png"))
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for mode in modes:
         rows = summary[mode]["strengths"]
@@ -122,10 +113,7 @@ def plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
         ax.plot(range(len(profile)), profile, label=mode, drawstyle="steps-mid")
     ax.set(xlabel="decoder layer", ylabel="mean best alpha × gamma", title="Per-layer weight profile")
     ax.legend()
-    fig.tight_layout()
-    paths.append(out / "layer_profiles.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(save(fig, out / "layer_profiles.png"))
     return paths
 
 

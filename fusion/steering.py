@@ -26,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -108,6 +108,19 @@ class SteeringSession:
 
 
 @contextmanager
+def _forward_hooks(layers: Sequence[nn.Module], make_hook: Callable[[int], Callable]) -> Iterator[None]:
+    """Register ``make_hook(i)`` on layer ``i`` of ``layers``; remove every hook on exit, whatever happens."""
+    handles = []
+    try:
+        for index, layer in enumerate(layers):
+            handles.append(layer.register_forward_hook(make_hook(index)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
 def steer(
     layers: Sequence[nn.Module],
     targets: torch.Tensor,
@@ -128,22 +141,16 @@ def steer(
     if targets.shape[-2] != len(layers):
         raise ValueError(f"targets must have {len(layers)} layers, got {tuple(targets.shape)}")
     session = SteeringSession(strengths.float(), targets.float(), cached=cached)
-    handles = []
 
-    def make_hook(layer: int):
+    def make_hook(layer: int) -> Callable:
         # A factory, so each closure captures its own layer index (not the loop variable).
         def hook(_module: nn.Module, _args: tuple, output: torch.Tensor | tuple):
             return _replace_hidden(output, session.shift(layer, _hidden(output)))
 
         return hook
 
-    try:
-        for index, layer in enumerate(layers):
-            handles.append(layer.register_forward_hook(make_hook(index)))
+    with _forward_hooks(layers, make_hook):
         yield session
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @contextmanager
@@ -154,21 +161,15 @@ def capture(layers: Sequence[nn.Module]) -> Iterator[list[torch.Tensor | None]]:
     has the final norm applied in most architectures, so it is not the residual stream.
     """
     outputs: list[torch.Tensor | None] = [None] * len(layers)
-    handles = []
 
-    def make_hook(layer: int):
+    def make_hook(layer: int) -> Callable:
         def hook(_module: nn.Module, _args: tuple, output: torch.Tensor | tuple) -> None:
             outputs[layer] = _hidden(output).detach()
 
         return hook
 
-    try:
-        for index, layer in enumerate(layers):
-            handles.append(layer.register_forward_hook(make_hook(index)))
+    with _forward_hooks(layers, make_hook):
         yield outputs
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def segment_bounds(num_layers: int, boundaries: Sequence[int] | None) -> list[range]:

@@ -186,3 +186,18 @@ def test_cached_running_mean_covers_every_position_seen(loaded, targets):
     running_mean = torch.cat([prefix, new]).mean(0)
     expected = new + 0.5 * (targets[layer] - running_mean)
     assert torch.allclose(out[layer][0], expected, atol=1e-5)
+
+
+def test_a_batch_of_prompts_answers_like_each_prompt_alone(loaded):
+    """Unsteered answers are batched across prompts (left padding); each equals its answer alone."""
+    from fusion.config import PromptsConfig
+    from fusion.data import load_simpleqa
+    from fusion.prompts import render
+
+    texts = [render(PromptsConfig(chat_template=True), loaded.tokenizer, p).baseline for p in load_simpleqa()[:4]]
+    assert len({len(loaded.tokenizer(t)["input_ids"]) for t in texts}) > 1, "needs prompts of different lengths"
+    stop = eos_ids(loaded.model, loaded.tokenizer)
+    together = greedy(loaded.model, encode(loaded.tokenizer, texts), max_new_tokens=MAX_NEW, stop_ids=stop, use_cache=True)
+    alone = [greedy(loaded.model, encode(loaded.tokenizer, [t]), max_new_tokens=MAX_NEW, stop_ids=stop, use_cache=True)[0]
+             for t in texts]
+    assert together == alone
