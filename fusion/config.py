@@ -180,9 +180,13 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     return job
 
 
-def tracking_uri(job: JobConfig) -> str:
-    return job.tracking.uri or f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
+def default_tracking_uri() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
 
 
-def artifact_root(job: JobConfig) -> str:
+def default_artifact_root() -> str:
     return (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()
+
+
+def tracking_uri(job: JobConfig) -> str:
+    return job.tracking.uri or default_tracking_uri()

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fusion import plots
-from fusion.config import JobConfig, PROJECT_ROOT, artifact_root, tracking_uri
+from fusion.config import JobConfig, default_artifact_root, tracking_uri
 from fusion.data import load_index_file, load_simpleqa, select_prompts
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
@@ -177,7 +177,9 @@ class PromptRunner:
             todo = [p for p in prompts if (p.index, kind) not in self._unsteered]
             for start in range(0, len(todo), size):
                 chunk = todo[start : start + size]
-                texts = [getattr(render(self.job.prompts, self.tokenizer, p), "steer" if kind == "control" else kind) for p in chunk]
+                rendered = [render(self.job.prompts, self.tokenizer, p) for p in chunk]
+                # the control is the steering prompt answered without hooks
+                texts = [r.steer if kind == "control" else r.baseline for r in rendered]
                 for prompt, ids in zip(chunk, self._generate(texts)):
                     self._unsteered[(prompt.index, kind)] = ids
 
@@ -372,7 +374,7 @@ def run_job(
     prepared = prepared or prepare(job)
     source, prompts, judge = prepared.source, prepared.prompts, prepared.judge
     uri = tracking_uri(job)
-    tracker = Tracker(uri, job.tracking.experiment, artifact_root(job))
+    tracker = Tracker(uri, job.tracking.experiment, default_artifact_root())
 
     loaded = get_model(job)
     runner = PromptRunner(job, loaded, judge)  # checks segment boundaries against the layer count

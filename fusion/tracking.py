@@ -16,13 +16,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig
+
 # artifact downloads (resuming a run, reports) would print progress bars into the job console
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow  # noqa: E402
+from hydra.experimental.callback import Callback  # noqa: E402
 from mlflow.tracking import MlflowClient
 
-from fusion.config import PROJECT_ROOT
+from fusion.config import PROJECT_ROOT, default_artifact_root, default_tracking_uri
 
 
 def git_commit() -> str:
@@ -61,6 +64,18 @@ def ensure_experiment(uri: str, name: str, artifact_location: str) -> str:
         if found is None:
             raise
         return found.experiment_id
+
+
+class PrepareStore(Callback):
+    """Hydra callback: create the tracking store and experiment once, before a multirun's jobs
+    start. Parallel launchers (joblib, ray) would otherwise race to create a new SQLite store's
+    schema, and one of them fails."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        uri = config.tracking.uri or default_tracking_uri()
+        if uri.startswith("sqlite:///"):
+            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        ensure_experiment(uri, config.tracking.experiment, default_artifact_root())
 
 
 TABLES = ("prompts.json", "trials.json")
