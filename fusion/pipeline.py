@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fusion import plots
-from fusion.config import JobConfig, default_artifact_root, tracking_uri
+from fusion.config import JobConfig, default_artifact_root, optuna_storage, tracking_uri
 from fusion.data import load_index_file, load_simpleqa, select_prompts
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
@@ -124,8 +124,9 @@ def load_prompts(job: JobConfig) -> list[Prompt]:
 class PromptRunner:
     """Runs the per-prompt stages on a loaded model."""
 
-    def __init__(self, job: JobConfig, loaded: LoadedModel, judge: Judge) -> None:
-        self.job, self.loaded, self.judge = job, loaded, judge
+    def __init__(self, job: JobConfig, loaded: LoadedModel, judge: Judge, key: str = "") -> None:
+        self.job, self.loaded, self.judge, self.key = job, loaded, judge, key
+        self.storage = optuna_storage(job, key) if key else None
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.layers = loaded.decoder_layers
         self.stop = eos_ids(self.model, self.tokenizer)
@@ -241,7 +242,8 @@ class PromptRunner:
                     trial_bar.update(1)
 
             trials = search_prompt(
-                evaluate, n_seg, job.search, prompt_seed(job.search.seed, prompt.index), on_trial=on_trial
+                evaluate, n_seg, job.search, prompt_seed(job.search.seed, prompt.index), on_trial=on_trial,
+                storage=self.storage, study_name=f"fusion-{self.key}-{prompt.index}",
             )
             chosen = best_trial(trials)
         baseline_grade, control_grade, grade = self.judge.grade(
@@ -377,7 +379,8 @@ def run_job(
     tracker = Tracker(uri, job.tracking.experiment, default_artifact_root())
 
     loaded = get_model(job)
-    runner = PromptRunner(job, loaded, judge)  # checks segment boundaries against the layer count
+    key = job_key(resolved_config)
+    runner = PromptRunner(job, loaded, judge, key)  # checks segment boundaries against the layer count
     selection: list[dict[str, Any]] = []
     if job.data.select == "baseline_failed":
         prompts, selection = runner.select_baseline_failed(prompts)
@@ -396,7 +399,7 @@ def run_job(
         **environment_tags(),
     }
     run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
-    run_id = tracker.start(run_name, tags, flatten(resolved_config), job_key(resolved_config))
+    run_id = tracker.start(run_name, tags, flatten(resolved_config), key)
     if selection and not tracker.resumed:
         tracker.log_selection(selection)
     torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat

@@ -9,6 +9,7 @@ and told back in order.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -59,6 +60,24 @@ def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.n_startup_trials)
 
 
+def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
+    """Rebuild trial results from a stored study (each trial keeps its answer and scores as attrs)."""
+    results = []
+    for t in sorted(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)), key=lambda t: t.number):
+        results.append(
+            TrialResult(
+                t.number,
+                tuple(t.params[f"alpha_{s}"] for s in range(n_segments)),
+                tuple(t.params[f"gamma_{s}"] for s in range(n_segments)),
+                t.user_attrs["answer"],
+                t.user_attrs["overlap"],
+                float(t.user_attrs["perplexity"]),
+                float(t.value),
+            )
+        )
+    return results
+
+
 def search_prompt(
     evaluate: Evaluate,
     n_segments: int,
@@ -66,10 +85,30 @@ def search_prompt(
     seed: int,
     *,
     on_trial: Callable[[TrialResult], None] | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
 ) -> list[TrialResult]:
-    """Run ``cfg.n_trials`` trials in batches of ``cfg.batch_size``; return them in trial order."""
+    """Run ``cfg.n_trials`` trials in batches of ``cfg.batch_size``; return them in trial order.
+
+    With ``storage`` (an Optuna RDB URL) the study is kept under ``study_name``: a study that
+    already holds all its trials is read back instead of searched again; an incomplete one (the
+    job died mid-search) is deleted and searched from its start, so the seeded sampler draws the
+    same weights as an uninterrupted run would.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=make_sampler(cfg, seed))
+    if storage is not None and study_name is not None:
+        try:
+            stored = optuna.load_study(study_name=study_name, storage=storage)
+        except KeyError:
+            stored = None
+        if stored is not None:
+            done = _stored_results(stored, n_segments)
+            if len(done) >= cfg.n_trials:
+                return done[: cfg.n_trials]
+            optuna.delete_study(study_name=study_name, storage=storage)
+    study = optuna.create_study(
+        direction="maximize", sampler=make_sampler(cfg, seed), storage=storage, study_name=study_name
+    )
     results: list[TrialResult] = []
     while len(results) < cfg.n_trials:
         batch = [study.ask() for _ in range(min(cfg.batch_size, cfg.n_trials - len(results)))]
@@ -83,6 +122,10 @@ def search_prompt(
         candidates = evaluate([[a * g for a, g in zip(alphas, gammas)] for alphas, gammas in weights])
         for trial, (alphas, gammas), cand in zip(batch, weights, candidates):
             value = objective(cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap)
+            # JSON-safe: an empty answer has perplexity inf
+            trial.set_user_attr("answer", cand.answer)
+            trial.set_user_attr("overlap", cand.overlap)
+            trial.set_user_attr("perplexity", cand.perplexity if math.isfinite(cand.perplexity) else "inf")
             study.tell(trial, value)
             result = TrialResult(trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value)
             results.append(result)

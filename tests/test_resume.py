@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 from mlflow.tracking import MlflowClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +70,9 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     assert [p["index"] for p in prompts] == [0, 1, 2]
     assert prompts[: len(done_at_kill)] == done_at_kill, "finished prompts are kept as they were"
     assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
+    (optuna_db,) = (tmp_path / "optuna").glob("*.db")  # one study file per job, beside the store
+    studies = optuna.get_all_study_names(storage=f"sqlite:///{optuna_db}")
+    assert sorted(studies) == sorted(f"fusion-{run.data.tags['fusion.job_key']}-{i}" for i in range(3))
     for key in ("prompt_composite", "prompt_objective"):
         assert sorted(m.step for m in client.get_metric_history(killed, key)) == [0, 1, 2]
 

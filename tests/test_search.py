@@ -53,3 +53,21 @@ def test_sampler_choice():
     tpe = make_sampler(SearchConfig(sampler="tpe", n_startup_trials=2), seed=0)
     assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._n_startup_trials == 2
     assert isinstance(make_sampler(SearchConfig(sampler="random"), seed=0), optuna.samplers.RandomSampler)
+
+
+def test_stored_study_is_read_back_not_searched_again(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    calls: list[int] = []
+    cfg = SearchConfig(n_trials=4, batch_size=2)
+    first = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
+    assert calls == [2, 2]
+    again = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
+    assert calls == [2, 2], "a complete stored study must not be evaluated again"
+    assert again == first
+    # an incomplete study (the job died mid-search) is searched again from its start
+    first_trial = optuna.load_study(study_name="p0", storage=storage).trials[0]
+    optuna.delete_study(study_name="p0", storage=storage)
+    study = optuna.create_study(direction="maximize", storage=storage, study_name="p0")
+    study.add_trial(first_trial)
+    redone = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
+    assert calls == [2, 2, 2, 2] and redone == first
