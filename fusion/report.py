@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from fusion.config import PROJECT_ROOT
 from fusion.plots import plt, save
+from fusion.tracking import read_table
 
 MODES = ("baseline", "full", "segmented")
 METRICS = ("accuracy", "composite_mean", "composite_median", "composite_std", "overlap_mean",
@@ -42,12 +43,6 @@ def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_i
     return client.search_runs([exp.experiment_id], query, order_by=["attributes.start_time ASC"])
 
 
-def prompt_table(client: MlflowClient, run: Run) -> list[dict[str, Any]]:
-    path = client.download_artifacts(run.info.run_id, "prompts.json")
-    data = json.loads(Path(path).read_text())
-    return [dict(zip(data["columns"], row)) for row in data["data"]]
-
-
 def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]]:
     by_mode: dict[str, list[Run]] = defaultdict(list)
     for run in runs:
@@ -60,8 +55,9 @@ def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]
             values = [r.data.metrics[key] for r in group if key in r.data.metrics]
             entry[key] = statistics.fmean(values) if values else None
             entry[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        entry["composites"] = [p["composite"] for r in group for p in prompt_table(client, r)]
-        entry["strengths"] = [p["strengths"] for r in group for p in prompt_table(client, r)]
+        rows = [p for r in group for p in read_table(client, r.info.run_id, "prompts.json")]
+        entry["composites"] = [p["composite"] for p in rows]
+        entry["strengths"] = [p["strengths"] for p in rows]
         entry["segments"] = group[0].data.tags.get("fusion.segments", "")
         out[mode] = entry
     return out

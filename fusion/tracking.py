@@ -81,6 +81,14 @@ class PrepareStore(Callback):
 TABLES = ("prompts.json", "trials.json")
 
 
+def read_table(client: MlflowClient, run_id: str, name: str) -> list[dict[str, Any]]:
+    """Rows of a table artifact (MLflow's ``{"columns", "data"}`` format); [] if the run has none."""
+    if name not in {a.path for a in client.list_artifacts(run_id)}:
+        return []
+    data = json.loads(Path(client.download_artifacts(run_id, name)).read_text())
+    return [dict(zip(data["columns"], row)) for row in data["data"]]
+
+
 class Tracker:
     """Owns the job's MLflow run, and continues it when the same job is run again unfinished.
 
@@ -115,19 +123,12 @@ class Tracker:
         )
         return runs[0].info.run_id if runs else None
 
-    def _read_table(self, run_id: str, name: str) -> list[dict[str, Any]]:
-        names = {a.path for a in self.client.list_artifacts(run_id)}
-        if name not in names:
-            return []
-        data = json.loads(Path(self.client.download_artifacts(run_id, name)).read_text())
-        return [dict(zip(data["columns"], row)) for row in data["data"]]
-
     def start(self, run_name: str, tags: Mapping[str, str], params: Mapping[str, str], job_key: str) -> str:
         run_id = self._unfinished_run(job_key)
         if run_id is not None:
             self.resumed = True
             self.run = mlflow.start_run(run_id=run_id)
-            self.tables = {name: self._read_table(run_id, name) for name in TABLES}
+            self.tables = {name: read_table(self.client, run_id, name) for name in TABLES}
             finished = {row["index"] for row in self.tables["prompts.json"]}
             self.tables["trials.json"] = [t for t in self.tables["trials.json"] if t["index"] in finished]
             mlflow.set_tags({**tags, "fusion.resumed": "true"})

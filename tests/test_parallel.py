@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
+
+from fusion.tracking import read_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,9 +29,6 @@ def test_joblib_launcher_runs_jobs_in_parallel_into_one_store(tmp_path):
     assert second.info.start_time < first.info.end_time, "the two jobs did not overlap in time"
     for run in runs:
         assert run.info.status == "FINISHED"
-        tables = {}
-        for name in ("prompts.json", "trials.json"):
-            data = json.loads(Path(client.download_artifacts(run.info.run_id, name)).read_text())
-            tables[name] = [dict(zip(data["columns"], row)) for row in data["data"]]
+        tables = {name: read_table(client, run.info.run_id, name) for name in ("prompts.json", "trials.json")}
         assert [p["index"] for p in tables["prompts.json"]] == [0, 1]
         assert sorted((t["index"], t["trial"]) for t in tables["trials.json"]) == [(0, 0), (0, 1), (1, 0), (1, 1)]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from fusion.tracking import read_table
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 SUMMARY = ["accuracy", "composite_mean", "overlap_mean", "simpleqa_correct", "simpleqa_incorrect", "simpleqa_not_attempted"]
@@ -33,12 +35,6 @@ def runs_of(tmp_path: Path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("fusion")
     return client, client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
-
-
-def table(client: MlflowClient, run_id: str, name: str) -> list[dict]:
-    path = client.download_artifacts(run_id, name)
-    data = json.loads(Path(path).read_text())
-    return [dict(zip(data["columns"], row)) for row in data["data"]]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +63,7 @@ def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
     assert "mlflow.source.git.commit" in tags
     assert run.data.params["search.n_trials"] == "2" and run.data.params["steering.mode"] == "segmented"
 
-    prompts = table(client, run.info.run_id, "prompts.json")
+    prompts = read_table(client, run.info.run_id, "prompts.json")
     assert [p["index"] for p in prompts] == [0, 1]
     for p in prompts:
         assert len(p["alphas"]) == len(p["gammas"]) == len(p["strengths"]) == 3
@@ -80,7 +76,7 @@ def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
     assert run.data.metrics["baseline_composite_mean"] == pytest.approx(sum(p["baseline_composite"] for p in prompts) / 2)
     assert run.data.metrics["control_composite_mean"] == pytest.approx(sum(p["control_composite"] for p in prompts) / 2)
 
-    trials = table(client, run.info.run_id, "trials.json")
+    trials = read_table(client, run.info.run_id, "trials.json")
     assert len(trials) == 4
     for p in prompts:
         mine = [t for t in trials if t["index"] == p["index"]]
@@ -97,7 +93,7 @@ def test_same_config_and_seed_give_the_same_numbers(segmented_run, tmp_path):
     (c1, (r1,)), (c2, (r2,)) = runs_of(first_dir), runs_of(tmp_path)
     timeless = lambda run: {k: v for k, v in run.data.metrics.items() if k != "wall_seconds"}  # noqa: E731
     assert timeless(r1) == timeless(r2)
-    assert table(c1, r1.info.run_id, "trials.json") == table(c2, r2.info.run_id, "trials.json")
+    assert read_table(c1, r1.info.run_id, "trials.json") == read_table(c2, r2.info.run_id, "trials.json")
 
 
 def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
@@ -130,9 +126,9 @@ def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
 def test_baseline_failed_selection_is_recorded(tmp_path):
     run_fusion(tmp_path, "steering=baseline", "data.limit=4", "data.select=baseline_failed")
     client, (run,) = runs_of(tmp_path)
-    selection = table(client, run.info.run_id, "selection.json")
+    selection = read_table(client, run.info.run_id, "selection.json")
     assert [s["index"] for s in selection] == [0, 1, 2, 3]
     kept = [s["index"] for s in selection if s["kept"]]
     assert all(s["simpleqa"] == "INCORRECT" for s in selection if s["kept"])
     assert run.data.metrics["selection_pool"] == 4 and run.data.metrics["selection_kept"] == len(kept)
-    assert [p["index"] for p in table(client, run.info.run_id, "prompts.json")] == kept
+    assert [p["index"] for p in read_table(client, run.info.run_id, "prompts.json")] == kept

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import optuna
 from mlflow.tracking import MlflowClient
+
+from fusion.tracking import read_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 JOB = ["steering=full", "data.limit=3", "search.n_trials=2", "search.batch_size=2", "prompts.max_new_tokens=16"]
@@ -26,13 +27,6 @@ def only_run(store: Path):
     experiment = client.get_experiment_by_name("fusion")
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
     return client, runs
-
-
-def table(client: MlflowClient, run_id: str, name: str) -> list[dict]:
-    if name not in {a.path for a in client.list_artifacts(run_id)}:
-        return []
-    data = json.loads(Path(client.download_artifacts(run_id, name)).read_text())
-    return [dict(zip(data["columns"], row)) for row in data["data"]]
 
 
 def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
@@ -54,7 +48,7 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     client, runs = only_run(store)
     assert len(runs) == 1 and runs[0].info.status == "RUNNING"
     killed = runs[0].info.run_id
-    done_at_kill = table(client, killed, "prompts.json")
+    done_at_kill = read_table(client, killed, "prompts.json")
     assert 1 <= len(done_at_kill) < 3
 
     resumed = subprocess.run(command(store, tmp_path / "second"), cwd=PROJECT_ROOT, capture_output=True,
@@ -65,8 +59,8 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     run = runs[0]
     assert run.info.run_id == killed and run.info.status == "FINISHED"
     assert run.data.tags["fusion.resumed"] == "true"
-    prompts = table(client, killed, "prompts.json")
-    trials = table(client, killed, "trials.json")
+    prompts = read_table(client, killed, "prompts.json")
+    trials = read_table(client, killed, "trials.json")
     assert [p["index"] for p in prompts] == [0, 1, 2]
     assert prompts[: len(done_at_kill)] == done_at_kill, "finished prompts are kept as they were"
     assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
@@ -84,5 +78,5 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
     assert timeless(run.data.metrics) == timeless(reference.data.metrics)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert strip(prompts) == strip(table(ref_client, reference.info.run_id, "prompts.json"))
-    assert trials == table(ref_client, reference.info.run_id, "trials.json")
+    assert strip(prompts) == strip(read_table(ref_client, reference.info.run_id, "prompts.json"))
+    assert trials == read_table(ref_client, reference.info.run_id, "trials.json")
