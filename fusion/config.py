@@ -8,7 +8,9 @@ cheap: it runs before any model or data is loaded.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from fusion.models import ModelConfig, QuantizationConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = PROJECT_ROOT / "conf"
 STEERING_MODES = ("baseline", "full", "segmented")
 SAMPLERS = ("tpe", "random")
 OVERLAP_VARIANTS = ("continuation", "echo")
@@ -99,6 +102,9 @@ class PromptsConfig:
 class EvalConfig:
     overlap: str = "continuation"  # or "echo": include the echoed prompt, as the authors did
     accuracy_threshold: float = 0.6
+    # Perplexity in the search objective is scored by: null = the loaded (unsteered) model, or
+    # another causal LM: an option of conf/model (e.g. gemma3_270m), a local path or a hub id.
+    perplexity_model: str | None = None
 
 
 @dataclass
@@ -153,8 +159,8 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail("search.sampler", f"'{search.sampler}' is not one of {', '.join(SAMPLERS)}")
     for name in ("alpha", "gamma"):
         rng: Range = getattr(search, name)
-        if not 0.0 <= rng.low <= rng.high:
-            _fail(f"search.{name}", f"needs 0 <= low <= high (got low={rng.low}, high={rng.high})")
+        if not (0.0 <= rng.low <= rng.high and math.isfinite(rng.high)):
+            _fail(f"search.{name}", f"needs finite 0 <= low <= high (got low={rng.low}, high={rng.high})")
     if not 0.0 <= search.objective_weight <= 1.0:
         _fail("search.objective_weight", f"must be in [0, 1] (got {search.objective_weight})")
     if search.perplexity_cap <= 0:
@@ -182,6 +188,56 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     if "{gold}" not in job.prompts.explanation:
         _fail("prompts.explanation", "must contain {gold}")
     return job
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """Reject a misspelt group option or key in command-line overrides with one line, before Hydra
+    composes (its own messages span a dozen lines). Overrides it cannot judge are left to Hydra."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:  # noqa: BLE001 - a syntax error: Hydra reports it with its position
+        return
+    schema = OmegaConf.structured(JobConfig)
+    for override in parsed:
+        key = override.key_or_group
+        if key.startswith("hydra") or override.is_delete():
+            continue
+        group = CONF_DIR / key
+        if group.is_dir():
+            options = sorted(p.stem for p in group.glob("*.yaml"))
+            values = list(override.sweep_string_iterator()) if override.is_choice_sweep() else (
+                [] if override.is_sweep_override() else [override.get_value_element_as_str()]
+            )
+            for value in values:
+                if value not in options:
+                    _fail(key, f"no option '{value}': use one of {', '.join(options)}")
+        elif not (override.is_add() or override.is_force_add()):
+            node: Any = schema
+            for i, part in enumerate(key.split(".")):
+                if isinstance(node, DictConfig) and node._is_typed() and part not in node:
+                    where = ".".join(key.split(".")[:i]) or "the config"
+                    close = difflib.get_close_matches(part, list(node.keys()), n=1)
+                    hint = f"did you mean {'.'.join([*key.split('.')[:i], close[0]])}?" if close else f"keys of {where}: {', '.join(node.keys())}"
+                    _fail(key, f"no such key: {hint}")
+                if not isinstance(node, DictConfig) or not node._is_typed():
+                    break  # open mappings (judge) take any key
+                node = node[part]
+
+
+def named_model_config(name: str) -> ModelConfig:
+    """A model by conf/model option name (e.g. ``smollm2_135m``), else by local path or hub id
+    (``org/name``); ValueError (one line) for a bare name that is neither."""
+    path = CONF_DIR / "model" / f"{name}.yaml"
+    if not path.is_file():
+        if "/" not in name and not Path(name).expanduser().exists():
+            options = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml")))
+            raise ValueError(f"no model '{name}' in conf/model ({options}), and it is no path or org/name hub id")
+        return ModelConfig(name=Path(name).name, id=name)
+    node = OmegaConf.load(path)
+    node = node.get("model", node)  # options are either `@package _global_` or the model node itself
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ModelConfig), node))
 
 
 def default_tracking_uri() -> str:

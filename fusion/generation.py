@@ -61,11 +61,14 @@ def greedy(
     stop_ids: set[int],
     session: SteeringSession | None = None,
     use_cache: bool = False,
+    nonfinite_rows: set[int] | None = None,
 ) -> list[list[int]]:
     """Greedy continuation token ids per row (EOS excluded).
 
     ``use_cache=False`` re-runs the full sequence at every step, as the paper did; with a steering
     session in exact mode that is what makes the mean cover every current position.
+    A row whose logits turn NaN/inf (steering weights that blow the residual stream up) stops
+    there, since argmax over NaN picks an arbitrary token; its index is added to ``nonfinite_rows``.
     """
     rows = prompt.ids.shape[0]
     out: list[list[int]] = [[] for _ in range(rows)]
@@ -94,8 +97,14 @@ def greedy(
             result = model(
                 input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=False, logits_to_keep=1
             )
-        next_ids = result.logits[:, -1].argmax(-1)
+        logits = result.logits[:, -1]
+        next_ids = logits.argmax(-1)
         done = torch.tensor([int(t) in stop_ids for t in next_ids.tolist()], dtype=torch.bool)
+        broken = ~torch.isfinite(logits).all(-1)
+        if bool(broken.any()):
+            if nonfinite_rows is not None:
+                nonfinite_rows.update(live[broken].tolist())
+            done |= broken
         if use_cache:
             # rows stay in the batch so the KV cache stays aligned; finished rows feed padding
             done |= ~running

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -129,6 +129,9 @@ def _write_cache(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tar
         for attr in ("quantization_config", "_is_quantized"):
             if hasattr(config, attr):
                 delattr(config, attr)
+        # a GGUF-derived config names no architecture; `transformers serve <this dir>` needs one
+        if not getattr(config, "architectures", None):
+            config.architectures = [type(model).__name__]
         config.save_pretrained(tmp)
         model.generation_config.save_pretrained(tmp)
         save_model(model, str(tmp / "model.safetensors"))  # drops the tied lm_head copy
@@ -193,3 +196,23 @@ def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | No
         tokenizer.pad_token = tokenizer.eos_token
     layers = find_decoder_layers(model)
     return LoadedModel(model, tokenizer, source, len(layers), model.config.get_text_config().hidden_size, layers)
+
+
+# Models loaded in this process, by shared_key: a multirun's jobs, and a judge or scorer that uses
+# the job's own model, share one copy. At most two distinct models stay (the job's and a judge's).
+_SHARED: dict[str, LoadedModel] = {}
+_SHARED_MAX = 2
+
+
+def shared_key(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: str | None) -> str:
+    return json.dumps([asdict(cfg), asdict(quant), cache_dir], sort_keys=True)
+
+
+def shared_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: str | None) -> LoadedModel:
+    """The process's copy of a model, loaded on first use; the oldest other model is freed first."""
+    key = shared_key(cfg, quant, cache_dir)
+    if key not in _SHARED:
+        while len(_SHARED) >= _SHARED_MAX:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = load_model(cfg, quant, Path(cache_dir).expanduser() if cache_dir else None)
+    return _SHARED[key]

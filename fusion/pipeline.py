@@ -19,23 +19,19 @@ import torch
 from tqdm.auto import tqdm
 
 from fusion import plots
-from fusion.config import JobConfig, default_artifact_root, optuna_storage, tracking_uri
+from fusion.config import JobConfig, named_model_config, optuna_storage, tracking_uri
 from fusion.data import load_index_file, load_simpleqa, select_prompts
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
 from fusion.judges.factory import make_judge
-from fusion.models import LoadedModel, ModelSource, load_model, resolve_source
+from fusion.models import LoadedModel, ModelSource, QuantizationConfig, resolve_source, shared_model
 from fusion.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.records import GradeRequest, Prompt
 from fusion.reference import reference_means
 from fusion.scoring import composite, objective, perplexity, summarize, token_overlap
 from fusion.search import Candidate, TrialResult, best_trial, prompt_seed, search_prompt
 from fusion.steering import layer_strengths, segment_bounds, steer
-from fusion.tracking import Tracker, environment_tags, flatten
-
-# The basic Hydra launcher runs every job of a multirun in this process: keep the last loaded
-# model so `-m steering=baseline,full,segmented` loads it once.
-_LOADED: dict[str, LoadedModel] = {}
+from fusion.tracking import PrepareStore, Tracker, environment_tags, flatten
 
 
 @dataclass
@@ -74,6 +70,8 @@ class PromptOutcome:
     rubric: str
     n_trials: int
     seconds: float
+    failed_trials: int = 0  # trials marked FAIL (non-finite activations, empty answer)
+    rationale: str = ""  # the judge's words on the chosen answer ("unparsed: ..." if it gave no grade)
     trials: list[TrialResult] = field(default_factory=list, repr=False)
 
     def row(self) -> dict[str, Any]:
@@ -99,17 +97,8 @@ class JobResult:
     outcomes: list[PromptOutcome]
 
 
-def model_key(job: JobConfig) -> str:
-    return json.dumps([asdict(job.model), asdict(job.quantization), job.cache_dir], sort_keys=True)
-
-
 def get_model(job: JobConfig) -> LoadedModel:
-    key = model_key(job)
-    if key not in _LOADED:
-        _LOADED.clear()  # free the previous model before loading another
-        cache = Path(job.cache_dir).expanduser() if job.cache_dir else None
-        _LOADED[key] = load_model(job.model, job.quantization, cache)
-    return _LOADED[key]
+    return shared_model(job.model, job.quantization, job.cache_dir)
 
 
 def load_prompts(job: JobConfig) -> list[Prompt]:
@@ -124,8 +113,11 @@ def load_prompts(job: JobConfig) -> list[Prompt]:
 class PromptRunner:
     """Runs the per-prompt stages on a loaded model."""
 
-    def __init__(self, job: JobConfig, loaded: LoadedModel, judge: Judge, key: str = "") -> None:
+    def __init__(
+        self, job: JobConfig, loaded: LoadedModel, judge: Judge, key: str = "", scorer: LoadedModel | None = None
+    ) -> None:
         self.job, self.loaded, self.judge, self.key = job, loaded, judge, key
+        self.scorer = scorer  # the perplexity model, if not the loaded one (eval.perplexity_model)
         self.storage = optuna_storage(job, key) if key else None
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.layers = loaded.decoder_layers
@@ -159,11 +151,23 @@ class PromptRunner:
             answer = template.format(question=prompt.question, gold=prompt.gold) + " " + answer
         return token_overlap(prompt.gold, answer)
 
-    def _candidates(self, prompt: Prompt, prompt_text: str, rows: list[list[int]]) -> list[Candidate]:
-        nll = continuation_nll(self.model, self.tokenizer, prompt_text, rows)
+    def _nll(self, prompt_text: str, rows: list[list[int]], answers: list[str]) -> list[float]:
+        """Mean NLL of each answer after the prompt, under the perplexity model. Another model
+        re-tokenises the answer text with its own tokenizer (token ids do not carry over)."""
+        if self.scorer is None:
+            return continuation_nll(self.model, self.tokenizer, prompt_text, rows)
+        tok = self.scorer.tokenizer
+        ids = [tok(a, add_special_tokens=False)["input_ids"] if a else [] for a in answers]
+        return continuation_nll(self.scorer.model, tok, prompt_text, ids)
+
+    def _candidates(
+        self, prompt: Prompt, prompt_text: str, rows: list[list[int]], nonfinite_rows: set[int]
+    ) -> list[Candidate]:
         answers = [self._decode(r) for r in rows]
+        nll = self._nll(prompt_text, rows, answers)
         return [
-            Candidate(a, self._overlap(prompt, self.job.prompts.steer, a), perplexity(n)) for a, n in zip(answers, nll)
+            Candidate(a, self._overlap(prompt, self.job.prompts.steer, a), perplexity(n), trial_failure(i, a, nonfinite_rows))
+            for i, (a, n) in enumerate(zip(answers, nll))
         ]
 
     def answer_unsteered(self, prompts: Sequence[Prompt], kinds: Sequence[str] = ("baseline", "control")) -> None:
@@ -222,7 +226,7 @@ class PromptRunner:
         trials: list[TrialResult] = []
         explanation = ""
         if job.steering.mode == "baseline":
-            nll = continuation_nll(self.model, self.tokenizer, texts.baseline, [baseline_ids])[0]
+            nll = self._nll(texts.baseline, [baseline_ids], [baseline_answer])[0]
             ppl = perplexity(nll)
             chosen = TrialResult(
                 -1, (0.0,) * n_seg, (0.0,) * n_seg, baseline_answer, baseline_overlap, ppl,
@@ -233,9 +237,12 @@ class PromptRunner:
 
             def evaluate(rows: Sequence[Sequence[float]]) -> list[Candidate]:
                 strengths = layer_strengths(torch.tensor(rows, dtype=torch.float32), self.segments)
+                nonfinite: set[int] = set()
                 with steer(self.layers, targets, strengths, cached=job.steering.cache) as session:
-                    ids = self._generate([texts.steer] * len(rows), session=session, use_cache=job.steering.cache)
-                return self._candidates(prompt, texts.steer, ids)
+                    ids = self._generate(
+                        [texts.steer] * len(rows), session=session, use_cache=job.steering.cache, nonfinite_rows=nonfinite
+                    )
+                return self._candidates(prompt, texts.steer, ids, nonfinite)
 
             def on_trial(_: TrialResult) -> None:
                 if trial_bar is not None:
@@ -282,10 +289,21 @@ class PromptRunner:
             composite=composite(chosen.overlap, grade.quality),
             judge=grade.judge,
             rubric=grade.rubric,
+            rationale=grade.rationale,
             n_trials=len(trials),
+            failed_trials=sum(1 for t in trials if t.failure),
             seconds=round(time.perf_counter() - start, 3),
             trials=trials,
         )
+
+
+def trial_failure(row: int, answer: str, nonfinite_rows: set[int]) -> str:
+    """Why a trial failed, or "": the search marks such trials FAIL and goes on."""
+    if row in nonfinite_rows:
+        return "non-finite activations: the steered hidden states became NaN/inf (weights too large?)"
+    if not answer:
+        return "empty answer: the steered model stopped before producing any text"
+    return ""
 
 
 def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
@@ -295,7 +313,8 @@ def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
         for s, (a, g) in enumerate(zip(t.alphas, t.gammas)):
             row[f"alpha_{s}"], row[f"gamma_{s}"], row[f"strength_{s}"] = a, g, a * g
         perplexity_value = t.perplexity if math.isfinite(t.perplexity) else None
-        row.update(overlap=t.overlap, perplexity=perplexity_value, objective=t.objective, answer=t.answer)
+        row.update(overlap=t.overlap, perplexity=perplexity_value, objective=t.objective, answer=t.answer,
+                   state="FAIL" if t.failure else "COMPLETE", failure=t.failure)
         rows.append(row)
     return rows
 
@@ -329,13 +348,21 @@ def summary_metrics(outcomes: Sequence[PromptOutcome], threshold: float) -> dict
         )
         metrics.update({f"{prefix}{k}": v for k, v in part.items()})
     metrics["objective_mean"] = sum(o.objective for o in outcomes) / len(outcomes)
+    metrics["failed_trials"] = float(sum(o.failed_trials for o in outcomes))
     metrics["n_prompts"] = float(len(outcomes))
     return metrics
 
 
+# how a judge is reached, not what it grades: changing these resumes the same job
+_JUDGE_TRANSPORT = ("concurrency", "timeout", "max_retries", "backoff", "cache", "api_key_env", "batch_size")
+
+
 def job_key(resolved_config: dict[str, Any]) -> str:
-    """Identifies a job for resuming: everything in its config but where it is logged."""
+    """Identifies a job for resuming: everything in its config but where it is logged and how its
+    judge is reached."""
     relevant = {k: v for k, v in resolved_config.items() if k != "tracking"}
+    if isinstance(relevant.get("judge"), dict):
+        relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k not in _JUDGE_TRANSPORT}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -350,6 +377,7 @@ class Prepared:
     source: ModelSource
     prompts: list[Prompt]
     judge: Judge
+    scorer_source: ModelSource | None = None  # eval.perplexity_model, if set
 
 
 class SetupError(Exception):
@@ -358,7 +386,12 @@ class SetupError(Exception):
 
 def prepare(job: JobConfig) -> Prepared:
     try:
-        return Prepared(resolve_source(job.model), load_prompts(job), make_judge(job.judge))
+        scorer = job.eval.perplexity_model
+        try:
+            scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
+        except (FileNotFoundError, ValueError) as error:
+            raise SetupError(f"eval.perplexity_model={scorer}: {str(error).splitlines()[0]}") from error
+        return Prepared(resolve_source(job.model), load_prompts(job), make_judge(job.judge), scorer_source)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         raise SetupError(str(error).splitlines()[0]) from error
 
@@ -376,11 +409,17 @@ def run_job(
     prepared = prepared or prepare(job)
     source, prompts, judge = prepared.source, prepared.prompts, prepared.judge
     uri = tracking_uri(job)
-    tracker = Tracker(uri, job.tracking.experiment, default_artifact_root())
+    tracker = Tracker(uri, job.tracking.experiment, PrepareStore.artifact_location(uri))
 
     loaded = get_model(job)
+    scorer = None
+    if prepared.scorer_source is not None and prepared.scorer_source != source:
+        scorer = shared_model(named_model_config(job.eval.perplexity_model), QuantizationConfig(), job.cache_dir)
     key = job_key(resolved_config)
-    runner = PromptRunner(job, loaded, judge, key)  # checks segment boundaries against the layer count
+    try:
+        runner = PromptRunner(job, loaded, judge, key, scorer)  # checks segment boundaries against the layer count
+    except ValueError as error:
+        raise SetupError(str(error).splitlines()[0]) from error
     selection: list[dict[str, Any]] = []
     if job.data.select == "baseline_failed":
         prompts, selection = runner.select_baseline_failed(prompts)
@@ -392,6 +431,7 @@ def run_job(
         "fusion.model_identity": source.identity,
         "fusion.quantization": job.quantization.name,
         "fusion.judge": getattr(judge, "name", str(job.judge.get("name"))),
+        "fusion.perplexity_model": scorer.source.identity if scorer else "loaded model",
         "fusion.sweep_id": sweep_id or "none",
         "fusion.steering_exact": str(not job.steering.cache).lower(),
         "fusion.segments": ",".join(f"{s.start}-{s.stop - 1}" for s in runner.segments),

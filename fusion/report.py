@@ -23,11 +23,14 @@ from mlflow.tracking import MlflowClient
 
 from fusion.config import PROJECT_ROOT
 from fusion.plots import plt, save
+from fusion.scoring import summarize
 from fusion.tracking import read_table
 
 MODES = ("baseline", "full", "segmented")
 METRICS = ("accuracy", "composite_mean", "composite_median", "composite_std", "overlap_mean",
            "simpleqa_correct", "simpleqa_incorrect", "simpleqa_not_attempted")
+# the zero-steering control and the unsteered baseline, measured on the same prompts in every run
+CONTROL_METRICS = ("control_accuracy", "control_composite_mean", "baseline_accuracy", "baseline_composite_mean")
 DEFAULT_URI = f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
 
 
@@ -43,48 +46,222 @@ def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_i
     return client.search_runs([exp.experiment_id], query, order_by=["attributes.start_time ASC"])
 
 
-def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]]:
-    by_mode: dict[str, list[Run]] = defaultdict(list)
+# params that say where a run logged, kept its studies or which slice of the data it ran, not what it computed
+_NOT_IDENTITY = ("tracking.", "data.shard", "search.storage")
+
+
+def replicates(runs: list[Run]) -> list[list[Run]]:
+    """Group runs that differ only in ``data.shard``: the shards of one job, merged as one result."""
+    groups: dict[str, list[Run]] = defaultdict(list)
     for run in runs:
-        by_mode[run.data.tags["fusion.mode"]].append(run)
+        params = {k: v for k, v in run.data.params.items() if not k.startswith(_NOT_IDENTITY)}
+        groups[json.dumps(params, sort_keys=True)].append(run)
+    return [sorted(g, key=lambda r: int(r.data.params.get("data.shard", 0))) for g in groups.values()]
+
+
+def replicate_metrics(client: MlflowClient, shards: list[Run]) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """A replicate's metrics and prompt rows. One run: its own logged metrics. Several shards:
+    recomputed over their merged prompt rows with the pipeline's own summary function."""
+    rows = sorted((p for r in shards for p in read_table(client, r.info.run_id, "prompts.json")), key=lambda p: p["index"])
+    if len(shards) == 1:
+        return dict(shards[0].data.metrics), rows
+    threshold = float(shards[0].data.params.get("eval.accuracy_threshold", 0.6))
+    metrics: dict[str, float] = {"n_prompts": float(len(rows))}
+    for prefix in ("", "baseline_", "control_"):
+        part = summarize([p[f"{prefix}composite"] for p in rows], [p[f"{prefix}overlap"] for p in rows],
+                         [p[f"{prefix}simpleqa"] for p in rows], threshold)
+        metrics.update({f"{prefix}{k}": v for k, v in part.items()})
+    metrics["wall_seconds"] = sum(r.data.metrics.get("wall_seconds", 0.0) for r in shards)
+    return metrics, rows
+
+
+def group_label(mode: str, n_trials: str, budgets: set[str]) -> str:
+    """The mode, plus its trial budget when runs of that mode used several budgets."""
+    return mode if mode == "baseline" or len(budgets) == 1 else f"{mode}@{n_trials}"
+
+
+def _mean_sd(entry: dict[str, Any], key: str, values: list[float]) -> None:
+    entry[key] = statistics.fmean(values) if values else None
+    entry[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]]:
+    """Per mode (and trial budget): metrics as mean and sd over replicates (search seeds), each
+    replicate being one run or the merged shards of one job."""
+    budgets: dict[str, set[str]] = defaultdict(set)
+    for run in runs:
+        budgets[run.data.tags["fusion.mode"]].add(run.data.params.get("search.n_trials", ""))
+    grouped: dict[str, list[list[Run]]] = defaultdict(list)
+    for shards in replicates(runs):
+        first = shards[0]
+        mode = first.data.tags["fusion.mode"]
+        grouped[group_label(mode, first.data.params.get("search.n_trials", ""), budgets[mode])].append(shards)
+
+    def order(label: str) -> tuple[int, int]:
+        mode, _, trials = label.partition("@")
+        return (MODES.index(mode) if mode in MODES else 99, int(trials or 0))
+
     out: dict[str, dict[str, Any]] = {}
-    for mode in sorted(by_mode, key=lambda m: MODES.index(m) if m in MODES else 99):
-        group = by_mode[mode]
-        entry: dict[str, Any] = {"runs": [r.info.run_id for r in group], "n_prompts": int(group[0].data.metrics.get("n_prompts", 0))}
-        for key in METRICS:
-            values = [r.data.metrics[key] for r in group if key in r.data.metrics]
-            entry[key] = statistics.fmean(values) if values else None
-            entry[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        rows = [p for r in group for p in read_table(client, r.info.run_id, "prompts.json")]
-        entry["composites"] = [p["composite"] for p in rows]
-        entry["strengths"] = [p["strengths"] for p in rows]
-        entry["segments"] = group[0].data.tags.get("fusion.segments", "")
-        out[mode] = entry
+    for label in sorted(grouped, key=order):
+        first = grouped[label][0][0]
+        entry: dict[str, Any] = {
+            "mode": first.data.tags["fusion.mode"],
+            "n_trials": int(first.data.params.get("search.n_trials", 0)) if first.data.tags["fusion.mode"] != "baseline" else 0,
+            "runs": [r.info.run_id for shards in grouped[label] for r in shards],
+            "replicates": [],
+            "composites": [],
+            "strengths": [],
+            "segments": first.data.tags.get("fusion.segments", ""),
+        }
+        per_replicate = []
+        for shards in grouped[label]:
+            metrics, rows = replicate_metrics(client, shards)
+            per_replicate.append(metrics)
+            entry["replicates"].append({
+                "seed": int(shards[0].data.params.get("search.seed", 0)),
+                "shards": len(shards),
+                "runs": [r.info.run_id for r in shards],
+                **{k: metrics.get(k) for k in (*METRICS, *CONTROL_METRICS, "n_prompts", "wall_seconds", "failed_trials")},
+            })
+            entry["composites"] += [p["composite"] for p in rows]
+            entry["strengths"] += [p["strengths"] for p in rows]
+        entry["n_prompts"] = int(per_replicate[0].get("n_prompts", 0))
+        for key in (*METRICS, *CONTROL_METRICS):
+            _mean_sd(entry, key, [m[key] for m in per_replicate if key in m])
+        out[label] = entry
     return out
 
 
+def _pct(v: float | None, sd: float = 0.0) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f} %" + (f" ± {100 * sd:.1f}" if sd else "")
+
+
+def _num(v: float | None, sd: float = 0.0) -> str:
+    return "n/a" if v is None else f"{v:.3f}" + (f" ± {sd:.3f}" if sd else "")
+
+
 def markdown(summary: dict[str, dict[str, Any]]) -> str:
-    pct = lambda v, sd: f"{100 * v:.1f} %" + (f" ± {100 * sd:.1f}" if sd else "")  # noqa: E731
-    num = lambda v, sd: f"{v:.3f}" + (f" ± {sd:.3f}" if sd else "")  # noqa: E731
     lines = [
-        "| mode | runs | prompts | accuracy (composite >= 0.6) | composite mean | median | std | overlap mean | SimpleQA correct / incorrect / not attempted |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| mode | trials | seeds | prompts | accuracy (composite >= 0.6) | composite mean | median | std | overlap mean "
+        "| SimpleQA correct / incorrect / not attempted | zero-steering control: accuracy, composite mean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for mode, e in summary.items():
-        grades = " / ".join(pct(e[f"simpleqa_{g}"], 0) for g in ("correct", "incorrect", "not_attempted"))
+    for label, e in summary.items():
+        grades = " / ".join(_pct(e[f"simpleqa_{g}"]) for g in ("correct", "incorrect", "not_attempted"))
+        control = "—" if e["mode"] == "baseline" else (
+            f"{_pct(e['control_accuracy'], e['control_accuracy_sd'])}, {_num(e['control_composite_mean'], e['control_composite_mean_sd'])}"
+        )
         lines.append(
-            f"| {mode} | {len(e['runs'])} | {e['n_prompts']} | {pct(e['accuracy'], e['accuracy_sd'])} | "
-            f"{num(e['composite_mean'], e['composite_mean_sd'])} | {e['composite_median']:.3f} | {e['composite_std']:.3f} | "
-            f"{num(e['overlap_mean'], e['overlap_mean_sd'])} | {grades} |"
+            f"| {label} | {e['n_trials'] or '—'} | {len(e['replicates'])} | {e['n_prompts']} "
+            f"| {_pct(e['accuracy'], e['accuracy_sd'])} | {_num(e['composite_mean'], e['composite_mean_sd'])} "
+            f"| {_num(e['composite_median'])} | {_num(e['composite_std'])} | {_num(e['overlap_mean'], e['overlap_mean_sd'])} "
+            f"| {grades} | {control} |"
         )
     lines.append("")
-    lines.append("Oracle results: the steering target is built from the gold answer. "
-                 "± is the sd over runs (search seeds) of one mode.")
+    lines.append("Oracle results: the steering target is built from the gold answer. ± is the sd over search seeds "
+                 "(replicates) of one mode; median and std are means over replicates. The zero-steering control is "
+                 "the steering prompt answered without hooks, on the same prompts.")
     return "\n".join(lines)
 
 
+def seed_table(summary: dict[str, dict[str, Any]]) -> str:
+    lines = ["| mode | seed | shards | prompts | accuracy | composite mean | overlap mean | SimpleQA correct "
+             "| control accuracy | failed trials | wall (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, e in summary.items():
+        for r in e["replicates"]:
+            lines.append(
+                f"| {label} | {r['seed'] if e['mode'] != 'baseline' else '—'} | {r['shards']} | {int(r['n_prompts'] or 0)} "
+                f"| {_pct(r['accuracy'])} | {_num(r['composite_mean'])} | {_num(r['overlap_mean'])} "
+                f"| {_pct(r['simpleqa_correct'])} | {_pct(r.get('control_accuracy'))} "
+                f"| {int(r.get('failed_trials') or 0)} | {(r.get('wall_seconds') or 0):.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def ordering(summary: dict[str, dict[str, Any]]) -> str:
+    """Whether the paper's ordering (segmented > full > baseline in accuracy) held, per budget."""
+    base = summary.get("baseline")
+    out = []
+    for budget in sorted({e["n_trials"] for e in summary.values() if e["mode"] != "baseline"}):
+        by_mode = {e["mode"]: e for e in summary.values() if e["n_trials"] == budget}
+        if base is None or not {"full", "segmented"} <= set(by_mode):
+            continue
+        acc = [base["accuracy"], by_mode["full"]["accuracy"], by_mode["segmented"]["accuracy"]]
+        comp = [base["composite_mean"], by_mode["full"]["composite_mean"], by_mode["segmented"]["composite_mean"]]
+        held = acc[2] > acc[1] > acc[0]
+        out.append(
+            f"- {budget} trials: accuracy baseline {_pct(acc[0])}, full {_pct(acc[1])}, segmented {_pct(acc[2])}; "
+            f"composite mean {comp[0]:.3f} / {comp[1]:.3f} / {comp[2]:.3f}: "
+            + ("segmented > full > baseline **held**." if held else "segmented > full > baseline **did not hold**.")
+        )
+    return "\n".join(out) or "- not enough modes to compare."
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else 0
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, no GPU used; Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], command: str, wall_seconds: float | None) -> str:
+    """experiments/paper_replication/REPORT.md: the paper-style table with what it was measured on."""
+    first = runs[0].data
+    tags = {k: sorted({r.data.tags.get(k, "") for r in runs}) for k in
+            ("fusion.judge", "fusion.model_identity", "fusion.steering_exact", "fusion.sweep_id", "mlflow.source.git.commit")}
+    n_prompts = max(e["n_prompts"] for e in summary.values())
+    exact = tags["fusion.steering_exact"]
+    steering = "exact (the paper's: no KV cache)" if exact == ["true"] else (
+        "cached (KV cache, running means: not the paper's exact mode)" if exact == ["false"] else "mixed")
+    wall = f"{wall_seconds / 60:.1f} min" if wall_seconds else "n/a"
+    return "\n".join([
+        "# Paper replication: Fusion Steering on the paper's 260 questions",
+        "",
+        "Generated by `python -m fusion.report --replication` from the MLflow runs of one sweep.",
+        "",
+        f"- Command: `{command}`",
+        f"- Machine: {machine()}",
+        f"- Wall time of the whole sweep: {wall}",
+        f"- Model: {first.params.get('model.name', '?')} ({', '.join(tags['fusion.model_identity'])})",
+        f"- Judge: {', '.join(tags['fusion.judge'])}; accuracy = share of prompts with composite >= "
+        f"{first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant {first.params.get('eval.overlap', '?')}",
+        f"- Prompts: {n_prompts} of the paper's 260 (data=paper260, offset {first.params.get('data.offset', '0')}, "
+        f"limit {first.params.get('data.limit', 'None')}); max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
+        f"- Steering: {steering}",
+        f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of {first.params.get('search.batch_size', '?')}, "
+        f"seeds {', '.join(sorted({r.data.params.get('search.seed', '?') for r in runs if r.data.tags['fusion.mode'] != 'baseline'}))}",
+        f"- Sweep: {', '.join(tags['fusion.sweep_id'])}; code {', '.join(c[:10] for c in tags['mlflow.source.git.commit'])}",
+        "",
+        "**These are oracle results**: the steering target of every prompt is built from its gold answer, so they "
+        "measure how far steering toward a known answer moves the model, not question answering without the answer.",
+        "",
+        "## Results",
+        "",
+        markdown(summary),
+        "",
+        "Paper (Gemma-2-2B-IT, 5 trials, LLM judge): accuracy 3.5 / 16.2 / 25.4 % for baseline / full / segmented; "
+        "SimpleQA CORRECT 0 / 9.2 / 13.1 %.",
+        "",
+        "## Did segmented > full > baseline hold?",
+        "",
+        ordering(summary),
+        "",
+        "## Per seed",
+        "",
+        seed_table(summary),
+        "",
+        "Plots: `accuracy.png`, `composite_box.png`, `layer_profiles.png`; numbers: `report.json`.",
+        "",
+    ])
+
+
 def plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
-    modes = list(summary)
+    modes = list(summary)  # labels: a mode, or mode@trials when several budgets ran
     paths = []
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.bar(modes, [100 * summary[m]["accuracy"] for m in modes],
@@ -98,7 +275,7 @@ def plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for mode in modes:
         rows = summary[mode]["strengths"]
-        if mode == "baseline" or not rows:
+        if summary[mode]["mode"] == "baseline" or not rows:
             continue
         segs = [tuple(map(int, s.split("-"))) for s in summary[mode]["segments"].split(",") if s]
         profile = [0.0] * (segs[-1][1] + 1)
@@ -122,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports" / "latest")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument("--no-log", action="store_true", help="do not log the report to MLflow")
+    parser.add_argument("--replication", action="store_true",
+                        help="also write OUT/REPORT.md: the table with the command, machine, wall time and judge")
+    parser.add_argument("--command", default="", help="the command that ran the sweep (for REPORT.md)")
+    parser.add_argument("--wall-seconds", type=float, default=None, help="the sweep's wall time (for REPORT.md)")
     args = parser.parse_args(argv)
     client = MlflowClient(tracking_uri=args.tracking_uri)
     runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
@@ -131,16 +312,21 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(client, runs)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
-    (args.out / "report.md").write_text(table + "\n")
+    written = [args.out / "report.md"]
+    written[0].write_text(table + "\n")
+    if args.replication:
+        written.append(args.out / "REPORT.md")
+        written[-1].write_text(replication_report(summary, runs, args.command, args.wall_seconds))
     paths = plots(summary, args.out)
     numbers = {m: {k: v for k, v in e.items() if k not in ("composites", "strengths")} for m, e in summary.items()}
-    (args.out / "report.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    written.append(args.out / "report.json")
+    written[-1].write_text(json.dumps(numbers, indent=2) + "\n")
     if not args.no_log:
         mlflow.set_tracking_uri(args.tracking_uri)
         experiment = client.get_experiment_by_name(args.experiment)
         with mlflow.start_run(experiment_id=experiment.experiment_id if experiment else None,
                               run_name=f"report-{args.sweep_id or 'all'}", tags={"fusion.kind": "report"}):
-            for path in [args.out / "report.md", args.out / "report.json", *paths]:
+            for path in [*written, *paths]:
                 mlflow.log_artifact(str(path))
     print(json.dumps(numbers, indent=2) if args.json else table)
     return 0

@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.config import ConfigError, register_schema, validate
+from fusion.config import ConfigError, check_overrides, register_schema, validate
 
 register_schema()
 
@@ -58,6 +58,7 @@ def main(cfg: DictConfig) -> float:
     except ConfigError as error:
         print(f"fusion: config error: {error}", file=sys.stderr)
         sys.exit(2)
+    from fusion.judges import JudgeUnavailable
     from fusion.pipeline import SetupError, prepare, run_job  # heavy imports once the config is good
 
     try:
@@ -71,13 +72,25 @@ def main(cfg: DictConfig) -> float:
     if sweep_id:
         sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    with sigterm_as_interrupt():
-        result = run_job(
-            job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id, prepared=prepared
-        )
+    try:
+        with sigterm_as_interrupt():
+            result = run_job(
+                job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id, prepared=prepared
+            )
+    except SetupError as error:  # found once the model is known (e.g. boundaries past its last layer)
+        print(f"fusion: {error}", file=sys.stderr)
+        sys.exit(2)
+    except JudgeUnavailable as error:
+        print(f"fusion: {error}; finished prompts are kept: rerun the same command to resume", file=sys.stderr)
+        sys.exit(1)
     print_summary(job.steering.mode, result.summary, result.run_id, result.tracking_uri)
     return result.summary["accuracy"]
 
 
 if __name__ == "__main__":
+    try:
+        check_overrides([a for a in sys.argv[1:] if "=" in a and not a.startswith("-")])
+    except ConfigError as error:
+        print(f"fusion: config error: {error}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -26,6 +26,8 @@ class Candidate:
     answer: str
     overlap: float
     perplexity: float
+    # why the trial failed ("" if it did not): non-finite activations, an empty answer
+    failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,10 @@ class TrialResult:
     answer: str
     overlap: float
     perplexity: float
+    # a failed trial's objective is still computed (finite, for the record) but Optuna is told FAIL,
+    # so the sampler does not learn from it and it is chosen only if every trial failed
     objective: float
+    failure: str = ""
 
     @property
     def strengths(self) -> tuple[float, ...]:
@@ -63,7 +68,8 @@ def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
 def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
     """Rebuild trial results from a stored study (each trial keeps its answer and scores as attrs)."""
     results = []
-    for t in sorted(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)), key=lambda t: t.number):
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    for t in sorted(study.get_trials(states=states), key=lambda t: t.number):
         results.append(
             TrialResult(
                 t.number,
@@ -72,7 +78,8 @@ def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
                 t.user_attrs["answer"],
                 t.user_attrs["overlap"],
                 float(t.user_attrs["perplexity"]),
-                float(t.value),
+                float(t.user_attrs.get("objective", t.value)),  # studies stored before failures were kept
+                t.user_attrs.get("failure", ""),
             )
         )
     return results
@@ -126,8 +133,15 @@ def search_prompt(
             trial.set_user_attr("answer", cand.answer)
             trial.set_user_attr("overlap", cand.overlap)
             trial.set_user_attr("perplexity", cand.perplexity if math.isfinite(cand.perplexity) else "inf")
-            study.tell(trial, value)
-            result = TrialResult(trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value)
+            trial.set_user_attr("objective", value)
+            if cand.failure:
+                trial.set_user_attr("failure", cand.failure)
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, value)
+            result = TrialResult(
+                trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value, cand.failure
+            )
             results.append(result)
             if on_trial is not None:
                 on_trial(result)
@@ -135,5 +149,7 @@ def search_prompt(
 
 
 def best_trial(results: Sequence[TrialResult]) -> TrialResult:
-    """The trial with the highest objective; ties go to the earliest trial (deterministic)."""
-    return max(results, key=lambda r: (r.objective, -r.number))
+    """The trial with the highest objective among those that did not fail (all of them if every
+    trial failed); ties go to the earliest trial (deterministic)."""
+    pool = [r for r in results if not r.failure] or list(results)
+    return max(pool, key=lambda r: (r.objective, -r.number))

@@ -50,8 +50,9 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def ensure_experiment(uri: str, name: str, artifact_location: str) -> str:
-    """The experiment's id, creating it with artifacts next to the store if it is new."""
+def ensure_experiment(uri: str, name: str, artifact_location: str | None) -> str:
+    """The experiment's id, creating it if it is new (artifacts at ``artifact_location``; None:
+    the tracking server's artifact store)."""
     client = MlflowClient(tracking_uri=uri)
     existing = client.get_experiment_by_name(name)
     if existing is not None:
@@ -69,13 +70,31 @@ def ensure_experiment(uri: str, name: str, artifact_location: str) -> str:
 class PrepareStore(Callback):
     """Hydra callback: create the tracking store and experiment once, before a multirun's jobs
     start. Parallel launchers (joblib, ray) would otherwise race to create a new SQLite store's
-    schema, and one of them fails."""
+    schema, and one of them fails. A tracking server (``http://...``) owns its store: only the
+    experiment is created there, with the server's artifact store, so the jobs' artifacts go to the
+    server (not to the disk of whichever machine runs a job)."""
+
+    @staticmethod
+    def artifact_location(uri: str) -> str | None:
+        """Where a new experiment keeps its artifacts: this project's ``mlruns/artifacts`` beside a
+        local store; for a tracking server None, i.e. the server's own artifact store
+        (``mlflow server --artifacts-destination``), which every machine reaches through the server."""
+        return None if uri.startswith(("http://", "https://", "databricks")) else default_artifact_root()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         uri = config.tracking.uri or default_tracking_uri()
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        ensure_experiment(uri, config.tracking.experiment, default_artifact_root())
+        ensure_experiment(uri, config.tracking.experiment, self.artifact_location(uri))
+        # One Optuna database shared by the jobs (search.storage=<URL>, e.g. PostgreSQL): create its
+        # tables now, before the jobs race to create them ("job" gives each job its own file).
+        storage = config.search.storage
+        if storage not in (None, "job"):
+            import optuna
+
+            if storage.startswith("sqlite:///"):
+                Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            optuna.storages.RDBStorage(storage)
 
 
 TABLES = ("prompts.json", "trials.json")
@@ -101,7 +120,7 @@ class Tracker:
     is finished exactly when its row is there. Rows of an unfinished prompt are dropped on resume.
     """
 
-    def __init__(self, uri: str, experiment: str, artifact_location: str) -> None:
+    def __init__(self, uri: str, experiment: str, artifact_location: str | None) -> None:
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # An inherited MLFLOW_RUN_ID would silently redirect our logging into another run.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
@@ -51,6 +53,8 @@ def test_paper260_data_option():
         ("search.sampler=cmaes", "search.sampler"),
         ("search.alpha.low=1.5", "search.alpha"),
         ("search.gamma.high=-1", "search.gamma"),
+        ("search.alpha.high=inf", "search.alpha"),
+        ("search.gamma.low=nan", "search.gamma"),
         ("data.limit=0", "data.limit"),
         ("data.shard=3", "data.shard"),
         ("eval.overlap=words", "eval.overlap"),
@@ -91,11 +95,49 @@ def test_cli_prints_the_composed_job_and_rejects_bad_values():
         ("data.index_file=no_such_list", "data.index_file=no_such_list: no file"),
         ("judge.name=nope", "judge.name='nope' is unknown"),
         ("steering.boundaries=[5,3]", "steering.boundaries: [5, 3] must be non-empty, increasing"),
+        ("steering=sideways", "config error: steering: no option 'sideways': use one of baseline, full, segmented"),
+        ("model=gpt5", "config error: model: no option 'gpt5': use one of"),
+        ("steering.boundry=[3]", "config error: steering.boundry: no such key: did you mean steering.boundaries?"),
+        ("search.n_trials=0", "config error: search.n_trials: must be >= 1"),
+        ("search.alpha={low:0.9,high:0.1}", "config error: search.alpha: needs finite 0 <= low <= high (got low=0.9, high=0.1)"),
+        ("quantization=int9", "config error: quantization: no option 'int9'"),
     ],
 )
 def test_bad_input_fails_in_one_line_before_the_model_loads(override, message):
+    # (each case takes 3-9 s on this machine, almost all of it Python imports)
     result = subprocess.run([sys.executable, "-m", "fusion.run", override], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "Loading weights" not in result.stderr
+
+
+def test_boundaries_past_the_last_layer_fail_before_any_run_or_search(tmp_path):
+    """The layer count is known once the model is loaded: checked then, before a run is opened."""
+    db = tmp_path / "m.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "fusion.run", "steering=segmented", "steering.boundaries=[10,40]",
+         f"tracking.uri=sqlite:///{db}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == ("fusion: steering.boundaries=[10, 40] must be strictly increasing and inside 1..29 "
+                    "for a model with 30 layers"), result.stderr[-2000:]
+    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    experiment = client.get_experiment_by_name("fusion")
+    assert experiment is None or not client.search_runs([experiment.experiment_id])
+
+
+def test_unset_judge_key_variable_fails_in_one_line_before_the_model_loads():
+    env = {k: v for k, v in os.environ.items() if k != "FUSION_UNSET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "fusion.run", "judge=openai", "judge.base_url=http://127.0.0.1:9/v1",
+         "judge.model=m", "judge.api_key_env=FUSION_UNSET_KEY"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "fusion: judge.api_key_env: environment variable FUSION_UNSET_KEY is unset: export FUSION_UNSET_KEY=... "
+        "(the key is read only from the environment; judge.api_key_env=null for a server without keys)"
+    ]

@@ -1,6 +1,8 @@
 """Judges grade answers: a SimpleQA label and a 1-5 quality grade.
 
 Every judge implements :class:`Judge`; `make_judge` builds one from the `judge` config node.
+Available: ``rules`` (offline, deterministic), ``openai`` (any OpenAI-compatible chat endpoint) and
+``hf`` (a local transformers model); the LLM judges share the paper's rubrics (`rubrics.py`).
 """
 
 from __future__ import annotations
@@ -16,3 +18,12 @@ class Judge(Protocol):
     def grade(self, requests: Sequence[GradeRequest]) -> list[Grade]:
         """Grade a batch of answers; one Grade per request, in order."""
         ...
+
+
+class JudgeUnavailable(RuntimeError):
+    """A judge could not grade (endpoint down, retries exhausted, key refused).
+
+    The message is one line naming the endpoint, the last error and the fix; it never holds a key.
+    A run stops rather than record a made-up grade: prompts finished so far are kept, and a rerun
+    resumes (and, with the reply cache, does not pay again for the gradings already done).
+    """
