@@ -439,20 +439,22 @@ def run_job(
         **environment_tags(),
     }
     run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
-    run_id = tracker.start(run_name, tags, flatten(resolved_config), key)
-    if selection and not tracker.resumed:
-        tracker.log_selection(selection)
-    torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
-    output_dir.mkdir(parents=True, exist_ok=True)
-    records_path = output_dir / "prompts.jsonl"
-    # a rerun of an interrupted job continues its run: finished prompts are neither redone nor relogged
-    outcomes = [PromptOutcome.from_row(row) for row in tracker.finished_prompts()]
-    for outcome in outcomes:
-        tracker.log_missing_metrics(outcome.position, prompt_metrics(outcome))
-    done = {o.index for o in outcomes}
-    runner.answer_unsteered(prompts)
+    # from the run's creation on, everything sits in the try: an interruption anywhere marks the run
+    # KILLED (left open, MLflow's exit handler would close it as FINISHED)
     status = "FAILED"
     try:
+        run_id = tracker.start(run_name, tags, flatten(resolved_config), key)
+        if selection and not tracker.resumed:
+            tracker.log_selection(selection)
+        torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
+        output_dir.mkdir(parents=True, exist_ok=True)
+        records_path = output_dir / "prompts.jsonl"
+        # a rerun of an interrupted job continues its run: finished prompts are neither redone nor relogged
+        outcomes = [PromptOutcome.from_row(row) for row in tracker.finished_prompts()]
+        for outcome in outcomes:
+            tracker.log_missing_metrics(outcome.position, prompt_metrics(outcome))
+        done = {o.index for o in outcomes}
+        runner.answer_unsteered(prompts)
         trials_total = (len(prompts) - len(done)) * (job.search.n_trials if job.steering.mode != "baseline" else 0)
         with tqdm(
             total=len(prompts), initial=len(done), desc=f"prompts [{job.steering.mode}]", unit="prompt"

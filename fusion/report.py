@@ -43,7 +43,8 @@ def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_i
     query = "attributes.status = 'FINISHED' and tags.`fusion.mode` != ''"
     if sweep_id:
         query += f" and tags.`fusion.sweep_id` = '{sweep_id}'"
-    return client.search_runs([exp.experiment_id], query, order_by=["attributes.start_time ASC"])
+    runs = client.search_runs([exp.experiment_id], query, order_by=["attributes.start_time ASC"])
+    return [r for r in runs if "n_prompts" in r.data.metrics]  # a job's summary marks it complete
 
 
 # params that say where a run logged, kept its studies or which slice of the data it ran, not what it computed

@@ -80,3 +80,34 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(prompts) == strip(read_table(ref_client, reference.info.run_id, "prompts.json"))
     assert trials == read_table(ref_client, reference.info.run_id, "trials.json")
+
+
+def test_sigterm_right_after_the_run_opens_marks_it_killed_and_the_rerun_finishes_it(tmp_path):
+    """SIGTERM (like Ctrl-C) while the run is being set up, before any prompt: the run is KILLED,
+    not left for MLflow's exit handler to close as FINISHED, and the same command completes it."""
+    from fusion.tracking import ensure_experiment
+
+    store = tmp_path / "mlflow.db"
+    # the store exists and is migrated before the job starts, so polling it here races nothing
+    ensure_experiment(f"sqlite:///{store}", "fusion", (tmp_path / "artifacts").as_uri())
+    job = subprocess.Popen(command(store, tmp_path / "first"), cwd=PROJECT_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    runs = []
+    while time.monotonic() < deadline and job.poll() is None and not runs:
+        runs = only_run(store)[1]
+        time.sleep(0.05)
+    assert job.poll() is None and runs, "the job ended before its run could be seen"
+    os.kill(job.pid, signal.SIGTERM)
+    _, stderr = job.communicate(timeout=300)
+    assert job.returncode != 0
+    client, (run,) = only_run(store)
+    assert run.info.status == "KILLED", stderr[-2000:]
+    assert not (tmp_path / "first" / "prompts.jsonl").exists(), "the signal came before the first prompt"
+
+    rerun = subprocess.run(command(store, tmp_path / "second"), cwd=PROJECT_ROOT, capture_output=True, text=True,
+                           timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    client, (again,) = only_run(store)
+    assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
+    assert [p["index"] for p in read_table(client, again.info.run_id, "prompts.json")] == [0, 1, 2]
