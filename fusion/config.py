@@ -18,7 +18,6 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.models import ModelConfig, QuantizationConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = PROJECT_ROOT / "conf"
@@ -26,6 +25,25 @@ STEERING_MODES = ("baseline", "full", "segmented")
 SAMPLERS = ("tpe", "random")
 OVERLAP_VARIANTS = ("continuation", "echo")
 DATA_SELECTIONS = ("all", "baseline_failed")
+
+
+@dataclass
+class ModelConfig:
+    """The ``model`` config group. Exactly one of ``gguf_package`` and ``id`` names the weights."""
+
+    name: str = "smollm2_135m"
+    id: str | None = None  # hub id, local HF directory, or a .gguf file
+    gguf_package: str | None = None  # a pip distribution that ships a .gguf file
+    gguf_file: str | None = None  # the .gguf inside a hub repo or local directory
+    dtype: str = "float32"
+    revision: str | None = None
+
+
+@dataclass
+class QuantizationConfig:
+    name: str = "none"
+    load_in_8bit: bool = False
+    llm_int8_threshold: float = 6.0
 
 
 class ConfigError(ValueError):

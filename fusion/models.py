@@ -25,24 +25,7 @@ from safetensors.torch import save_model
 from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-
-@dataclass
-class ModelConfig:
-    """The ``model`` config group. Exactly one of ``gguf_package`` and ``id`` names the weights."""
-
-    name: str = "smollm2_135m"
-    id: str | None = None  # hub id, local HF directory, or a .gguf file
-    gguf_package: str | None = None  # a pip distribution that ships a .gguf file
-    gguf_file: str | None = None  # the .gguf inside a hub repo or local directory
-    dtype: str = "float32"
-    revision: str | None = None
-
-
-@dataclass
-class QuantizationConfig:
-    name: str = "none"
-    load_in_8bit: bool = False
-    llm_int8_threshold: float = 6.0
+from fusion.config import ModelConfig, QuantizationConfig
 
 
 @dataclass(frozen=True)
