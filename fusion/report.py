@@ -219,7 +219,9 @@ def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], comm
     exact = tags["fusion.steering_exact"]
     steering = "exact (the paper's: no KV cache)" if exact == ["true"] else (
         "cached (KV cache, running means: not the paper's exact mode)" if exact == ["false"] else "mixed")
-    wall = f"{wall_seconds / 60:.1f} min" if wall_seconds else "n/a"
+    if wall_seconds is None:  # from the first run's start to the last run's end
+        wall_seconds = (max(r.info.end_time for r in runs) - min(r.info.start_time for r in runs)) / 1000
+    wall = f"{wall_seconds / 60:.1f} min"
     return "\n".join([
         "# Paper replication: Fusion Steering on the paper's 260 questions",
         "",
@@ -303,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replication", action="store_true",
                         help="also write OUT/REPORT.md: the table with the command, machine, wall time and judge")
     parser.add_argument("--command", default="", help="the command that ran the sweep (for REPORT.md)")
-    parser.add_argument("--wall-seconds", type=float, default=None, help="the sweep's wall time (for REPORT.md)")
+    parser.add_argument("--wall-seconds", type=float, default=None,
+                        help="the sweep's wall time for REPORT.md (default: first run's start to last run's end)")
     args = parser.parse_args(argv)
     client = MlflowClient(tracking_uri=args.tracking_uri)
     runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
