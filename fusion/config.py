@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,3 +282,20 @@ def optuna_storage(job: JobConfig, job_key: str) -> str | None:
 
 def tracking_uri(job: JobConfig) -> str:
     return job.tracking.uri or default_tracking_uri()
+
+
+def segment_bounds(num_layers: int, boundaries: Sequence[int] | None) -> list[range]:
+    """Cut ``range(num_layers)`` at ``boundaries``; ``None`` gives thirds of the model.
+
+    >>> segment_bounds(30, [10, 20])
+    [range(0, 10), range(10, 20), range(20, 30)]
+    """
+    if boundaries is None:
+        boundaries = [round(num_layers / 3), round(2 * num_layers / 3)]
+    cuts = [0, *boundaries, num_layers]
+    if any(b <= a for a, b in zip(cuts, cuts[1:])):
+        raise ValueError(
+            f"steering.boundaries={list(boundaries)} must be strictly increasing and inside "
+            f"1..{num_layers - 1} for a model with {num_layers} layers"
+        )
+    return [range(a, b) for a, b in zip(cuts, cuts[1:])]

@@ -1,7 +1,6 @@
-"""Finding and loading models: GGUF files shipped in pip packages, local files, or the hub.
+"""Loading models found by :mod:`fusion.sources`: GGUF files shipped in pip packages, local files, or the hub.
 
-:func:`resolve_source` is cheap and runs before anything heavy, so a wrong model name or path
-fails in a second. :func:`load_model` loads the weights; a GGUF file is dequantized once and a
+:func:`load_model` loads the weights; a GGUF file is dequantized once and a
 safetensors copy is kept in ``cache_dir`` (transformers refuses ``save_pretrained`` on a
 GGUF-loaded model, so the state dict and config are written directly; see ``_write_cache``).
 """
@@ -10,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib
-import importlib.metadata as md
 import json
 import os
 import shutil
@@ -26,13 +23,7 @@ from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from fusion.config import ModelConfig, QuantizationConfig
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    location: str  # a directory or hub id passed to from_pretrained
-    gguf_file: str | None  # a file name inside ``location`` when the weights are GGUF
-    identity: str  # stable name for tags and cache keys
+from fusion.sources import ModelSource, resolve_source
 
 
 @dataclass
@@ -43,47 +34,6 @@ class LoadedModel:
     num_layers: int
     hidden_size: int
     decoder_layers: nn.ModuleList
-
-
-def _package_gguf(package: str) -> Path:
-    try:
-        dist = md.distribution(package)
-    except md.PackageNotFoundError:
-        raise FileNotFoundError(f"model.gguf_package: pip package {package} is not installed: run `make setup`") from None
-    files = [f for f in dist.files or [] if str(f).endswith(".gguf")]
-    if files:
-        return Path(dist.locate_file(files[0]))
-    # packages too big for one wheel ship chunks and an assemble() that joins them
-    module_name = package.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        module = None
-    if module is not None and hasattr(module, "assemble"):
-        return Path(module.assemble())
-    raise FileNotFoundError(f"model.gguf_package: package {package} ships no .gguf file and has no assemble()")
-
-
-def resolve_source(cfg: ModelConfig) -> ModelSource:
-    """Where the weights are, without loading them; one-line errors naming the fix."""
-    if bool(cfg.gguf_package) == bool(cfg.id):
-        raise ValueError(f"model: set exactly one of model.gguf_package and model.id (model={cfg.name})")
-    if cfg.gguf_package:
-        path = _package_gguf(cfg.gguf_package)
-        version = md.version(cfg.gguf_package)
-        return ModelSource(str(path.parent), path.name, f"{cfg.gguf_package}=={version}:{path.name}")
-    assert cfg.id is not None
-    local = Path(cfg.id).expanduser()
-    if local.suffix == ".gguf":
-        if not local.is_file():
-            raise FileNotFoundError(f"model.id: no GGUF file at {local}")
-        return ModelSource(str(local.resolve().parent), local.name, str(local.resolve()))
-    if local.is_absolute() or cfg.id.startswith((".", "~")) or local.exists():
-        if not (local / "config.json").is_file() and not cfg.gguf_file:
-            raise FileNotFoundError(f"model.id: {local} is not a model directory (no config.json)")
-        return ModelSource(str(local.resolve()), cfg.gguf_file, str(local.resolve()))
-    # a hub id: loaded by from_pretrained with whatever network or HF cache the user has
-    return ModelSource(cfg.id, cfg.gguf_file, f"{cfg.id}@{cfg.revision or 'main'}")
 
 
 def find_decoder_layers(model: nn.Module) -> nn.ModuleList:

@@ -19,18 +19,17 @@ import torch
 from tqdm.auto import tqdm
 
 from fusion import plots
-from fusion.config import JobConfig, named_model_config, optuna_storage, tracking_uri
-from fusion.data import load_index_file, load_simpleqa, select_prompts
+from fusion.config import JobConfig, named_model_config, optuna_storage, segment_bounds, tracking_uri
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
-from fusion.judges.factory import make_judge
-from fusion.models import LoadedModel, ModelSource, QuantizationConfig, resolve_source, shared_model
+from fusion.models import LoadedModel, QuantizationConfig, shared_model
+from fusion.preflight import Prepared, SetupError, prepare
 from fusion.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.records import GradeRequest, Prompt
 from fusion.reference import reference_means
 from fusion.scoring import composite, objective, perplexity, summarize, token_overlap
 from fusion.search import Candidate, TrialResult, best_trial, prompt_seed, search_prompt
-from fusion.steering import layer_strengths, segment_bounds, steer
+from fusion.steering import layer_strengths, steer
 from fusion.tracking import PrepareStore, Tracker, environment_tags, flatten
 
 
@@ -99,15 +98,6 @@ class JobResult:
 
 def get_model(job: JobConfig) -> LoadedModel:
     return shared_model(job.model, job.quantization, job.cache_dir)
-
-
-def load_prompts(job: JobConfig) -> list[Prompt]:
-    data = job.data
-    indices = load_index_file(data.index_file) if data.index_file else None
-    prompts = load_simpleqa(Path(data.path) if data.path else None)
-    return select_prompts(
-        prompts, indices=indices, offset=data.offset, limit=data.limit, shard=data.shard, num_shards=data.num_shards
-    )
 
 
 class PromptRunner:
@@ -368,32 +358,6 @@ def job_key(resolved_config: dict[str, Any]) -> str:
 
 def dataset_digest(prompts: Sequence[Prompt]) -> str:
     return hashlib.sha256(json.dumps([p.index for p in prompts]).encode()).hexdigest()[:12]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What a job needs that is cheap to get: getting it checks the model path, the data and the judge."""
-
-    source: ModelSource
-    prompts: list[Prompt]
-    judge: Judge
-    scorer_source: ModelSource | None = None  # eval.perplexity_model, if set
-
-
-class SetupError(Exception):
-    """Bad input found before any heavy work; the message is one line naming the fix."""
-
-
-def prepare(job: JobConfig) -> Prepared:
-    try:
-        scorer = job.eval.perplexity_model
-        try:
-            scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
-        except (FileNotFoundError, ValueError) as error:
-            raise SetupError(f"eval.perplexity_model={scorer}: {str(error).splitlines()[0]}") from error
-        return Prepared(resolve_source(job.model), load_prompts(job), make_judge(job.judge), scorer_source)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        raise SetupError(str(error).splitlines()[0]) from error
 
 
 def run_job(

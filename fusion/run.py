@@ -58,14 +58,15 @@ def main(cfg: DictConfig) -> float:
     except ConfigError as error:
         print(f"fusion: config error: {error}", file=sys.stderr)
         sys.exit(2)
-    from fusion.judges import JudgeUnavailable
-    from fusion.pipeline import SetupError, prepare, run_job  # heavy imports once the config is good
+    from fusion.preflight import SetupError, prepare
 
     try:
-        prepared = prepare(job)  # model path, data, judge: checked before the model loads
+        prepared = prepare(job)  # model path, data, judge, layer count: checked before torch is imported
     except SetupError as error:
         print(f"fusion: {error}", file=sys.stderr)
         sys.exit(2)
+    from fusion.judges import JudgeUnavailable
+    from fusion.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
 
     hydra_cfg = HydraConfig.get()
     sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""

@@ -172,23 +172,6 @@ def capture(layers: Sequence[nn.Module]) -> Iterator[list[torch.Tensor | None]]:
         yield outputs
 
 
-def segment_bounds(num_layers: int, boundaries: Sequence[int] | None) -> list[range]:
-    """Cut ``range(num_layers)`` at ``boundaries``; ``None`` gives thirds of the model.
-
-    >>> segment_bounds(30, [10, 20])
-    [range(0, 10), range(10, 20), range(20, 30)]
-    """
-    if boundaries is None:
-        boundaries = [round(num_layers / 3), round(2 * num_layers / 3)]
-    cuts = [0, *boundaries, num_layers]
-    if any(b <= a for a, b in zip(cuts, cuts[1:])):
-        raise ValueError(
-            f"steering.boundaries={list(boundaries)} must be strictly increasing and inside "
-            f"1..{num_layers - 1} for a model with {num_layers} layers"
-        )
-    return [range(a, b) for a, b in zip(cuts, cuts[1:])]
-
-
 def layer_strengths(segment_strengths: torch.Tensor, segments: Sequence[range]) -> torch.Tensor:
     """Expand ``[rows, segments]`` strengths to ``[rows, layers]`` (each layer takes its segment's)."""
     sizes = torch.tensor([len(s) for s in segments])

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
 from fusion.config import ConfigError, register_schema, validate
+from fusion.judges.rules import RulesJudge
+from fusion.pipeline import PromptRunner
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 register_schema()
@@ -112,21 +113,37 @@ def test_bad_input_fails_in_one_line_before_the_model_loads(override, message):
     assert "Loading weights" not in result.stderr
 
 
-def test_boundaries_past_the_last_layer_fail_before_any_run_or_search(tmp_path):
-    """The layer count is known once the model is loaded: checked then, before a run is opened."""
+def test_int8_on_a_machine_without_bitsandbytes_fails_in_one_line_before_the_model_loads():
+    # a None entry in sys.modules is Python's own way to make a package absent
+    script = ("import runpy, sys; sys.modules['bitsandbytes'] = None; "
+              "sys.argv = ['fusion.run', 'quantization=int8']; runpy.run_module('fusion.run', run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "fusion: config error: quantization: int8 needs bitsandbytes, which is not installed: "
+        "run `make setup` or use quantization=none"
+    ]
+
+
+def test_boundaries_past_the_last_layer_fail_before_the_model_loads(tmp_path):
+    """The layer count comes from the GGUF header, so this fails before any model, run or search."""
     db = tmp_path / "m.db"
     result = subprocess.run(
         [sys.executable, "-m", "fusion.run", "steering=segmented", "steering.boundaries=[10,40]",
          f"tracking.uri=sqlite:///{db}"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2
-    last = result.stderr.strip().splitlines()[-1]
-    assert last == ("fusion: steering.boundaries=[10, 40] must be strictly increasing and inside 1..29 "
-                    "for a model with 30 layers"), result.stderr[-2000:]
-    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
-    experiment = client.get_experiment_by_name("fusion")
-    assert experiment is None or not client.search_runs([experiment.experiment_id])
+    assert result.stderr.strip().splitlines() == [
+        "fusion: steering.boundaries=[10, 40] must be strictly increasing and inside 1..29 for a model with 30 layers"
+    ]
+    assert not db.exists()  # no tracking store, let alone a run
+
+
+def test_the_loaded_model_is_checked_too_when_the_layer_count_could_not_be_read_before(loaded):
+    job = validate(composed("steering=segmented", "steering.boundaries=[10,40]"))
+    with pytest.raises(ValueError, match=r"inside 1\.\.29 for a model with 30 layers"):
+        PromptRunner(job, loaded, RulesJudge())
 
 
 def test_unset_judge_key_variable_fails_in_one_line_before_the_model_loads():

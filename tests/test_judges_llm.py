@@ -310,7 +310,7 @@ def test_unset_key_variable_fails_at_construction(monkeypatch, tmp_path):
         "(the key is read only from the environment; judge.api_key_env=null for a server without keys)"
     )
     # through the job's preparation: a SetupError before any model is loaded
-    from fusion.pipeline import SetupError, prepare
+    from fusion.preflight import SetupError, prepare
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[

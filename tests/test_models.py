@@ -7,7 +7,9 @@ import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig
 
 from fusion.generation import encode, eos_ids, greedy
-from fusion.models import ModelConfig, QuantizationConfig, find_decoder_layers, load_model, resolve_source
+from fusion.config import ModelConfig, QuantizationConfig, named_model_config
+from fusion.models import find_decoder_layers, load_model
+from fusion.sources import ModelSource, layer_count, resolve_source
 from fusion.steering import capture, steer
 
 from conftest import DEFAULT_MODEL
@@ -61,6 +63,16 @@ def test_cache_round_trip_keeps_logits_and_greedy_output(tmp_path, loaded):
 def test_default_model_shape(loaded):
     assert loaded.num_layers == len(loaded.decoder_layers) == loaded.model.config.num_hidden_layers == 30
     assert loaded.hidden_size == 576 and loaded.tokenizer.padding_side == "left"
+
+
+def test_layer_count_is_read_without_loading_weights(loaded, tmp_path):
+    """What lets segment boundaries be checked before the model loads."""
+    assert layer_count(resolve_source(DEFAULT_MODEL)) == loaded.num_layers == 30
+    assert layer_count(resolve_source(named_model_config("gemma3_270m"))) == 18  # Gemma 3 270M has 18 blocks
+    Gemma3TextConfig(num_hidden_layers=7).save_pretrained(tmp_path / "dir")
+    assert layer_count(resolve_source(ModelConfig(name="x", id=str(tmp_path / "dir")))) == 7
+    (tmp_path / "fake.gguf").write_bytes(b"not a gguf file")
+    assert layer_count(ModelSource(str(tmp_path), "fake.gguf", "fake")) is None
 
 
 @pytest.mark.parametrize(

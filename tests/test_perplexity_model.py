@@ -11,7 +11,8 @@ import pytest
 from fusion.config import JobConfig, named_model_config
 from fusion.generation import encode, eos_ids, greedy
 from fusion.judges.rules import RulesJudge
-from fusion.models import QuantizationConfig, cache_key, load_model, resolve_source
+from fusion.models import QuantizationConfig, cache_key, load_model
+from fusion.sources import resolve_source
 from fusion.pipeline import PromptRunner
 from tests.conftest import DEFAULT_MODEL, PROJECT_ROOT, model_cache_dir
 

@@ -7,7 +7,8 @@ import torch
 
 from fusion.generation import encode, eos_ids, greedy
 from fusion.reference import reference_means, span_positions
-from fusion.steering import capture, layer_strengths, segment_bounds, steer
+from fusion.config import segment_bounds
+from fusion.steering import capture, layer_strengths, steer
 
 QUESTION = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer and explanation:"
 REFERENCE = QUESTION + "\nMichio Sugeno\nHe is a Japanese engineer known for fuzzy control."

@@ -22,7 +22,8 @@ from transformers import PreTrainedTokenizerBase
 
 from fusion.generation import encode, eos_ids, greedy
 from fusion.judges.rubrics import RUBRIC, Message, grades_from, rubric_calls
-from fusion.models import LoadedModel, ModelConfig, QuantizationConfig, resolve_source, shared_key, shared_model
+from fusion.models import LoadedModel, ModelConfig, QuantizationConfig, shared_key, shared_model
+from fusion.sources import resolve_source
 from fusion.records import Grade, GradeRequest
 
 

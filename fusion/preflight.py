@@ -1,0 +1,58 @@
+"""Preparing a job: every check on its inputs that needs no model weights, before anything heavy.
+
+Runs right after the config is validated and before torch, transformers or MLflow are imported, so
+a missing model package or path, missing data, an unknown judge or an unset key variable, or
+segment boundaries past the model's last layer (read from the GGUF header or config.json) fail
+with one line in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fusion.config import JobConfig, named_model_config, segment_bounds
+from fusion.data import load_index_file, load_simpleqa, select_prompts
+from fusion.judges import Judge
+from fusion.judges.factory import make_judge
+from fusion.records import Prompt
+from fusion.sources import ModelSource, layer_count, resolve_source
+
+
+class SetupError(Exception):
+    """Bad input found before any heavy work; the message is one line naming the fix."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a job needs that is cheap to get: getting it checks the model path, the data and the judge."""
+
+    source: ModelSource
+    prompts: list[Prompt]
+    judge: Judge
+    scorer_source: ModelSource | None = None  # eval.perplexity_model, if set
+
+
+def load_prompts(job: JobConfig) -> list[Prompt]:
+    data = job.data
+    indices = load_index_file(data.index_file) if data.index_file else None
+    prompts = load_simpleqa(Path(data.path) if data.path else None)
+    return select_prompts(
+        prompts, indices=indices, offset=data.offset, limit=data.limit, shard=data.shard, num_shards=data.num_shards
+    )
+
+
+def prepare(job: JobConfig) -> Prepared:
+    try:
+        scorer = job.eval.perplexity_model
+        try:
+            scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
+        except (FileNotFoundError, ValueError) as error:
+            raise SetupError(f"eval.perplexity_model={scorer}: {str(error).splitlines()[0]}") from error
+        source = resolve_source(job.model)
+        num_layers = layer_count(source, job.model.revision) if job.steering.mode == "segmented" else None
+        if num_layers is not None:
+            segment_bounds(num_layers, job.steering.boundaries)  # checked again on the loaded model
+        return Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        raise SetupError(str(error).splitlines()[0]) from error
