@@ -190,10 +190,14 @@ def ordering(summary: dict[str, dict[str, Any]]) -> str:
         acc = [base["accuracy"], by_mode["full"]["accuracy"], by_mode["segmented"]["accuracy"]]
         comp = [base["composite_mean"], by_mode["full"]["composite_mean"], by_mode["segmented"]["composite_mean"]]
         held = acc[2] > acc[1] > acc[0]
+        counts = [int(e["n_prompts"]) for e in (base, by_mode["full"], by_mode["segmented"])]
+        caveat = "" if len(set(counts)) == 1 else (
+            f" (not on the same prompts: {counts[0]} / {counts[1]} / {counts[2]} prompts, the baseline's are a superset)")
         out.append(
             f"- {budget} trials: accuracy baseline {_pct(acc[0])}, full {_pct(acc[1])}, segmented {_pct(acc[2])}; "
             f"composite mean {comp[0]:.3f} / {comp[1]:.3f} / {comp[2]:.3f}: "
-            + ("segmented > full > baseline **held**." if held else "segmented > full > baseline **did not hold**.")
+            + ("segmented > full > baseline **held**" if held else "segmented > full > baseline **did not hold**")
+            + caveat + "."
         )
     return "\n".join(out) or "- not enough modes to compare."
 
@@ -215,7 +219,7 @@ def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], comm
     first = runs[0].data
     tags = {k: sorted({r.data.tags.get(k, "") for r in runs}) for k in
             ("fusion.judge", "fusion.model_identity", "fusion.steering_exact", "fusion.sweep_id", "mlflow.source.git.commit")}
-    n_prompts = max(e["n_prompts"] for e in summary.values())
+    limits = sorted({r.data.params.get("data.limit", "None") for r in runs}, key=lambda v: (len(v), v))
     exact = tags["fusion.steering_exact"]
     steering = "exact (the paper's: no KV cache)" if exact == ["true"] else (
         "cached (KV cache, running means: not the paper's exact mode)" if exact == ["false"] else "mixed")
@@ -233,8 +237,9 @@ def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], comm
         f"- Model: {first.params.get('model.name', '?')} ({', '.join(tags['fusion.model_identity'])})",
         f"- Judge: {', '.join(tags['fusion.judge'])}; accuracy = share of prompts with composite >= "
         f"{first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant {first.params.get('eval.overlap', '?')}",
-        f"- Prompts: {n_prompts} of the paper's 260 (data=paper260, offset {first.params.get('data.offset', '0')}, "
-        f"limit {first.params.get('data.limit', 'None')}); max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
+        f"- Prompts: the first {' or '.join(limits)} of the paper's 260 (data=paper260, offset "
+        f"{first.params.get('data.offset', '0')}; the table's prompts column says which); "
+        f"max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
         f"- Steering: {steering}",
         f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of {first.params.get('search.batch_size', '?')}, "
         f"seeds {', '.join(sorted({r.data.params.get('search.seed', '?') for r in runs if r.data.tags['fusion.mode'] != 'baseline'}))}",
