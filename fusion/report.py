@@ -275,10 +275,12 @@ def plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     ax.bar(modes, [100 * summary[m]["accuracy"] for m in modes],
            yerr=[100 * summary[m]["accuracy_sd"] for m in modes], color="tab:blue")
     ax.set(ylabel="accuracy (%)", title="Accuracy (composite >= 0.6)")
+    ax.tick_params(axis="x", labelrotation=20)  # mode@trials labels would overlap
     paths.append(save(fig, out / "accuracy.png"))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.boxplot([summary[m]["composites"] for m in modes], tick_labels=modes)
     ax.set(ylabel="composite score", title="Composite scores per prompt")
+    ax.tick_params(axis="x", labelrotation=20)
     paths.append(save(fig, out / "composite_box.png"))
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for mode in modes:
