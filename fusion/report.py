@@ -219,7 +219,8 @@ def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], comm
     first = runs[0].data
     tags = {k: sorted({r.data.tags.get(k, "") for r in runs}) for k in
             ("fusion.judge", "fusion.model_identity", "fusion.steering_exact", "fusion.sweep_id", "mlflow.source.git.commit")}
-    limits = sorted({r.data.params.get("data.limit", "None") for r in runs}, key=lambda v: (len(v), v))
+    limits = [f"the first {v}" if v != "None" else "all" for v in  # data.limit=null is all of them
+              sorted({r.data.params.get("data.limit", "None") for r in runs}, key=lambda v: (len(v), v))]
     exact = tags["fusion.steering_exact"]
     steering = "exact (the paper's: no KV cache)" if exact == ["true"] else (
         "cached (KV cache, running means: not the paper's exact mode)" if exact == ["false"] else "mixed")
@@ -237,7 +238,7 @@ def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], comm
         f"- Model: {first.params.get('model.name', '?')} ({', '.join(tags['fusion.model_identity'])})",
         f"- Judge: {', '.join(tags['fusion.judge'])}; accuracy = share of prompts with composite >= "
         f"{first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant {first.params.get('eval.overlap', '?')}",
-        f"- Prompts: the first {' or '.join(limits)} of the paper's 260 (data=paper260, offset "
+        f"- Prompts: {' or '.join(limits)} of the paper's 260 (data=paper260, offset "
         f"{first.params.get('data.offset', '0')}; the table's prompts column says which); "
         f"max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
         f"- Steering: {steering}",

@@ -83,7 +83,7 @@ def _gguf_block_count(path: Path) -> int | None:
         def read_string() -> str:
             return f.read(read("Q")).decode("utf-8", "replace")
 
-        def skip(kind: int) -> Any:
+        def read_value(kind: int) -> Any:  # arrays are skipped (None): no wanted key holds one
             if kind == _GGUF_STRING:
                 return read_string()
             if kind == _GGUF_ARRAY:
@@ -92,7 +92,7 @@ def _gguf_block_count(path: Path) -> int | None:
                     f.seek(struct.calcsize(_GGUF_SCALARS[item]) * count, os.SEEK_CUR)
                 else:
                     for _ in range(count):
-                        skip(item)
+                        read_value(item)
                 return None
             return read(_GGUF_SCALARS[kind])
 
@@ -104,7 +104,7 @@ def _gguf_block_count(path: Path) -> int | None:
         values: dict[str, Any] = {}
         for _ in range(read("Q")):
             key = read_string()
-            values[key] = skip(read("I"))
+            values[key] = read_value(read("I"))
             arch = values.get("general.architecture")
             if arch and f"{arch}.block_count" in values:
                 return int(values[f"{arch}.block_count"])
@@ -122,5 +122,3 @@ def layer_count(source: ModelSource, revision: str | None = None) -> int | None:
         return int(config.get_text_config().num_hidden_layers)
     except Exception:  # noqa: BLE001 - e.g. a hub id without network: the loaded model is checked instead
         return None
-
-
