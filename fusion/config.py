@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,18 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from fusion.targets import TARGETS
+
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = PROJECT_ROOT / "conf"
 STEERING_MODES = ("baseline", "full", "segmented")
 SAMPLERS = ("tpe", "random")
 OVERLAP_VARIANTS = ("continuation", "echo")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+# accelerate's placements for a model spread over several GPUs (see docs on `device_map`)
+DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 DATA_SELECTIONS = ("all", "baseline_failed")
 
 
@@ -36,7 +43,12 @@ class ModelConfig:
     id: str | None = None  # hub id, local HF directory, or a .gguf file
     gguf_package: str | None = None  # a pip distribution that ships a .gguf file
     gguf_file: str | None = None  # the .gguf inside a hub repo or local directory
-    dtype: str = "float32"
+    # auto: CUDA when torch sees a GPU, else the CPU; or cpu, cuda, cuda:N
+    device: str = "auto"
+    # null: the whole model on `device`; auto/balanced/...: accelerate spreads it over the visible GPUs
+    device_map: str | None = None
+    # auto: float32 on the CPU, bfloat16 on a GPU that has it (else float16)
+    dtype: str = "auto"
     revision: str | None = None
 
 
@@ -59,6 +71,9 @@ class SteeringConfig:
     boundaries: list[int] | None = None
     # False: the paper's exact mode (no KV cache, mean over the whole current sequence each step).
     cache: bool = False
+    # reference: each question's own reference means; shuffled: another question's of the same job
+    # (a seeded derangement: the placebo that separates the steering from the oracle selection)
+    target: str = "reference"
 
 
 @dataclass
@@ -76,6 +91,10 @@ class SearchConfig:
     # TPE's own default is 10 start-up trials: with the paper's 5 trials it is random search.
     n_startup_trials: int = 10
     seed: int = 0
+    # Rows generated together: the trial batches of several prompts are packed into one batch of
+    # at most this many rows (each prompt keeps its own study, so packing changes no trial).
+    # null: the measured default of the device (fusion.devices.DEFAULT_BATCH_ROWS).
+    max_batch_rows: int | None = None
     alpha: Range = field(default_factory=Range)
     gamma: Range = field(default_factory=Range)
     objective_weight: float = 0.7
@@ -167,6 +186,10 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     s, search, data = job.steering, job.search, job.data
     if s.mode not in STEERING_MODES:
         _fail("steering.mode", f"'{s.mode}' is not one of {', '.join(STEERING_MODES)}")
+    if s.target not in TARGETS:
+        _fail("steering.target", f"'{s.target}' is not one of {', '.join(TARGETS)}")
+    if s.target == "shuffled" and s.mode == "baseline":
+        _fail("steering.target", "shuffled needs a steered mode: use steering=full or segmented")
     if s.boundaries is not None:
         if not s.boundaries or any(b <= a for a, b in zip([0, *s.boundaries], s.boundaries)):
             _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
@@ -174,6 +197,9 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail("search.n_trials", f"must be >= 1 (got {search.n_trials})")
     if search.batch_size < 1:
         _fail("search.batch_size", f"must be >= 1 (got {search.batch_size})")
+    if search.max_batch_rows is not None and search.max_batch_rows < 1:
+        _fail("search.max_batch_rows", f"must be >= 1, or null for the device's default (got {search.max_batch_rows})")
+    _validate_placement(job.model)
     if search.sampler not in SAMPLERS:
         _fail("search.sampler", f"'{search.sampler}' is not one of {', '.join(SAMPLERS)}")
     for name in ("alpha", "gamma"):
@@ -207,6 +233,21 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     if "{gold}" not in job.prompts.explanation:
         _fail("prompts.explanation", "must contain {gold}")
     return job
+
+
+def _validate_placement(model: ModelConfig) -> None:
+    """Device and precision values that are wrong on any machine; whether this machine has the
+    device is checked in the preflight (fusion.devices), which needs torch."""
+    if not DEVICE_PATTERN.fullmatch(model.device):
+        _fail("model.device", f"'{model.device}' is not one of auto, cpu, cuda, cuda:N")
+    if model.dtype not in DTYPES:
+        _fail("model.dtype", f"'{model.dtype}' is not one of {', '.join(DTYPES)}")
+    if model.device_map is not None:
+        if model.device_map not in DEVICE_MAPS:
+            _fail("model.device_map", f"'{model.device_map}' is not one of {', '.join(DEVICE_MAPS)} (or null)")
+        if model.device == "cpu" or model.device.startswith("cuda:"):
+            _fail("model.device_map", f"spreads a model over all visible GPUs: use model.device=auto or cuda with it, "
+                  f"not {model.device} (or set model.device_map=null)")
 
 
 def check_overrides(overrides: list[str]) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from fusion.devices import input_device
 from fusion.steering import SteeringSession
 
 
@@ -69,20 +70,32 @@ def greedy(
     session in exact mode that is what makes the mean cover every current position.
     A row whose logits turn NaN/inf (steering weights that blow the residual stream up) stops
     there, since argmax over NaN picks an arbitrary token; its index is added to ``nonfinite_rows``.
+
+    Everything lives on the model's input device. The loop waits for the device once per step: the
+    new tokens and the stop/NaN flags come back to the host together; which rows and columns to
+    keep is worked out on the host from them (padding is tracked there as each row's first column).
     """
+    device = input_device(model)
     rows = prompt.ids.shape[0]
     out: list[list[int]] = [[] for _ in range(rows)]
-    ids, mask = prompt.ids, prompt.mask
-    live = torch.arange(rows)
+    ids, mask = prompt.ids.to(device), prompt.mask.to(device)
+    starts = (prompt.mask.shape[1] - prompt.mask.sum(dim=1)).tolist()  # first real column per row (left padding)
+    live = list(range(rows))  # original row of each batch row
+    live_on_device: torch.Tensor | None = None  # the same, for the hooks; None while every row is live
+    stops = torch.tensor(sorted(stop_ids), dtype=ids.dtype, device=device)
+    running = torch.ones(rows, dtype=torch.bool, device=device)
+    running_host = [True] * rows
     past = None
     step_ids = ids
-    running = torch.ones(rows, dtype=torch.bool)
     pad_id = _pad_of(model)
     if session is not None:
         session.reset_cache()
-    for _ in range(max_new_tokens):
+    for step in range(max_new_tokens):
         if session is not None:
-            session.set_mask(mask, live)
+            # the hooks skip the masked sum when no row has padding; a cached decode step sees only
+            # new positions, real for every live row (finished rows' values are never read)
+            padded = max(starts) > 0 if not use_cache else step == 0 and max(starts) > 0
+            session.set_mask(mask if padded else None, live_on_device)
         if use_cache:
             result = model(
                 input_ids=step_ids,
@@ -99,33 +112,41 @@ def greedy(
             )
         logits = result.logits[:, -1]
         next_ids = logits.argmax(-1)
-        done = torch.tensor([int(t) in stop_ids for t in next_ids.tolist()], dtype=torch.bool)
+        stopped = torch.isin(next_ids, stops)
         broken = ~torch.isfinite(logits).all(-1)
-        if bool(broken.any()):
-            if nonfinite_rows is not None:
-                nonfinite_rows.update(live[broken].tolist())
-            done |= broken
-        if use_cache:
-            # rows stay in the batch so the KV cache stays aligned; finished rows feed padding
-            done |= ~running
-        for row, token, finished in zip(live.tolist(), next_ids.tolist(), done.tolist()):
+        # the step's one wait for the device: tokens and flags in one copy
+        host_tokens, host_stopped, host_broken = torch.stack([next_ids, stopped.long(), broken.long()]).tolist()
+        keep_rows = []
+        for position, row in enumerate(live):
+            if host_broken[position] and nonfinite_rows is not None and running_host[position]:
+                nonfinite_rows.add(row)
+            finished = host_stopped[position] or host_broken[position] or not running_host[position]
             if not finished:
-                out[row].append(token)
-        keep = ~done
-        if not bool(keep.any()):
+                out[row].append(host_tokens[position])
+                keep_rows.append(position)
+        if not keep_rows:
             break
         if use_cache:
-            running = keep
-            step_ids = torch.where(keep, next_ids, torch.full_like(next_ids, pad_id))[:, None]
+            # rows stay in the batch so the KV cache stays aligned; finished rows feed padding
+            running = running & ~stopped & ~broken
+            kept = set(keep_rows)
+            running_host = [p in kept for p in range(len(live))]
+            step_ids = torch.where(running, next_ids, torch.full_like(next_ids, pad_id))[:, None]
             ids = torch.cat([ids, step_ids], dim=1)
-            mask = torch.cat([mask, keep.long()[:, None]], dim=1)
+            mask = torch.cat([mask, running.long()[:, None]], dim=1)
         else:
-            ids = torch.cat([ids[keep], next_ids[keep][:, None]], dim=1)
-            mask = torch.cat([mask[keep], torch.ones_like(next_ids[keep])[:, None]], dim=1)
-            live = live[keep]
-            # drop columns that are padding in every remaining row
-            first_real = int(mask.argmax(dim=1).min())
-            ids, mask = ids[:, first_real:], mask[:, first_real:]
+            if len(keep_rows) < len(live):
+                index = torch.tensor(keep_rows, device=device)
+                ids, mask, next_ids = ids[index], mask[index], next_ids[index]
+                live = [live[p] for p in keep_rows]
+                live_on_device = torch.tensor(live, device=device)
+                starts = [starts[p] for p in keep_rows]
+                first_real = min(starts)  # drop columns that are padding in every remaining row
+                if first_real:
+                    ids, mask = ids[:, first_real:], mask[:, first_real:]
+                    starts = [s - first_real for s in starts]
+            ids = torch.cat([ids, next_ids[:, None]], dim=1)
+            mask = torch.cat([mask, torch.ones_like(next_ids)[:, None]], dim=1)
     return out
 
 
@@ -163,12 +184,14 @@ def continuation_nll(
         ids[row, start:] = torch.tensor(seq)
         mask[row, start:] = 1
         labels[row, start + len(prompt_ids) :] = torch.tensor(continuations[i])
+    device = input_device(model)
+    ids, mask, labels = ids.to(device), mask.to(device), labels.to(device)
     logits = model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=False).logits
     logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     targets = labels[:, 1:]
     valid = targets != -100
     picked = logprobs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    nll = -(picked * valid).sum(1) / valid.sum(1)
+    nll = (-(picked * valid).sum(1) / valid.sum(1)).tolist()
     for row, i in enumerate(scored):
-        result[i] = float(nll[row])
+        result[i] = nll[row]
     return result

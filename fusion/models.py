@@ -23,6 +23,7 @@ from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from fusion.config import ModelConfig, QuantizationConfig
+from fusion.devices import Placement, input_device, resolve
 from fusion.sources import ModelSource, resolve_source
 
 
@@ -34,6 +35,12 @@ class LoadedModel:
     num_layers: int
     hidden_size: int
     decoder_layers: nn.ModuleList
+    placement: Placement
+
+    @property
+    def device(self) -> torch.device:
+        """Where inputs go (the first layer's device under a device_map)."""
+        return input_device(self.model)
 
 
 def find_decoder_layers(model: nn.Module) -> nn.ModuleList:
@@ -79,13 +86,19 @@ def _write_cache(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tar
 
 
 def _from_pretrained(
-    location: str, gguf_file: str | None, cfg: ModelConfig, quant: QuantizationConfig
+    location: str, gguf_file: str | None, cfg: ModelConfig, quant: QuantizationConfig, placement: Placement
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load on ``placement``: accelerate places int8 weights and device_map'ed models as they
+    load; anything else loads on the CPU and moves once (GGUF files are dequantized on the CPU)."""
     kwargs: dict = {"revision": cfg.revision} if cfg.revision else {}
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
     tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-    model_kwargs: dict = {"dtype": getattr(torch, cfg.dtype)}
+    model_kwargs: dict = {"dtype": placement.dtype}
+    if placement.device_map is not None:
+        model_kwargs["device_map"] = placement.device_map
+    elif quant.load_in_8bit and placement.device.type == "cuda":
+        model_kwargs["device_map"] = {"": str(placement.device)}
     if quant.load_in_8bit:
         try:
             import bitsandbytes  # noqa: F401
@@ -95,32 +108,37 @@ def _from_pretrained(
             load_in_8bit=True, llm_int8_threshold=quant.llm_int8_threshold
         )
     model = AutoModelForCausalLM.from_pretrained(location, **kwargs, **model_kwargs)
+    if "device_map" not in model_kwargs and placement.device.type != "cpu":
+        model.to(placement.device)
     return model, tokenizer
 
 
 def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | None) -> LoadedModel:
-    """Load model and tokenizer for inference (eval mode, left padding, a pad token)."""
+    """Load model and tokenizer for inference (eval mode, left padding, a pad token) on the device
+    and in the precision ``cfg`` asks for (:func:`fusion.devices.resolve`)."""
+    placement = resolve(cfg.device, cfg.dtype, cfg.device_map)
     source = resolve_source(cfg)
-    cached = cache_dir / cache_key(source, cfg.dtype) if cache_dir and source.gguf_file else None
+    cached = cache_dir / cache_key(source, placement.dtype_name) if cache_dir and source.gguf_file else None
     model = tokenizer = None
     if cached is not None and (cached / "fusion-cache.json").is_file():
         try:
-            model, tokenizer = _from_pretrained(str(cached), None, cfg, quant)
+            model, tokenizer = _from_pretrained(str(cached), None, cfg, quant, placement)
         except Exception:  # noqa: BLE001 - any unreadable cache (truncated, old format) is rebuilt
             shutil.rmtree(cached, ignore_errors=True)
             model = None
     if model is None:
         if cached is not None:
-            # dequantize once in full precision, keep the copy, then load it as asked
-            gguf_model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, QuantizationConfig())
+            # dequantize once on the CPU, keep the copy, then load it as asked
+            on_cpu = Placement(torch.device("cpu"), placement.dtype)
+            gguf_model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, QuantizationConfig(), on_cpu)
             _write_cache(gguf_model, tokenizer, cached)
-            if quant.load_in_8bit:
+            if quant.load_in_8bit or placement.device_map is not None:
                 del gguf_model
-                model, tokenizer = _from_pretrained(str(cached), None, cfg, quant)
+                model, tokenizer = _from_pretrained(str(cached), None, cfg, quant, placement)
             else:
-                model = gguf_model
+                model = gguf_model.to(placement.device)
         else:
-            model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, quant)
+            model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, quant, placement)
     assert model is not None and tokenizer is not None
     model.eval()
     torch.set_grad_enabled(False)
@@ -128,7 +146,8 @@ def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | No
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     layers = find_decoder_layers(model)
-    return LoadedModel(model, tokenizer, source, len(layers), model.config.get_text_config().hidden_size, layers)
+    hidden = model.config.get_text_config().hidden_size
+    return LoadedModel(model, tokenizer, source, len(layers), hidden, layers, placement)
 
 
 # Models loaded in this process, by shared_key: a multirun's jobs, and a judge or scorer that uses

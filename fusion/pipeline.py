@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,18 @@ from tqdm.auto import tqdm
 
 from fusion import plots
 from fusion.config import JobConfig, named_model_config, optuna_storage, segment_bounds, tracking_uri
+from fusion.devices import default_batch_rows
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
 from fusion.models import LoadedModel, QuantizationConfig, shared_model
 from fusion.preflight import Prepared, SetupError, prepare
 from fusion.prompts import PromptTexts, reference_text, render, split_explanation
-from fusion.records import GradeRequest, Prompt
+from fusion.records import Grade, GradeRequest, Prompt
 from fusion.reference import reference_means
 from fusion.scoring import composite, objective, perplexity, summarize, token_overlap
-from fusion.search import Candidate, TrialResult, best_trial, prompt_seed, search_prompt
+from fusion.search import Candidate, StudySpec, TrialResult, best_trial, prompt_seed, search_prompts
 from fusion.steering import layer_strengths, steer
+from fusion.targets import shuffled_partners
 from fusion.tracking import PrepareStore, Tracker, environment_tags, flatten
 
 
@@ -71,6 +73,9 @@ class PromptOutcome:
     seconds: float
     failed_trials: int = 0  # trials marked FAIL (non-finite activations, empty answer)
     rationale: str = ""  # the judge's words on the chosen answer ("unparsed: ..." if it gave no grade)
+    # SimpleQA index of the question whose reference steered this prompt: its own, another's with
+    # steering.target=shuffled (the placebo), -1 with no steering
+    target_index: int = -1
     trials: list[TrialResult] = field(default_factory=list, repr=False)
 
     def row(self) -> dict[str, Any]:
@@ -197,59 +202,118 @@ class PromptRunner:
         ]
         return [p for p, row in zip(pool, rows) if row["kept"]], rows
 
-    def reference(self, prompt: Prompt, texts: PromptTexts) -> tuple[str, torch.Tensor]:
-        continuation = self._decode(self._generate([texts.explanation])[0])
-        explanation = split_explanation(continuation, self.job.prompts.explanation_marker)
-        text, span = reference_text(texts, prompt.gold, explanation)
-        return explanation, reference_means(self.model, self.tokenizer, self.layers, text, span)
+    def references(self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts]) -> list[tuple[str, torch.Tensor]]:
+        """Each prompt's explanation (generated unsteered, the prompts of a pack in one batch) and
+        reference means ``h_l``."""
+        continuations = self._generate([t.explanation for t in texts])
+        out = []
+        for prompt, text, ids in zip(prompts, texts, continuations):
+            explanation = split_explanation(self._decode(ids), self.job.prompts.explanation_marker)
+            reference, span = reference_text(text, prompt.gold, explanation)
+            out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
+        return out
 
-    def run(self, position: int, prompt: Prompt, trial_bar: tqdm | None = None) -> PromptOutcome:
+    def prompts_per_pack(self) -> int:
+        """How many prompts' trial batches fit in one generated batch of ``search.max_batch_rows``."""
+        rows = self.job.search.max_batch_rows or default_batch_rows(self.loaded.device)
+        return max(1, rows // min(self.job.search.batch_size, self.job.search.n_trials))
+
+    def search_pack(
+        self,
+        prompts: Sequence[Prompt],
+        texts: Sequence[PromptTexts],
+        targets: Sequence[torch.Tensor],
+        on_trial: Callable[[int, TrialResult], None] | None = None,
+    ) -> list[list[TrialResult]]:
+        """The searches of several prompts, their trials generated together (one batch per round).
+
+        Perplexity is scored per prompt (one batch of its own trials), as an unpacked search does.
+        """
+        job = self.job
+
+        def evaluate(rows: Sequence[tuple[int, Sequence[float]]]) -> list[Candidate]:
+            slots = [slot for slot, _ in rows]
+            strengths = layer_strengths(torch.tensor([s for _, s in rows], dtype=torch.float32), self.segments)
+            row_targets = torch.stack([targets[slot] for slot in slots])  # [rows, layers, d]
+            nonfinite: set[int] = set()
+            with steer(self.layers, row_targets, strengths, cached=job.steering.cache) as session:
+                ids = self._generate(
+                    [texts[slot].steer for slot in slots], session=session, use_cache=job.steering.cache,
+                    nonfinite_rows=nonfinite,
+                )
+            candidates: list[Candidate | None] = [None] * len(rows)
+            for slot in dict.fromkeys(slots):
+                mine = [i for i, s in enumerate(slots) if s == slot]
+                scored = self._candidates(
+                    prompts[slot], texts[slot].steer, [ids[i] for i in mine], {k for k, i in enumerate(mine) if i in nonfinite}
+                )
+                for i, cand in zip(mine, scored):
+                    candidates[i] = cand
+            return [c for c in candidates if c is not None]
+
+        specs = [StudySpec(prompt_seed(job.search.seed, p.index), f"fusion-{self.key}-{p.index}") for p in prompts]
+        return search_prompts(evaluate, specs, len(self.segments), job.search, on_trial=on_trial, storage=self.storage)
+
+    def run_pack(
+        self, pack: Sequence[tuple[int, Prompt]], trial_bar: tqdm | None = None, target_of: dict[int, Prompt] | None = None
+    ) -> list[PromptOutcome]:
+        """Search, grade and score the prompts of one pack; ``pack`` holds (position, prompt).
+
+        ``target_of`` maps a prompt's index to the prompt whose reference steers it (the placebo);
+        None: each prompt's own.
+        """
         start = time.perf_counter()
         job = self.job
-        texts = render(job.prompts, self.tokenizer, prompt)
-        baseline_ids = self.unsteered_ids(prompt, "baseline")
-        baseline_answer = self._decode(baseline_ids)
-        baseline_overlap = self._overlap(prompt, job.prompts.baseline, baseline_answer)
-        control_answer = self._decode(self.unsteered_ids(prompt, "control"))
-        control_overlap = self._overlap(prompt, job.prompts.steer, control_answer)
+        prompts = [prompt for _, prompt in pack]
+        texts = [render(job.prompts, self.tokenizer, p) for p in prompts]
         n_seg = len(self.segments)
-        trials: list[TrialResult] = []
-        explanation = ""
+        searched: list[tuple[str, list[TrialResult], TrialResult]] = []
+        targets_from = [target_of[p.index] for p in prompts] if target_of else prompts
         if job.steering.mode == "baseline":
-            nll = self._nll(texts.baseline, [baseline_ids], [baseline_answer])[0]
-            ppl = perplexity(nll)
-            chosen = TrialResult(
-                -1, (0.0,) * n_seg, (0.0,) * n_seg, baseline_answer, baseline_overlap, ppl,
-                objective(baseline_overlap, ppl, job.search.objective_weight, job.search.perplexity_cap),
-            )
+            for prompt, text in zip(prompts, texts):
+                ids = self.unsteered_ids(prompt, "baseline")
+                answer = self._decode(ids)
+                overlap = self._overlap(prompt, job.prompts.baseline, answer)
+                ppl = perplexity(self._nll(text.baseline, [ids], [answer])[0])
+                value = objective(overlap, ppl, job.search.objective_weight, job.search.perplexity_cap)
+                searched.append(("", [], TrialResult(-1, (0.0,) * n_seg, (0.0,) * n_seg, answer, overlap, ppl, value)))
         else:
-            explanation, targets = self.reference(prompt, texts)
+            references = self.references(
+                targets_from, [render(job.prompts, self.tokenizer, p) for p in targets_from] if target_of else texts
+            )
 
-            def evaluate(rows: Sequence[Sequence[float]]) -> list[Candidate]:
-                strengths = layer_strengths(torch.tensor(rows, dtype=torch.float32), self.segments)
-                nonfinite: set[int] = set()
-                with steer(self.layers, targets, strengths, cached=job.steering.cache) as session:
-                    ids = self._generate(
-                        [texts.steer] * len(rows), session=session, use_cache=job.steering.cache, nonfinite_rows=nonfinite
-                    )
-                return self._candidates(prompt, texts.steer, ids, nonfinite)
-
-            def on_trial(_: TrialResult) -> None:
+            def on_trial(_slot: int, _result: TrialResult) -> None:
                 if trial_bar is not None:
                     trial_bar.update(1)
 
-            trials = search_prompt(
-                evaluate, n_seg, job.search, prompt_seed(job.search.seed, prompt.index), on_trial=on_trial,
-                storage=self.storage, study_name=f"fusion-{self.key}-{prompt.index}",
-            )
-            chosen = best_trial(trials)
-        baseline_grade, control_grade, grade = self.judge.grade(
-            [
-                GradeRequest(prompt.question, prompt.gold, baseline_answer),
-                GradeRequest(prompt.question, prompt.gold, control_answer),
-                GradeRequest(prompt.question, prompt.gold, chosen.answer),
-            ]
-        )
+            trials = self.search_pack(prompts, texts, [targets for _, targets in references], on_trial)
+            searched = [(explanation, t, best_trial(t)) for (explanation, _), t in zip(references, trials)]
+        requests = []
+        for prompt, (_, _, chosen) in zip(prompts, searched):
+            for answer in (self._decode(self.unsteered_ids(prompt, "baseline")),
+                           self._decode(self.unsteered_ids(prompt, "control")), chosen.answer):
+                requests.append(GradeRequest(prompt.question, prompt.gold, answer))
+        grades = self.judge.grade(requests)  # the pack's answers in one call: LLM judges run them concurrently
+        seconds = round((time.perf_counter() - start) / len(pack), 3)
+        outcomes = [
+            self._outcome(position, prompt, explanation, trials, chosen, grades[3 * i : 3 * i + 3], seconds)
+            for i, ((position, prompt), (explanation, trials, chosen)) in enumerate(zip(pack, searched))
+        ]
+        if job.steering.mode != "baseline":
+            for outcome, source in zip(outcomes, targets_from):
+                outcome.target_index = source.index
+        return outcomes
+
+    def _outcome(
+        self, position: int, prompt: Prompt, explanation: str, trials: list[TrialResult], chosen: TrialResult,
+        grades: Sequence[Grade], seconds: float,
+    ) -> PromptOutcome:
+        job = self.job
+        baseline_grade, control_grade, grade = grades
+        baseline_answer = self._decode(self.unsteered_ids(prompt, "baseline"))
+        baseline_overlap = self._overlap(prompt, job.prompts.baseline, baseline_answer)
+        control_answer = self._decode(self.unsteered_ids(prompt, "control"))
+        control_overlap = self._overlap(prompt, job.prompts.steer, control_answer)
         return PromptOutcome(
             position=position,
             index=prompt.index,
@@ -282,7 +346,7 @@ class PromptRunner:
             rationale=grade.rationale,
             n_trials=len(trials),
             failed_trials=sum(1 for t in trials if t.failure),
-            seconds=round(time.perf_counter() - start, 3),
+            seconds=seconds,
             trials=trials,
         )
 
@@ -389,6 +453,13 @@ def run_job(
         prompts, selection = runner.select_baseline_failed(prompts)
         if not prompts:
             raise ValueError(f"data.select=baseline_failed kept none of {len(selection)} prompts: raise data.limit")
+    target_of = None
+    if job.steering.target == "shuffled":  # a function of the job's prompts and seed: resume keeps it
+        by_index = {p.index: p for p in prompts}
+        try:
+            target_of = {i: by_index[j] for i, j in shuffled_partners(list(by_index), job.seed).items()}
+        except ValueError as error:
+            raise SetupError(str(error)) from error
     tags = {
         "fusion.mode": job.steering.mode,
         "fusion.model": job.model.name,
@@ -398,7 +469,12 @@ def run_job(
         "fusion.perplexity_model": scorer.source.identity if scorer else "loaded model",
         "fusion.sweep_id": sweep_id or "none",
         "fusion.steering_exact": str(not job.steering.cache).lower(),
+        "fusion.steering_target": job.steering.target,
         "fusion.segments": ",".join(f"{s.start}-{s.stop - 1}" for s in runner.segments),
+        "fusion.device": str(loaded.device) + (f" (device_map={job.model.device_map})" if job.model.device_map else ""),
+        "fusion.device_name": loaded.placement.name,
+        "fusion.dtype": loaded.placement.dtype_name,
+        "fusion.batch_rows": str(runner.prompts_per_pack() * min(job.search.batch_size, job.search.n_trials)),
         "fusion.dataset": f"{job.data.name}:{len(prompts)}:{dataset_digest(prompts)}",
         **environment_tags(),
     }
@@ -425,16 +501,18 @@ def run_job(
         ) as prompt_bar, tqdm(
             total=trials_total, desc="trials", unit="trial", disable=trials_total == 0, leave=False
         ) as trial_bar:
-            for position, prompt in enumerate(prompts):
-                if prompt.index in done:
-                    continue
-                outcome = runner.run(position, prompt, trial_bar)
-                outcomes.append(outcome)
-                with records_path.open("a") as f:
-                    f.write(json.dumps(outcome.row()) + "\n")
-                tracker.log_prompt(position, outcome.row(), prompt_metrics(outcome), trial_rows(outcome))
-                prompt_bar.update(1)
-                prompt_bar.set_postfix(composite=f"{outcome.composite:.2f}")
+            todo = [(position, prompt) for position, prompt in enumerate(prompts) if prompt.index not in done]
+            size = runner.prompts_per_pack()
+            # a prompt is committed (record, MLflow rows) once its pack is searched and graded; an
+            # interrupted pack is redone on resume, reading back the studies it had completed
+            for start in range(0, len(todo), size):
+                for outcome in runner.run_pack(todo[start : start + size], trial_bar, target_of):
+                    outcomes.append(outcome)
+                    with records_path.open("a") as f:
+                        f.write(json.dumps(outcome.row()) + "\n")
+                    tracker.log_prompt(outcome.position, outcome.row(), prompt_metrics(outcome), trial_rows(outcome))
+                    prompt_bar.update(1)
+                    prompt_bar.set_postfix(composite=f"{outcome.composite:.2f}")
         outcomes.sort(key=lambda o: o.position)
         summary = summary_metrics(outcomes, job.eval.accuracy_threshold)
         summary["wall_seconds"] = time.perf_counter() - started

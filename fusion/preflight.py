@@ -1,9 +1,10 @@
 """Preparing a job: every check on its inputs that needs no model weights, before anything heavy.
 
-Runs right after the config is validated and before torch, transformers or MLflow are imported, so
-a missing model package or path, missing data, an unknown judge or an unset key variable, or
-segment boundaries past the model's last layer (read from the GGUF header or config.json) fail
-with one line in seconds.
+Runs right after the config is validated and before transformers or MLflow are imported, so
+a missing model package or path, missing data, an unknown judge or an unset key variable,
+segment boundaries past the model's last layer (read from the GGUF header or config.json), or a
+device this machine does not have fail with one line in seconds. Only the device check imports
+torch, and only when the config names a device or precision other than the CPU's.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ def load_prompts(job: JobConfig) -> list[Prompt]:
     )
 
 
+def check_placement(job: JobConfig) -> None:
+    """A GPU that is not there, or a dtype the device cannot compute in, fails here (DeviceError,
+    one line). Needs torch, so it runs last and only when the config asks for more than the CPU
+    in float32: ``auto`` always resolves to something this machine has."""
+    model = job.model
+    if model.device in ("auto", "cpu") and model.dtype in ("auto", "float32") and model.device_map is None:
+        return
+    from fusion.devices import resolve
+
+    resolve(model.device, model.dtype, model.device_map)
+
+
 def prepare(job: JobConfig) -> Prepared:
     try:
         scorer = job.eval.perplexity_model
@@ -53,6 +66,10 @@ def prepare(job: JobConfig) -> Prepared:
         num_layers = layer_count(source, job.model.revision) if job.steering.mode == "segmented" else None
         if num_layers is not None:
             segment_bounds(num_layers, job.steering.boundaries)  # checked again on the loaded model
-        return Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
+        prepared = Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
+        if job.steering.target == "shuffled" and len(prepared.prompts) < 2:
+            raise ValueError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
+        check_placement(job)
+        return prepared
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         raise SetupError(str(error).splitlines()[0]) from error

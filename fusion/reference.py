@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from fusion.devices import input_device
 from fusion.steering import capture
 
 
@@ -32,12 +33,14 @@ def reference_means(
     text: str,
     span: tuple[int, int],
 ) -> torch.Tensor:
-    """``h_l`` for every layer: the layer output averaged over the span's tokens, ``[layers, d]`` fp32."""
+    """``h_l`` for every layer: the layer output averaged over the span's tokens, ``[layers, d]``
+    float32, on the model's input device (layers spread by a device_map are gathered there)."""
     encoded = tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
     positions = span_positions(encoded["offset_mapping"][0].tolist(), span)
     if not positions:
         raise ValueError(f"reference span {span} covers no token of the reference text")
+    device = input_device(model)
     with capture(layers) as outputs:
-        model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"], use_cache=False)
-    index = torch.tensor(positions)
-    return torch.stack([out[0, index].float().mean(dim=0) for out in outputs])
+        model(input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device), use_cache=False)
+    index = torch.tensor(positions, device=device)
+    return torch.stack([out[0, index.to(out.device)].float().mean(dim=0).to(device) for out in outputs])

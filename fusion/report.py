@@ -5,11 +5,19 @@ writes a markdown table (accuracy, composite mean / median / std, overlap mean, 
 shares), PNG plots (accuracy bars, composite box plots, per-layer weight profiles), logs them as
 artifacts of a ``report`` run, and prints the table (``--json``: the numbers). Several runs of one
 mode (search seeds) are summarised as mean and sd over runs.
+
+Runs steered toward a shuffled target (tag ``fusion.steering_target=shuffled``) form their own
+groups (``full[shuffled]``), and so do exact runs when the runs mix exact and cached steering
+(``full[exact]``). Groups measured on the same prompts are compared pairwise with paired
+statistics (:mod:`fusion.stats`): segmented vs full, each steered group vs the baseline,
+reference vs shuffled target, cached vs exact; ``report.json`` holds them as ``paired``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.metadata
 import json
 import statistics
 import sys
@@ -24,6 +32,7 @@ from mlflow.tracking import MlflowClient
 from fusion.config import PROJECT_ROOT
 from fusion.plots import plt, save
 from fusion.scoring import summarize
+from fusion.stats import Observation, PairedComparison, compare_groups
 from fusion.tracking import read_table
 
 MODES = ("baseline", "full", "segmented")
@@ -81,6 +90,26 @@ def group_label(mode: str, n_trials: str, budgets: set[str]) -> str:
     return mode if mode == "baseline" or len(budgets) == 1 else f"{mode}@{n_trials}"
 
 
+def steering_variant(run: Run) -> tuple[str, bool]:
+    """``(target, exact)`` of a run: runs before these tags existed steered toward the reference
+    target, exactly (the default then and now)."""
+    tags = run.data.tags
+    return tags.get("fusion.steering_target", "reference"), tags.get("fusion.steering_exact", "true") == "true"
+
+
+def variant_suffix(target: str, exact: bool, split_exact: bool) -> str:
+    """``[exact]``, ``[shuffled]``, ``[exact,shuffled]`` or nothing: the reference target and,
+    unless the runs mix exact and cached steering, either kind of steering keep the plain label."""
+    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled")
+    return f"[{','.join(parts)}]" if parts else ""
+
+
+def prompt_observations(rows: list[dict[str, Any]], threshold: float, dataset: str) -> dict[tuple[str, int], Observation]:
+    """A replicate's ``(accuracy 0/1, composite)`` per prompt, keyed by (data set, SimpleQA index):
+    the index alone names different questions in different data sets."""
+    return {(dataset, int(p["index"])): (float(p["composite"] >= threshold), float(p["composite"])) for p in rows}
+
+
 def _mean_sd(entry: dict[str, Any], key: str, values: list[float]) -> None:
     entry[key] = statistics.fmean(values) if values else None
     entry[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -92,32 +121,47 @@ def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]
     budgets: dict[str, set[str]] = defaultdict(set)
     for run in runs:
         budgets[run.data.tags["fusion.mode"]].add(run.data.params.get("search.n_trials", ""))
+    # exact runs get their own groups only when there are cached ones to compare them with
+    split_exact = len({steering_variant(r)[1] for r in runs if r.data.tags["fusion.mode"] != "baseline"}) > 1
     grouped: dict[str, list[list[Run]]] = defaultdict(list)
+    sort_key: dict[str, tuple[int, int, bool, bool]] = {}
     for shards in replicates(runs):
         first = shards[0]
         mode = first.data.tags["fusion.mode"]
-        grouped[group_label(mode, first.data.params.get("search.n_trials", ""), budgets[mode])].append(shards)
-
-    def order(label: str) -> tuple[int, int]:
-        mode, _, trials = label.partition("@")
-        return (MODES.index(mode) if mode in MODES else 99, int(trials or 0))
+        n_trials = first.data.params.get("search.n_trials", "")
+        # the baseline is not steered: target and kind of steering do not apply to it
+        target, exact = steering_variant(first) if mode != "baseline" else ("reference", False)
+        label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(target, exact, split_exact)
+        grouped[label].append(shards)
+        sort_key[label] = (MODES.index(mode) if mode in MODES else 99, int(n_trials or 0) if mode != "baseline" else 0,
+                           exact and split_exact, target == "shuffled")
 
     out: dict[str, dict[str, Any]] = {}
-    for label in sorted(grouped, key=order):
+    for label in sorted(grouped, key=sort_key.__getitem__):
         first = grouped[label][0][0]
+        steered = first.data.tags["fusion.mode"] != "baseline"
+        target, exact = steering_variant(first)
         entry: dict[str, Any] = {
             "mode": first.data.tags["fusion.mode"],
-            "n_trials": int(first.data.params.get("search.n_trials", 0)) if first.data.tags["fusion.mode"] != "baseline" else 0,
+            "n_trials": int(first.data.params.get("search.n_trials", 0)) if steered else 0,
+            "target": target if steered else None,
+            "exact": exact if steered else None,
+            "variant": label.partition("[")[2].rstrip("]"),
             "runs": [r.info.run_id for shards in grouped[label] for r in shards],
             "replicates": [],
             "composites": [],
             "strengths": [],
+            "observations": defaultdict(list),  # (data set, index) -> one (accuracy, composite) per replicate
             "segments": first.data.tags.get("fusion.segments", ""),
         }
         per_replicate = []
         for shards in grouped[label]:
             metrics, rows = replicate_metrics(client, shards)
             per_replicate.append(metrics)
+            params = shards[0].data.params
+            replicate = prompt_observations(rows, float(params.get("eval.accuracy_threshold", 0.6)), params.get("data.name", ""))
+            for key, observation in replicate.items():
+                entry["observations"][key].append(observation)
             entry["replicates"].append({
                 "seed": int(shards[0].data.params.get("search.seed", 0)),
                 "shards": len(shards),
@@ -130,6 +174,43 @@ def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]
         for key in (*METRICS, *CONTROL_METRICS):
             _mean_sd(entry, key, [m[key] for m in per_replicate if key in m])
         out[label] = entry
+    return out
+
+
+# summary keys that hold per-prompt data (plots, paired statistics), not numbers for report.json
+PER_PROMPT = ("composites", "strengths", "observations")
+
+
+def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The pairs of groups to compare, ``(a, b)`` for a - b: segmented vs full (same budget and
+    variant), every steered group vs the baseline, reference vs shuffled target (same mode, budget
+    and kind of steering), cached vs exact (same mode, budget and target). Whether they share
+    prompts is checked when they are compared."""
+    steered = {label: e for label, e in summary.items() if e["mode"] != "baseline"}
+    by_key = {(e["mode"], e["n_trials"], e["target"], e["exact"]): label for label, e in steered.items()}
+    pairs: list[tuple[str, str]] = []
+    for label, e in steered.items():
+        mode, trials, target, exact = e["mode"], e["n_trials"], e["target"], e["exact"]
+        if mode == "segmented" and (full := by_key.get(("full", trials, target, exact))):
+            pairs.append((label, full))
+    pairs += [(label, "baseline") for label in steered if "baseline" in summary]
+    for (mode, trials, target, exact), label in by_key.items():
+        if target == "reference" and (other := by_key.get((mode, trials, "shuffled", exact))):
+            pairs.append((label, other))
+    for (mode, trials, target, exact), label in by_key.items():
+        if not exact and (other := by_key.get((mode, trials, target, True))):
+            pairs.append((label, other))
+    return pairs
+
+
+def paired(summary: dict[str, dict[str, Any]], resamples: int = 10_000, seed: int = 0) -> list[PairedComparison]:
+    """Paired statistics (:func:`fusion.stats.compare_groups`) of every pair of
+    :func:`comparisons` that shares at least one prompt."""
+    out = []
+    for a, b in comparisons(summary):
+        result = compare_groups(a, summary[a]["observations"], b, summary[b]["observations"], resamples=resamples, seed=seed)
+        if result is not None:
+            out.append(result)
     return out
 
 
@@ -180,11 +261,13 @@ def seed_table(summary: dict[str, dict[str, Any]]) -> str:
 
 
 def ordering(summary: dict[str, dict[str, Any]]) -> str:
-    """Whether the paper's ordering (segmented > full > baseline in accuracy) held, per budget."""
+    """Whether the paper's ordering (segmented > full > baseline in accuracy) held, per budget
+    (plain groups only: the reference target, and cached steering where exact runs are separate)."""
     base = summary.get("baseline")
+    plain = [e for e in summary.values() if not e["variant"]]
     out = []
-    for budget in sorted({e["n_trials"] for e in summary.values() if e["mode"] != "baseline"}):
-        by_mode = {e["mode"]: e for e in summary.values() if e["n_trials"] == budget}
+    for budget in sorted({e["n_trials"] for e in plain if e["mode"] != "baseline"}):
+        by_mode = {e["mode"]: e for e in plain if e["n_trials"] == budget}
         if base is None or not {"full", "segmented"} <= set(by_mode):
             continue
         acc = [base["accuracy"], by_mode["full"]["accuracy"], by_mode["segmented"]["accuracy"]]
@@ -206,15 +289,69 @@ def machine() -> str:
     import os
     import platform
 
-    import torch
-
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else 0
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, no GPU used; Python {platform.python_version()}, torch {torch.__version__}"
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, no GPU used; Python {platform.python_version()}, torch {_version('torch')}"
 
 
-def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], command: str, wall_seconds: float | None) -> str:
+def _version(package: str) -> str:
+    # the installed version without importing it: the report must not pay for loading torch
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _points(value: float) -> str:
+    return f"{round(value, 1) + 0.0:+.1f}"
+
+
+def paired_markdown(pairs: list[PairedComparison]) -> str:
+    """The paired statistics as a table, then the rule behind them."""
+    if not pairs:
+        return "No two groups were measured on the same prompts: no paired statistics."
+    level = f"{100 * pairs[0].level:g} %"
+    lines = [
+        f"| a - b | prompts | seeds a / b | accuracy diff (points) [{level} CI] | discordant a / b | McNemar p "
+        f"| composite diff [{level} CI] | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in pairs:
+        lines.append(
+            f"| {c.a} - {c.b} | {c.n_prompts} | {c.seeds_a} / {c.seeds_b} "
+            f"| {_points(c.accuracy_diff)} [{_points(c.accuracy_ci_low)}, {_points(c.accuracy_ci_high)}] "
+            f"| {c.b_count} / {c.c_count} | {c.mcnemar_p:.3f} "
+            f"| {c.composite_diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}] | {c.evidence} |"
+        )
+    lines += ["", PAIRED_RULE.format(resamples=pairs[0].resamples, seed=pairs[0].seed)]
+    return "\n".join(lines)
+
+
+PAIRED_RULE = (
+    "Paired over the prompts both groups answered (the prompt is the unit). Per prompt, a group's accuracy "
+    "(composite >= the run's threshold) and composite are averaged over its search seeds. Differences are a - b "
+    "of these per-prompt values, averaged over prompts; intervals are percentile bootstraps resampling prompts "
+    "({resamples} resamples, seed {seed}). McNemar's exact test counts the prompts where a is the more often "
+    "accurate (discordant a) and where b is (discordant b); with one seed per group this is McNemar's test, "
+    "with several the sign test on the seed-averaged accuracies (seeds of one prompt are not independent "
+    "questions). Evidence of a difference: McNemar p < 0.05 and/or the composite interval excluding 0 (the "
+    "verdict says which); p-values are not adjusted for the number of comparisons."
+)
+
+
+def agreement_table(pairs: list[PairedComparison]) -> str:
+    """Per-question agreement of each compared pair: shares of prompts both get right, both get
+    wrong, or only one of them (several seeds: averaged over the pairings of one seed of each)."""
+    lines = ["| a - b | prompts | both accurate | both not | only a | only b |", "|---|---|---|---|---|---|"]
+    for c in pairs:
+        lines.append(f"| {c.a} - {c.b} | {c.n_prompts} | {_pct(c.both_accurate)} | {_pct(c.both_inaccurate)} "
+                     f"| {_pct(c.only_a)} | {_pct(c.only_b)} |")
+    return "\n".join(lines)
+
+
+def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], command: str, wall_seconds: float | None,
+                       pairs: list[PairedComparison] | None = None) -> str:
     """experiments/paper_replication/REPORT.md: the paper-style table with what it was measured on."""
     first = runs[0].data
     tags = {k: sorted({r.data.tags.get(k, "") for r in runs}) for k in
@@ -259,6 +396,13 @@ def replication_report(summary: dict[str, dict[str, Any]], runs: list[Run], comm
         "## Did segmented > full > baseline hold?",
         "",
         ordering(summary),
+        "",
+        "## Paired statistics",
+        "",
+        *(f"- {c.sentence}." for c in pairs or []),
+        *([""] if pairs else []),
+        paired_markdown(pairs or []),
+        *(["", "Per-question agreement (share of prompts):", "", agreement_table(pairs)] if pairs else []),
         "",
         "## Per seed",
         "",
@@ -315,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", default="", help="the command that ran the sweep (for REPORT.md)")
     parser.add_argument("--wall-seconds", type=float, default=None,
                         help="the sweep's wall time for REPORT.md (default: first run's start to last run's end)")
+    parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples of the paired statistics")
+    parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the paired bootstrap")
     args = parser.parse_args(argv)
     client = MlflowClient(tracking_uri=args.tracking_uri)
     runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
@@ -322,15 +468,20 @@ def main(argv: list[str] | None = None) -> int:
         print("fusion.report: no finished runs match: check --sweep-id / --run-ids / --experiment", file=sys.stderr)
         return 2
     summary = summarise(client, runs)
+    pairs = paired(summary, args.resamples, args.bootstrap_seed)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
+    if pairs:  # a single group (or groups on disjoint prompts) keeps the report as it was
+        table += "\n\n## Paired statistics\n\n" + paired_markdown(pairs)
     written = [args.out / "report.md"]
     written[0].write_text(table + "\n")
     if args.replication:
         written.append(args.out / "REPORT.md")
-        written[-1].write_text(replication_report(summary, runs, args.command, args.wall_seconds))
+        written[-1].write_text(replication_report(summary, runs, args.command, args.wall_seconds, pairs))
     paths = plots(summary, args.out)
-    numbers = {m: {k: v for k, v in e.items() if k not in ("composites", "strengths")} for m, e in summary.items()}
+    numbers: dict[str, Any] = {m: {k: v for k, v in e.items() if k not in PER_PROMPT} for m, e in summary.items()}
+    if pairs:  # beside the group labels; absent when nothing was compared, as before
+        numbers["paired"] = [dataclasses.asdict(c) for c in pairs]
     written.append(args.out / "report.json")
     written[-1].write_text(json.dumps(numbers, indent=2) + "\n")
     if not args.no_log:

@@ -1,9 +1,10 @@
 """Per-prompt weight search with Optuna's ask/tell interface, a batch of trials at a time.
 
 One study per prompt, its sampler seeded from the job seed and the prompt's SimpleQA index, so a
-prompt's search does not depend on which other prompts run in the job (shards and resumed runs
-give the same numbers). Each batch of asked trials is evaluated together (one batched generation)
-and told back in order.
+prompt's search does not depend on which other prompts run in the job (shards, packs and resumed
+runs give the same numbers). Each batch of asked trials is evaluated together (one batched
+generation) and told back in order; the batches of several prompts can be packed into one
+generation (:func:`search_prompts`).
 """
 
 from __future__ import annotations
@@ -85,49 +86,85 @@ def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
     return results
 
 
-def search_prompt(
-    evaluate: Evaluate,
-    n_segments: int,
-    cfg: SearchConfig,
-    seed: int,
-    *,
-    on_trial: Callable[[TrialResult], None] | None = None,
-    storage: str | None = None,
-    study_name: str | None = None,
-) -> list[TrialResult]:
-    """Run ``cfg.n_trials`` trials in batches of ``cfg.batch_size``; return them in trial order.
+@dataclass(frozen=True)
+class StudySpec:
+    """One prompt's study in a packed search: its sampler seed and, with a storage, its name."""
 
-    With ``storage`` (an Optuna RDB URL) the study is kept under ``study_name``: a study that
-    already holds all its trials is read back instead of searched again; an incomplete one (the
-    job died mid-search) is deleted and searched from its start, so the seeded sampler draws the
-    same weights as an uninterrupted run would.
+    seed: int
+    name: str | None = None
+
+
+# Evaluates (prompt slot, per-segment strengths) rows of several prompts as one batch.
+EvaluatePacked = Callable[[Sequence[tuple[int, Sequence[float]]]], list[Candidate]]
+
+
+def _open_study(spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None) -> optuna.Study | list[TrialResult]:
+    """A new study for ``spec``, or the results of a stored one that holds all its trials.
+
+    An incomplete stored study (the job died mid-search) is deleted and searched from its start,
+    so the seeded sampler draws the same weights as an uninterrupted run would.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if storage is not None and study_name is not None:
+    if storage is not None and spec.name is not None:
         try:
-            stored = optuna.load_study(study_name=study_name, storage=storage)
+            stored = optuna.load_study(study_name=spec.name, storage=storage)
         except KeyError:
             stored = None
         if stored is not None:
             done = _stored_results(stored, n_segments)
             if len(done) >= cfg.n_trials:
                 return done[: cfg.n_trials]
-            optuna.delete_study(study_name=study_name, storage=storage)
-    study = optuna.create_study(
-        direction="maximize", sampler=make_sampler(cfg, seed), storage=storage, study_name=study_name
+            optuna.delete_study(study_name=spec.name, storage=storage)
+    return optuna.create_study(
+        direction="maximize", sampler=make_sampler(cfg, spec.seed), storage=storage, study_name=spec.name
     )
-    results: list[TrialResult] = []
-    while len(results) < cfg.n_trials:
-        batch = [study.ask() for _ in range(min(cfg.batch_size, cfg.n_trials - len(results)))]
-        weights = [
-            (
-                tuple(t.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments)),
-                tuple(t.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments)),
-            )
-            for t in batch
-        ]
-        candidates = evaluate([[a * g for a, g in zip(alphas, gammas)] for alphas, gammas in weights])
-        for trial, (alphas, gammas), cand in zip(batch, weights, candidates):
+
+
+def search_prompts(
+    evaluate: EvaluatePacked,
+    specs: Sequence[StudySpec],
+    n_segments: int,
+    cfg: SearchConfig,
+    *,
+    on_trial: Callable[[int, TrialResult], None] | None = None,
+    storage: str | None = None,
+) -> list[list[TrialResult]]:
+    """Search several prompts at once: one study per prompt, their trial batches packed together.
+
+    Each round asks every unfinished study for its next ``cfg.batch_size`` trials, evaluates all of
+    them as one batch, and tells each study its own results. A study sees exactly the asks and tells
+    it would see searched alone, and rows of a batch do not interact, so packing changes no trial.
+    Studies already complete in ``storage`` are read back, not searched. ``on_trial(slot, result)``
+    is called for every trial told (read-back trials included), in order.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    results: list[list[TrialResult]] = [[] for _ in specs]
+    studies: list[optuna.Study | None] = []
+    for slot, spec in enumerate(specs):
+        opened = _open_study(spec, cfg, n_segments, storage)
+        if isinstance(opened, list):
+            results[slot] = opened
+            studies.append(None)
+            for result in opened:
+                if on_trial is not None:
+                    on_trial(slot, result)
+        else:
+            studies.append(opened)
+    while True:
+        asked = []  # (slot, trial, alphas, gammas)
+        for slot, study in enumerate(studies):
+            if study is None:
+                continue
+            for _ in range(min(cfg.batch_size, cfg.n_trials - len(results[slot]))):
+                trial = study.ask()
+                alphas = tuple(trial.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments))
+                gammas = tuple(trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments))
+                asked.append((slot, trial, alphas, gammas))
+        if not asked:
+            return results
+        candidates = evaluate([(slot, [a * g for a, g in zip(alphas, gammas)]) for slot, _, alphas, gammas in asked])
+        for (slot, trial, alphas, gammas), cand in zip(asked, candidates):
+            study = studies[slot]
+            assert study is not None
             value = objective(cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap)
             # JSON-safe: an empty answer has perplexity inf
             trial.set_user_attr("answer", cand.answer)
@@ -142,10 +179,33 @@ def search_prompt(
             result = TrialResult(
                 trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value, cand.failure
             )
-            results.append(result)
+            results[slot].append(result)
             if on_trial is not None:
-                on_trial(result)
-    return results
+                on_trial(slot, result)
+        for slot, study in enumerate(studies):
+            if study is not None and len(results[slot]) >= cfg.n_trials:
+                studies[slot] = None
+
+
+def search_prompt(
+    evaluate: Evaluate,
+    n_segments: int,
+    cfg: SearchConfig,
+    seed: int,
+    *,
+    on_trial: Callable[[TrialResult], None] | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+) -> list[TrialResult]:
+    """One prompt's search: :func:`search_prompts` with a pack of one."""
+    return search_prompts(
+        lambda rows: evaluate([strengths for _, strengths in rows]),
+        [StudySpec(seed, study_name)],
+        n_segments,
+        cfg,
+        on_trial=None if on_trial is None else (lambda _slot, result: on_trial(result)),
+        storage=storage,
+    )[0]
 
 
 def best_trial(results: Sequence[TrialResult]) -> TrialResult:

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+from fusion.devices import module_device
 
 
 def _hidden(output: torch.Tensor | tuple) -> torch.Tensor:
@@ -44,67 +45,97 @@ def _replace_hidden(output: torch.Tensor | tuple, hidden: torch.Tensor) -> torch
     return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
 
 
-@dataclass
 class SteeringSession:
     """Per-forward state the hooks read: which rows are live and which positions are real.
 
-    The generation loop updates it before each forward pass. ``rows`` maps the rows of the current
-    batch to rows of ``strengths``/``targets`` (finished rows are dropped from exact-mode batches).
+    The generation loop updates it before each forward pass (:meth:`set_mask`). ``rows`` maps the
+    rows of the current batch to rows of ``strengths``/``targets`` (finished rows are dropped from
+    exact-mode batches).
+
+    Nothing in a hook waits for the device: which layers have any non-zero weight is decided once
+    per session, strengths and targets are copied once per session to every device that holds a
+    layer (a ``device_map`` spreads layers over GPUs), and the rows of the current batch are
+    gathered once per forward pass and device, not once per layer.
     """
 
-    strengths: torch.Tensor  # [rows, layers], float32
-    targets: torch.Tensor  # [layers, d] or [rows, layers, d], float32
-    cached: bool = False
-    mask: torch.Tensor | None = None  # [batch, seq] 1 for real tokens, for this forward pass
-    rows: torch.Tensor | None = None  # [batch] indices into strengths' rows
-    # cached mode: running sums of pre-shift activations over positions seen so far
-    _sums: dict[int, torch.Tensor] = field(default_factory=dict)
-    _counts: dict[int, torch.Tensor] = field(default_factory=dict)
+    def __init__(
+        self,
+        strengths: torch.Tensor,
+        targets: torch.Tensor,
+        layer_devices: Sequence[torch.device],
+        cached: bool = False,
+    ) -> None:
+        self.cached = cached
+        self.rows_total = strengths.shape[0]
+        self.mask: torch.Tensor | None = None  # [batch, seq] 1 for real tokens; None: no padding
+        self.rows: torch.Tensor | None = None  # [batch] indices into strengths' rows; None: all
+        # zero weights leave a layer bit-for-bit untouched; one host sync here, none per step
+        self.active = (strengths != 0).any(dim=0).tolist()
+        self.layer_devices = list(layer_devices)
+        self._strengths = {d: strengths.to(d, torch.float32) for d in set(self.layer_devices)}
+        self._targets = {d: targets.to(d, torch.float32) for d in set(self.layer_devices)}
+        self._step: dict[torch.device, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | float]] = {}
+        # cached mode: running sums of pre-shift activations over positions seen so far
+        self._sums: dict[int, torch.Tensor] = {}
+        self._counts: dict[int, torch.Tensor] = {}
 
     def set_mask(self, mask: torch.Tensor | None, rows: torch.Tensor | None = None) -> None:
-        self.mask = mask
-        self.rows = rows
+        """Before each forward: the attention mask (None when no row has padding) and the rows."""
+        self.mask, self.rows = mask, rows
+        self._step.clear()
 
     def reset_cache(self) -> None:
         self._sums.clear()
         self._counts.clear()
 
-    def _row_values(self, layer: int, batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        strengths = self.strengths[:, layer]
-        targets = self.targets[:, layer] if self.targets.dim() == 3 else self.targets[layer].expand(
-            self.strengths.shape[0], -1
-        )
-        if self.rows is not None:
-            strengths, targets = strengths[self.rows], targets[self.rows]
-        if strengths.shape[0] != batch:
-            raise ValueError(
-                f"steering has weights for {strengths.shape[0]} rows but the batch has {batch}: "
-                "pass one row of strengths per batch row"
-            )
-        return strengths.to(device), targets.to(device)
+    def _step_values(
+        self, device: torch.device, batch: int, seq: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | float]:
+        """This forward pass's strengths ``[batch, layers]``, targets, position weights and count."""
+        values = self._step.get(device)
+        if values is None:
+            strengths, targets = self._strengths[device], self._targets[device]
+            if self.rows is not None:
+                rows = self.rows.to(device)
+                strengths = strengths[rows]
+                targets = targets[rows] if targets.dim() == 3 else targets
+            if strengths.shape[0] != batch:
+                raise ValueError(
+                    f"steering has weights for {strengths.shape[0]} rows but the batch has {batch}: "
+                    "pass one row of strengths per batch row"
+                )
+            weights: torch.Tensor | None = None
+            count: torch.Tensor | float = float(seq)
+            if self.mask is not None and self.mask.shape[-1] >= seq:
+                weights = self.mask[:, -seq:].to(device)
+                count = weights.sum(dim=1, keepdim=True, dtype=torch.float32)  # [batch, 1]
+                weights = weights.unsqueeze(-1)
+            values = (strengths, targets, weights, count)
+            self._step[device] = values
+        return values
 
     def shift(self, layer: int, hidden: torch.Tensor) -> torch.Tensor:
-        """Return ``hidden`` moved toward the layer's reference mean (see module docstring)."""
+        """Return ``hidden`` moved toward the layer's reference mean (see module docstring).
+
+        Sums run in float32 whatever the model's dtype; the shift is added in the model's dtype.
+        """
+        if not self.active[layer]:
+            return hidden
         batch, seq, _ = hidden.shape
-        strengths, targets = self._row_values(layer, batch, hidden.device)
-        if not torch.any(strengths):
-            return hidden  # zero weights: leave the layer bit-for-bit untouched
-        acts = hidden.float()
-        mask = self.mask
-        if mask is None or mask.shape[-1] < seq:
-            weights = torch.ones(batch, seq, device=hidden.device)
-        else:
-            weights = mask[:, -seq:].to(device=hidden.device, dtype=torch.float32)
-        weighted_sum = (acts * weights.unsqueeze(-1)).sum(dim=1)  # [batch, d]
-        count = weights.sum(dim=1, keepdim=True)  # [batch, 1]
+        strengths, targets, weights, count = self._step_values(hidden.device, batch, seq)
+        # weights are 0/1, so the product is exact in any dtype; the reduction accumulates in float32
+        masked = hidden if weights is None else hidden * weights.to(hidden.dtype)
+        total = masked.sum(dim=1, dtype=torch.float32)  # [batch, d]
         if self.cached:
             if layer in self._sums:
-                weighted_sum = weighted_sum + self._sums[layer]
+                total = total + self._sums[layer]
                 count = count + self._counts[layer]
-            self._sums[layer], self._counts[layer] = weighted_sum, count
-        mean = weighted_sum / count.clamp(min=1.0)
-        delta = strengths.unsqueeze(-1) * (targets - mean)  # [batch, d]
-        return (acts + delta.unsqueeze(1)).to(hidden.dtype)
+            self._sums[layer] = total
+            self._counts[layer] = count if isinstance(count, torch.Tensor) else torch.full((batch, 1), count, device=hidden.device)
+        mean = total / (count.clamp(min=1.0) if isinstance(count, torch.Tensor) else max(count, 1.0))
+        target = targets[:, layer] if targets.dim() == 3 else targets[layer]
+        delta = strengths[:, layer, None] * (target - mean)  # [batch, d]
+        return hidden + delta.to(hidden.dtype).unsqueeze(1)
 
 
 @contextmanager
@@ -140,7 +171,7 @@ def steer(
         raise ValueError(f"strengths must be [rows, {len(layers)}], got {tuple(strengths.shape)}")
     if targets.shape[-2] != len(layers):
         raise ValueError(f"targets must have {len(layers)} layers, got {tuple(targets.shape)}")
-    session = SteeringSession(strengths.float(), targets.float(), cached=cached)
+    session = SteeringSession(strengths, targets, [module_device(layer) for layer in layers], cached=cached)
 
     def make_hook(layer: int) -> Callable:
         # A factory, so each closure captures its own layer index (not the loop variable).

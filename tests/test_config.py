@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
@@ -60,11 +61,17 @@ def test_paper260_data_option():
         ("data.shard=3", "data.shard"),
         ("eval.overlap=words", "eval.overlap"),
         ("prompts.steer=no placeholder", "prompts.steer"),
+        ("model.device=gpu", "model.device"),
+        ("model.device=cuda:x", "model.device"),
+        ("model.dtype=float64", "model.dtype"),
+        ("model.device_map=everywhere", "model.device_map"),
+        ("+model.device_map=auto model.device=cpu", "model.device_map"),
+        ("search.max_batch_rows=0", "search.max_batch_rows"),
     ],
 )
 def test_bad_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key):
-        validate(composed(override))
+        validate(composed(*override.split()))
 
 
 @pytest.mark.parametrize("override", ["steering=sideways", "steering.boundry=[3]", "model=gpt5"])
@@ -102,6 +109,12 @@ def test_cli_prints_the_composed_job_and_rejects_bad_values():
         ("search.n_trials=0", "config error: search.n_trials: must be >= 1"),
         ("search.alpha={low:0.9,high:0.1}", "config error: search.alpha: needs finite 0 <= low <= high (got low=0.9, high=0.1)"),
         ("quantization=int9", "config error: quantization: no option 'int9'"),
+        pytest.param("model.device=cuda", "model.device=cuda: torch", marks=pytest.mark.skipif(
+            torch.cuda.is_available(), reason="this machine has CUDA: asking for it is not an error")),
+        pytest.param("model.device=cuda:7", "model.device=cuda:7:", marks=pytest.mark.skipif(
+            torch.cuda.device_count() > 7, reason="this machine has a cuda:7")),
+        pytest.param("model.device_map=auto", "model.device_map=auto", marks=pytest.mark.skipif(
+            torch.cuda.is_available(), reason="this machine has CUDA: a device_map is not an error")),
     ],
 )
 def test_bad_input_fails_in_one_line_before_the_model_loads(override, message):

@@ -32,7 +32,7 @@ def prompt_and_answers(loaded):
 
 def test_another_copy_of_the_model_as_scorer_gives_the_same_perplexity(loaded, prompt_and_answers):
     prompt, answers = prompt_and_answers
-    copy_dir = model_cache_dir() / cache_key(resolve_source(DEFAULT_MODEL), DEFAULT_MODEL.dtype)
+    copy_dir = model_cache_dir() / cache_key(resolve_source(DEFAULT_MODEL), "float32")
     scorer = load_model(named_model_config(str(copy_dir)), QuantizationConfig(), None)
     assert scorer.source.identity != loaded.source.identity
     job = JobConfig()

@@ -60,6 +60,7 @@ def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
     assert tags["fusion.mode"] == "segmented" and tags["fusion.model"] == "smollm2_135m"
     assert tags["fusion.quantization"] == "none" and tags["fusion.judge"] == "rules"
     assert tags["fusion.segments"] == "0-9,10-19,20-29"
+    assert (tags["fusion.device"], tags["fusion.dtype"]) == ("cpu", "float32") and tags["fusion.device_name"]
     assert "mlflow.source.git.commit" in tags
     assert run.data.params["search.n_trials"] == "2" and run.data.params["steering.mode"] == "segmented"
 
@@ -98,7 +99,7 @@ def test_same_config_and_seed_give_the_same_numbers(segmented_run, tmp_path):
 
 def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
     run_fusion(tmp_path, "steering=baseline,full,segmented", "data.limit=1", "search.n_trials=2", multirun=True)
-    _, runs = runs_of(tmp_path)
+    client, runs = runs_of(tmp_path)
     assert [r.data.tags["fusion.mode"] for r in runs] == ["baseline", "full", "segmented"]
     sweep_ids = {r.data.tags["fusion.sweep_id"] for r in runs}
     assert len(sweep_ids) == 1
@@ -112,11 +113,22 @@ def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
     )
     assert report.returncode == 0, report.stderr[-2000:]
     numbers = json.loads(report.stdout)
-    assert list(numbers) == ["baseline", "full", "segmented"]
+    assert list(numbers) == ["baseline", "full", "segmented", "paired"]
     for run in runs:
         mine = numbers[run.data.tags["fusion.mode"]]
         for key in SUMMARY:
             assert mine[key] == pytest.approx(run.data.metrics[key]), key
+    # paired statistics on the one shared prompt, by hand from the logged rows: the difference
+    # itself, an interval collapsed onto it, and the prompt discordant or not
+    composite = {r.data.tags["fusion.mode"]: read_table(client, r.info.run_id, "prompts.json")[0]["composite"] for r in runs}
+    assert [(p["a"], p["b"]) for p in numbers["paired"]] == [("segmented", "full"), ("full", "baseline"), ("segmented", "baseline")]
+    for pair in numbers["paired"]:
+        diff = composite[pair["a"]] - composite[pair["b"]]
+        wins = int(composite[pair["a"]] >= 0.6) - int(composite[pair["b"]] >= 0.6)
+        assert pair["n_prompts"] == 1
+        assert pair["composite_diff"] == pytest.approx(diff) == pair["ci_low"] == pair["ci_high"]
+        assert (pair["b_count"], pair["c_count"], pair["accuracy_diff"]) == (int(wins > 0), int(wins < 0), 100 * wins)
+        assert pair["mcnemar_p"] == 1.0  # one discordant prompt at most: never evidence
     assert {"report.md", "accuracy.png", "composite_box.png", "layer_profiles.png"} <= {
         p.name for p in (tmp_path / "report").iterdir()
     }

@@ -15,7 +15,10 @@ from mlflow.tracking import MlflowClient
 from fusion.tracking import read_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-JOB = ["steering=full", "data.limit=3", "search.n_trials=2", "search.batch_size=2", "prompts.max_new_tokens=16"]
+# two prompts per pack (packs [0, 1] and [2]): the rerun packs what is left differently, and must
+# still equal an uninterrupted run
+JOB = ["steering=full", "data.limit=3", "search.n_trials=2", "search.batch_size=2", "search.max_batch_rows=4",
+       "prompts.max_new_tokens=16"]
 
 
 def command(store: Path, run_dir: Path) -> list[str]:
