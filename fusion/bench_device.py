@@ -40,8 +40,14 @@ def _timed(device: torch.device, fn: Callable[[], Any], repeats: int, warmup: bo
 
 
 def run_random_weights(
-    architecture: str, device: str = "auto", dtype: str = "auto", *, prompt_tokens: int = 40,
-    max_new_tokens: int = 100, packed_rows: int | None = None, repeats: int = 2,
+    architecture: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    *,
+    prompt_tokens: int = 40,
+    max_new_tokens: int = 100,
+    packed_rows: int | None = None,
+    repeats: int = 2,
 ) -> dict[str, Any]:
     placement = resolve(device, dtype)
     dev = placement.device
@@ -55,14 +61,14 @@ def run_random_weights(
     # targets with the model's own scale: each prompt's layer outputs averaged over its tokens
     with capture(layers) as outs:
         model(input_ids=prompt_ids.to(dev), use_cache=False)
-    targets = torch.stack([o.float().mean(dim=1) for o in outs], dim=1)  # [prompts, layers, d]
+    targets = torch.stack([o.float().mean(dim=1) for o in outs if o is not None], dim=1)  # [prompts, layers, d]
     strengths = torch.rand(rows_packed, len(layers), generator=generator) * 0.2
 
     def generate(first: int, count: int, steered: bool, cached: bool) -> list[list[int]]:
         """The trials of prompts ``first .. first+count-1`` as one batch (no stop token)."""
         ids = prompt_ids[first : first + count].repeat_interleave(TRIALS, dim=0)
         prompt = Encoded(ids, torch.ones_like(ids))
-        kwargs = dict(max_new_tokens=max_new_tokens, stop_ids=set(), use_cache=cached)
+        kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, stop_ids=set(), use_cache=cached)
         if not steered:
             return greedy(model, prompt, **kwargs)
         rows = slice(first * TRIALS, (first + count) * TRIALS)
@@ -71,9 +77,14 @@ def run_random_weights(
             return greedy(model, prompt, session=session, **kwargs)
 
     r: dict[str, Any] = {
-        "device": str(dev), "device_name": device_name(dev), "dtype": placement.dtype_name,
-        "torch": torch.__version__, "architecture": f"{architecture} (random weights)",
-        "prompt_tokens": prompt_tokens, "max_new_tokens": max_new_tokens, "packed_rows": rows_packed,
+        "device": str(dev),
+        "device_name": device_name(dev),
+        "dtype": placement.dtype_name,
+        "torch": torch.__version__,
+        "architecture": f"{architecture} (random weights)",
+        "prompt_tokens": prompt_tokens,
+        "max_new_tokens": max_new_tokens,
+        "packed_rows": rows_packed,
     }
     step = 1000 / max_new_tokens
     for rows in sorted({5, 40, rows_packed}):
@@ -91,7 +102,9 @@ def run_random_weights(
     for cached in (True, False):
         name = "cached" if cached else "exact"
         generate(0, 1, True, cached)  # warms the one-prompt shapes; the loop below is timed once
-        alone_s, alone = _timed(dev, lambda: [t for p in range(prompts) for t in generate(p, 1, True, cached)], 1, False)
+        alone_s, alone = _timed(
+            dev, lambda: [t for p in range(prompts) for t in generate(p, 1, True, cached)], 1, False
+        )
         packed_s, packed = _timed(dev, lambda: generate(0, prompts, True, cached), repeats)
         same = same and alone == packed
         r[f"packed_speedup_{name}"] = alone_s / packed_s

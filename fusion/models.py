@@ -22,8 +22,9 @@ from safetensors.torch import save_model
 from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from fusion.config import ModelConfig, QuantizationConfig
 from fusion.devices import Placement, input_device, resolve
+from fusion.errors import SetupError
+from fusion.schema import ModelConfig, QuantizationConfig
 from fusion.sources import ModelSource, resolve_source
 
 
@@ -103,13 +104,15 @@ def _from_pretrained(
         try:
             import bitsandbytes  # noqa: F401
         except ImportError:
-            raise RuntimeError("quantization=int8 needs bitsandbytes: run `make setup` or use quantization=none") from None
+            raise SetupError(
+                "quantization=int8 needs bitsandbytes: run `make setup` or use quantization=none"
+            ) from None
         model_kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
             load_in_8bit=True, llm_int8_threshold=quant.llm_int8_threshold
         )
     model = AutoModelForCausalLM.from_pretrained(location, **kwargs, **model_kwargs)
     if "device_map" not in model_kwargs and placement.device.type != "cpu":
-        model.to(placement.device)
+        model = model.to(placement.device)  # type: ignore[arg-type]  # transformers types .to() narrowly
     return model, tokenizer
 
 
@@ -130,13 +133,15 @@ def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | No
         if cached is not None:
             # dequantize once on the CPU, keep the copy, then load it as asked
             on_cpu = Placement(torch.device("cpu"), placement.dtype)
-            gguf_model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, QuantizationConfig(), on_cpu)
+            gguf_model, tokenizer = _from_pretrained(
+                source.location, source.gguf_file, cfg, QuantizationConfig(), on_cpu
+            )
             _write_cache(gguf_model, tokenizer, cached)
             if quant.load_in_8bit or placement.device_map is not None:
                 del gguf_model
                 model, tokenizer = _from_pretrained(str(cached), None, cfg, quant, placement)
             else:
-                model = gguf_model.to(placement.device)
+                model = gguf_model.to(placement.device)  # type: ignore[arg-type]  # transformers types .to() narrowly
         else:
             model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, quant, placement)
     assert model is not None and tokenizer is not None

@@ -1,8 +1,9 @@
 """Parity with the paper: recompute its headline numbers from the authors' published files.
 
-``python -m fusion.parity DIR`` (DIR = ``shared/data/paper``) rebuilds, with :mod:`fusion.scoring`
-in the paper's variant, the composite-score figures of paper_details.md §7.1, joining the files
-as the authors' notebook does (§5.2):
+``python -m fusion.parity DIR`` (DIR: a folder with the authors' published result files, from their
+public repository: ``incorrect.csv`` and the per-prompt Optuna summaries and grader results)
+rebuilds, with :mod:`fusion.scoring` in the paper's variant, the paper's composite-score figures,
+joining the files as the authors' notebook does:
 
 - baseline: the 260 original answers, ``incorrect.csv`` row i = prompt i, graded by the row of
   ``mistral_grader_results_baseline.csv`` with ``prompt_id`` i (its ``predicted`` column is that
@@ -15,11 +16,11 @@ as the authors' notebook does (§5.2):
   and text), the best composite kept per prompt; prompt 66 has no such row and scores grade 0,
   as in the authors' ``fillna(0)``. The file's other rows (prompts 0-66 were graded 3-5 times)
   graded other trials and are not used: choosing among them by composite would select with the
-  judge (26.2 % instead of 25.4 %, the leak of paper_details.md §7.2).
+  judge (26.2 % instead of 25.4 %: the judge would leak into the selection).
 
 Token overlap is computed on the graded text as stored, i.e. the whole decoded output with the
 echoed question, against the gold answer as it stands in the authors' files (some mangled by a
-spreadsheet, §9 of method.md), exactly as the authors did; for full and segmented it is also
+spreadsheet, docs/method.md section 6), exactly as the authors did; for full and segmented it is also
 compared with the authors' own ``token_overlap`` column. Composite = 0.5 * overlap +
 0.5 * grade / 5; accuracy = share of the 260 prompts with composite >= 0.6; std is the sample std
 (pandas' default, which the authors' figures use). Exit status: 0 when every accuracy is within
@@ -42,7 +43,7 @@ N_PROMPTS = 260
 TOLERANCE_PT = 0.5
 METHODS = ("baseline", "full", "segmented")
 _KEYS = ("accuracy_pct", "composite_mean", "composite_median", "composite_std", "overlap_mean")
-PUBLISHED = {  # paper_details.md §7.1; accuracy in percent
+PUBLISHED = {  # the paper's table of composite scores; accuracy in percent
     "baseline": dict(zip(_KEYS, (3.5, 0.269, 0.20, 0.15, 0.154))),
     "full": dict(zip(_KEYS, (16.2, 0.352, 0.20, 0.24, 0.302))),
     "segmented": dict(zip(_KEYS, (25.4, 0.398, 0.30, 0.27, 0.378))),
@@ -105,7 +106,9 @@ def method_numbers(rows: pd.DataFrame) -> dict[str, float | None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fusion.parity", description=__doc__.splitlines()[0])
-    parser.add_argument("dir", type=Path, help="folder with the authors' CSV files (shared/data/paper)")
+    parser.add_argument(
+        "dir", type=Path, help="folder with the authors' published CSV files (their public repository's results)"
+    )
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args(argv)
     missing = [name for name in FILES if not (args.dir / name).is_file()]
@@ -113,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fusion.parity: {args.dir / missing[0]} is missing (DIR must hold the authors' files)", file=sys.stderr)
         return 2
     ours = {method: method_numbers(graded_rows(args.dir, method)) for method in METHODS}
-    failed = [m for m in METHODS if abs(ours[m]["accuracy_pct"] - PUBLISHED[m]["accuracy_pct"]) > TOLERANCE_PT]
+    failed = [
+        m for m in METHODS if abs(float(ours[m]["accuracy_pct"] or 0) - PUBLISHED[m]["accuracy_pct"]) > TOLERANCE_PT
+    ]
     if args.json:
         report = {"ours": ours, "published": PUBLISHED, "tolerance_pt": TOLERANCE_PT, "failed": failed}
         print(json.dumps(report, indent=2))
@@ -121,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'method':<10}" + "".join(f"{k:>22}" for k in _KEYS))
     for m in METHODS:
         print(f"{m:<10}" + "".join(f"{f'{ours[m][k]:.3f} ({PUBLISHED[m][k]})':>22}" for k in _KEYS))
-    print("ours (published); composite = 0.5*overlap + 0.5*grade/5; overlap on the whole text, echoed question included")
+    print(
+        "ours (published); composite = 0.5*overlap + 0.5*grade/5; overlap on the whole text, echoed question included"
+    )
     for m in METHODS:
         o = ours[m]
         equal = o["overlap_equal_to_authors"]

@@ -1,10 +1,11 @@
-"""Plots logged with each job: the per-layer weight profile and the composite scores."""
+"""Plots: a job's per-layer weight profile and composite scores, and the report's comparisons."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -12,8 +13,10 @@ matplotlib.use("Agg")  # no display on CI or servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from fusion.segments import parse_segments_tag  # noqa: E402
+
 if TYPE_CHECKING:
-    from fusion.pipeline import PromptOutcome
+    from fusion.outcomes import PromptOutcome
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -27,7 +30,7 @@ def layer_profile(outcomes: Sequence[PromptOutcome], segments: Sequence[range], 
     """``[prompts, layers]`` best alpha*gamma per layer (each layer takes its segment's value)."""
     profile = np.zeros((len(outcomes), num_layers))
     for row, outcome in enumerate(outcomes):
-        for segment, strength in zip(segments, outcome.strengths):
+        for segment, strength in zip(segments, outcome.steered.strengths):
             profile[row, segment.start : segment.stop] = strength
     return profile
 
@@ -50,12 +53,49 @@ def job_plots(
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.hist(
-        [[o.baseline_composite for o in outcomes], [o.composite for o in outcomes]],
-        bins=np.linspace(0, 1, 11),
+        [[o.baseline.composite for o in outcomes], [o.steered.composite for o in outcomes]],
+        bins=[i / 10 for i in range(11)],
         label=["unsteered", "this run"],
     )
     ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label="accuracy threshold")
     ax.set(xlabel="composite score", ylabel="prompts", title="Composite scores")
     ax.legend()
     paths.append(save(fig, out_dir / "composite_hist.png"))
+    return paths
+
+
+def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
+    """The report's plots: accuracy per group, composite box plots, mean per-layer weight profiles."""
+    modes = list(summary)  # labels: a mode, or mode@trials when several budgets ran
+    paths = []
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.bar(
+        modes,
+        [100 * summary[m]["accuracy"] for m in modes],
+        yerr=[100 * summary[m]["accuracy_sd"] for m in modes],
+        color="tab:blue",
+    )
+    ax.set(ylabel="accuracy (%)", title="Accuracy (composite >= 0.6)")
+    ax.tick_params(axis="x", labelrotation=20)  # mode@trials labels would overlap
+    paths.append(save(fig, out / "accuracy.png"))
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.boxplot([summary[m]["composites"] for m in modes], tick_labels=modes)
+    ax.set(ylabel="composite score", title="Composite scores per prompt")
+    ax.tick_params(axis="x", labelrotation=20)
+    paths.append(save(fig, out / "composite_box.png"))
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for mode in modes:
+        rows = summary[mode]["strengths"]
+        if summary[mode]["mode"] == "baseline" or not rows:
+            continue
+        segments = parse_segments_tag(summary[mode]["segments"])
+        profile = [0.0] * segments[-1].stop
+        for i, segment in enumerate(segments):
+            mean = statistics.fmean(r[i] for r in rows)
+            for layer in segment:
+                profile[layer] = mean
+        ax.plot(range(len(profile)), profile, label=mode, drawstyle="steps-mid")
+    ax.set(xlabel="decoder layer", ylabel="mean best alpha × gamma", title="Per-layer weight profile")
+    ax.legend()
+    paths.append(save(fig, out / "layer_profiles.png"))
     return paths

@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusion.config import JobConfig, named_model_config, segment_bounds
+from fusion.config import named_model_config, tracking_uri
 from fusion.data import load_index_file, load_simpleqa, select_prompts
+from fusion.errors import FusionError, SetupError
 from fusion.judges import Judge
 from fusion.judges.factory import make_judge
 from fusion.records import Prompt
+from fusion.schema import JobConfig
+from fusion.segments import segment_bounds
 from fusion.sources import ModelSource, layer_count, resolve_source
-
-
-class SetupError(Exception):
-    """Bad input found before any heavy work; the message is one line naming the fix."""
+from fusion.stores import check_study_storage, check_tracking_store
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Prepared:
     source: ModelSource
     prompts: list[Prompt]
     judge: Judge
-    scorer_source: ModelSource | None = None  # eval.perplexity_model, if set
+    scorer_source: ModelSource | None = None  # search.perplexity_model, if set
 
 
 def load_prompts(job: JobConfig) -> list[Prompt]:
@@ -56,20 +56,23 @@ def check_placement(job: JobConfig) -> None:
 
 
 def prepare(job: JobConfig) -> Prepared:
+    """Resolve the model, the perplexity model, the data, the judge and the device; any of them
+    missing or wrong raises a one-line :class:`~fusion.errors.FusionError`."""
+    scorer = job.search.perplexity_model
     try:
-        scorer = job.eval.perplexity_model
-        try:
-            scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
-        except (FileNotFoundError, ValueError) as error:
-            raise SetupError(f"eval.perplexity_model={scorer}: {str(error).splitlines()[0]}") from error
-        source = resolve_source(job.model)
-        num_layers = layer_count(source, job.model.revision) if job.steering.mode == "segmented" else None
-        if num_layers is not None:
-            segment_bounds(num_layers, job.steering.boundaries)  # checked again on the loaded model
-        prepared = Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
-        if job.steering.target == "shuffled" and len(prepared.prompts) < 2:
-            raise ValueError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
-        check_placement(job)
-        return prepared
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        raise SetupError(str(error).splitlines()[0]) from error
+        scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
+    except FusionError as error:
+        raise SetupError(f"search.perplexity_model={scorer}: {error}") from error
+    source = resolve_source(job.model)
+    num_layers = layer_count(source, job.model.revision) if job.steering.mode == "segmented" else None
+    if num_layers is not None:
+        segment_bounds(num_layers, job.steering.boundaries)  # checked again on the loaded model
+    prepared = Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
+    if job.steering.target == "shuffled" and len(prepared.prompts) < 2:
+        raise SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
+    check_placement(job)
+    timeout = job.tracking.check_timeout
+    check_tracking_store(tracking_uri(job), timeout)
+    if job.search.study_storage == "url":
+        check_study_storage(job.search.study_url, timeout)
+    return prepared

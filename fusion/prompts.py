@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from fusion.config import PromptsConfig
 from fusion.records import Prompt
+from fusion.schema import PromptsConfig
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class PromptTexts:
 def render_user(tokenizer: PreTrainedTokenizerBase, text: str, chat: bool) -> str:
     if not chat:
         return text
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+    return str(
+        tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
     )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from fusion.devices import input_device
-from fusion.steering import capture
+from fusion.steering import Layers, capture
 
 
 def span_positions(offsets: Sequence[tuple[int, int]], span: tuple[int, int]) -> list[int]:
@@ -29,7 +28,7 @@ def span_positions(offsets: Sequence[tuple[int, int]], span: tuple[int, int]) ->
 def reference_means(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    layers: Sequence[nn.Module],
+    layers: Layers,
     text: str,
     span: tuple[int, int],
 ) -> torch.Tensor:
@@ -41,6 +40,12 @@ def reference_means(
         raise ValueError(f"reference span {span} covers no token of the reference text")
     device = input_device(model)
     with capture(layers) as outputs:
-        model(input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device), use_cache=False)
+        model(
+            input_ids=encoded["input_ids"].to(device),
+            attention_mask=encoded["attention_mask"].to(device),
+            use_cache=False,
+        )
     index = torch.tensor(positions, device=device)
-    return torch.stack([out[0, index.to(out.device)].float().mean(dim=0).to(device) for out in outputs])
+    captured = [out for out in outputs if out is not None]
+    assert len(captured) == len(outputs), "a decoder layer did not run"
+    return torch.stack([out[0, index.to(out.device)].float().mean(dim=0).to(device) for out in captured])

@@ -11,13 +11,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.config import ConfigError, check_overrides, register_schema, validate
+from fusion.config import validate
+from fusion.errors import FusionError
+from fusion.overrides import check_composition, check_overrides
+from fusion.schema import JobConfig, register_schema
+
+if TYPE_CHECKING:
+    from fusion.pipeline import JobResult
 
 register_schema()
 
@@ -39,59 +46,63 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def print_summary(mode: str, summary: dict[str, float], run_id: str, uri: str) -> None:
-    keys = ["accuracy", "composite_mean", "overlap_mean", "simpleqa_correct", "simpleqa_incorrect",
-            "simpleqa_not_attempted", "baseline_accuracy", "baseline_composite_mean", "control_accuracy",
-            "control_composite_mean", "wall_seconds"]
-    width = max(len(k) for k in keys)
-    lines = [f"\nFusion Steering [{mode}] over {int(summary['n_prompts'])} prompts"]
-    lines += [f"  {k:<{width}}  {summary[k]:.3f}" for k in keys if k in summary]
-    lines.append(f"MLflow run {run_id} in {uri}")
-    lines.append(f"Compare runs:  make ui   (or: mlflow ui --backend-store-uri {uri})")
+def print_summary(job: JobConfig, result: JobResult) -> None:
+    """The scores against the baseline and the control, then one question with its three answers."""
+    from fusion.metrics import summary_table
+
+    summary = result.summary
+    lines = [
+        f"\nFusion Steering [{job.steering.mode}, {job.steering.decoding}] over {int(summary['n_prompts'])} prompts "
+        f"(oracle results: targets built from the gold answers)",
+        summary_table(summary),
+    ]
+    if result.outcomes:
+        shown = max(result.outcomes, key=lambda o: o.steered.composite - o.baseline.composite)
+        lines += [f"\nQ: {shown.question}   (gold: {shown.gold})"]
+        for label, answer in (("baseline", shown.baseline), ("control", shown.control), ("steered", shown.steered)):
+            text = " ".join(answer.answer.split())
+            lines.append(f"  {label:<8} {answer.composite:.2f}  {text[:160]}{'...' if len(text) > 160 else ''}")
+    lines.append(f"\nMLflow run {result.run_id} in {result.tracking_uri} ({summary.get('wall_seconds', 0):.0f} s)")
+    lines.append(f"Compare runs:  make ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
     print("\n".join(lines), flush=True)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """The one handler of fusion's errors: ``fusion: <message>`` on stderr and the error's exit code
+    (2 bad input, 1 a service gone mid-run). Anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except FusionError as error:
+        print(f"fusion: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    try:
+    with one_line_errors():
         job = validate(cfg)
-    except ConfigError as error:
-        print(f"fusion: config error: {error}", file=sys.stderr)
-        sys.exit(2)
-    from fusion.preflight import SetupError, prepare
+        from fusion.preflight import prepare
 
-    try:
-        prepared = prepare(job)  # model path, data, judge, layer count: checked before torch is imported
-    except SetupError as error:
-        print(f"fusion: {error}", file=sys.stderr)
-        sys.exit(2)
-    from fusion.judges import JudgeUnavailable
-    from fusion.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
+        prepared = prepare(job)  # model path, data, judge, layer count, device: before the heavy imports
+        from fusion.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
 
-    hydra_cfg = HydraConfig.get()
-    sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""
-    if sweep_id:
-        sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    try:
+        hydra_cfg = HydraConfig.get()
+        sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""
+        if sweep_id:
+            sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
+        resolved = {str(k): v for k, v in OmegaConf.to_container(cfg, resolve=True).items()}  # type: ignore[union-attr]
         with sigterm_as_interrupt():
             result = run_job(
                 job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id, prepared=prepared
             )
-    except SetupError as error:  # found once the model is known (e.g. boundaries past its last layer)
-        print(f"fusion: {error}", file=sys.stderr)
-        sys.exit(2)
-    except JudgeUnavailable as error:
-        print(f"fusion: {error}; finished prompts are kept: rerun the same command to resume", file=sys.stderr)
-        sys.exit(1)
-    print_summary(job.steering.mode, result.summary, result.run_id, result.tracking_uri)
+    print_summary(job, result)
     return result.summary["accuracy"]
 
 
 if __name__ == "__main__":
-    try:
-        check_overrides([a for a in sys.argv[1:] if "=" in a and not a.startswith("-")])
-    except ConfigError as error:
-        print(f"fusion: config error: {error}", file=sys.stderr)
-        sys.exit(2)
+    with one_line_errors():
+        overrides = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
+        check_overrides(overrides)
+        check_composition(overrides)
     main()

@@ -4,8 +4,8 @@ Token overlap follows the authors exactly where it can: they computed
 ``set(nltk.word_tokenize(text.lower()))`` minus the tokens ``t`` with ``t in string.punctuation``
 and took the recall of the gold set. ``word_tokenize`` needs NLTK's downloaded Punkt model, which
 this project cannot fetch, so :func:`word_tokens` re-implements it without data (see there). The
-search objective, composite score and accuracy threshold are the paper's (paper_details.md §3.2,
-§5.2).
+search objective, composite score and accuracy threshold are the paper's (docs/method.md, sections 4
+and 5).
 """
 
 from __future__ import annotations
@@ -51,9 +51,16 @@ _ENDING_QUOTES = [
 _CONTRACTIONS = [
     re.compile(p)
     for p in (
-        r"(?i)\b(can)(not)\b", r"(?i)\b(d)('ye)\b", r"(?i)\b(gim)(me)\b", r"(?i)\b(gon)(na)\b",
-        r"(?i)\b(got)(ta)\b", r"(?i)\b(lem)(me)\b", r"(?i)\b(more)('n)\b", r"(?i)\b(wan)(na)(?=\s)",
-        r"(?i) ('t)(is)\b", r"(?i) ('t)(was)\b",
+        r"(?i)\b(can)(not)\b",
+        r"(?i)\b(d)('ye)\b",
+        r"(?i)\b(gim)(me)\b",
+        r"(?i)\b(gon)(na)\b",
+        r"(?i)\b(got)(ta)\b",
+        r"(?i)\b(lem)(me)\b",
+        r"(?i)\b(more)('n)\b",
+        r"(?i)\b(wan)(na)(?=\s)",
+        r"(?i) ('t)(is)\b",
+        r"(?i) ('t)(was)\b",
     )
 ]
 
@@ -93,7 +100,7 @@ def _is_break(text: str, match: re.Match[str]) -> bool:
     before = text[max(0, match.start() - 200) : match.start()]
     if before.endswith("."):
         return False  # an ellipsis ends a sentence only before a capitalised word
-    prev = _WORD_END.split(before)[-1].lstrip("(\"`{[:;&#*@)}]-,")  # the word the '.' ends
+    prev = _WORD_END.split(before)[-1].lstrip('("`{[:;&#*@)}]-,')  # the word the '.' ends
     if prev in ABBREVIATIONS:
         return False
     if _NUMBER.match(prev) or _INITIAL.match(prev):

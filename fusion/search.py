@@ -16,39 +16,9 @@ from dataclasses import dataclass
 
 import optuna
 
-from fusion.config import SearchConfig
+from fusion.outcomes import Candidate, TrialResult
+from fusion.schema import SearchConfig
 from fusion.scoring import objective
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """What one trial produced: the answer and its two objective parts."""
-
-    answer: str
-    overlap: float
-    perplexity: float
-    # why the trial failed ("" if it did not): non-finite activations, an empty answer
-    failure: str = ""
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    number: int
-    alphas: tuple[float, ...]  # one per segment
-    gammas: tuple[float, ...]
-    answer: str
-    overlap: float
-    perplexity: float
-    # a failed trial's objective is still computed (finite, for the record) but Optuna is told FAIL,
-    # so the sampler does not learn from it and it is chosen only if every trial failed
-    objective: float
-    failure: str = ""
-
-    @property
-    def strengths(self) -> tuple[float, ...]:
-        """alpha * gamma per segment: the only quantity the steering hook sees."""
-        return tuple(a * g for a, g in zip(self.alphas, self.gammas))
-
 
 # Evaluates rows of per-segment strengths (alpha*gamma) as one batch.
 Evaluate = Callable[[Sequence[Sequence[float]]], list[Candidate]]
@@ -79,7 +49,7 @@ def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
                 t.user_attrs["answer"],
                 t.user_attrs["overlap"],
                 float(t.user_attrs["perplexity"]),
-                float(t.user_attrs.get("objective", t.value)),  # studies stored before failures were kept
+                float(t.user_attrs.get("objective", t.value or 0.0)),  # studies stored before failures were kept
                 t.user_attrs.get("failure", ""),
             )
         )
@@ -98,7 +68,9 @@ class StudySpec:
 EvaluatePacked = Callable[[Sequence[tuple[int, Sequence[float]]]], list[Candidate]]
 
 
-def _open_study(spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None) -> optuna.Study | list[TrialResult]:
+def _open_study(
+    spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None
+) -> optuna.Study | list[TrialResult]:
     """A new study for ``spec``, or the results of a stored one that holds all its trials.
 
     An incomplete stored study (the job died mid-search) is deleted and searched from its start,
@@ -156,8 +128,12 @@ def search_prompts(
                 continue
             for _ in range(min(cfg.batch_size, cfg.n_trials - len(results[slot]))):
                 trial = study.ask()
-                alphas = tuple(trial.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments))
-                gammas = tuple(trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments))
+                alphas = tuple(
+                    trial.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments)
+                )
+                gammas = tuple(
+                    trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments)
+                )
                 asked.append((slot, trial, alphas, gammas))
         if not asked:
             return results

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fusion.config import ModelConfig
+from fusion.errors import SetupError
+from fusion.schema import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ def _package_gguf(package: str) -> Path:
     try:
         dist = md.distribution(package)
     except md.PackageNotFoundError:
-        raise FileNotFoundError(f"model.gguf_package: pip package {package} is not installed: run `make setup`") from None
+        raise SetupError(f"model.gguf_package: pip package {package} is not installed: run `make setup`") from None
     files = [f for f in dist.files or [] if str(f).endswith(".gguf")]
     if files:
-        return Path(dist.locate_file(files[0]))
+        return Path(str(dist.locate_file(files[0])))
     # packages too big for one wheel ship chunks and an assemble() that joins them
     module_name = package.replace("-", "_")
     try:
@@ -41,13 +42,13 @@ def _package_gguf(package: str) -> Path:
         module = None
     if module is not None and hasattr(module, "assemble"):
         return Path(module.assemble())
-    raise FileNotFoundError(f"model.gguf_package: package {package} ships no .gguf file and has no assemble()")
+    raise SetupError(f"model.gguf_package: package {package} ships no .gguf file and has no assemble()")
 
 
 def resolve_source(cfg: ModelConfig) -> ModelSource:
     """Where the weights are, without loading them; one-line errors naming the fix."""
     if bool(cfg.gguf_package) == bool(cfg.id):
-        raise ValueError(f"model: set exactly one of model.gguf_package and model.id (model={cfg.name})")
+        raise SetupError(f"model: set exactly one of model.gguf_package and model.id (model={cfg.name})")
     if cfg.gguf_package:
         path = _package_gguf(cfg.gguf_package)
         version = md.version(cfg.gguf_package)
@@ -56,11 +57,11 @@ def resolve_source(cfg: ModelConfig) -> ModelSource:
     local = Path(cfg.id).expanduser()
     if local.suffix == ".gguf":
         if not local.is_file():
-            raise FileNotFoundError(f"model.id: no GGUF file at {local}")
+            raise SetupError(f"model.id: no GGUF file at {local}")
         return ModelSource(str(local.resolve().parent), local.name, str(local.resolve()))
     if local.is_absolute() or cfg.id.startswith((".", "~")) or local.exists():
         if not (local / "config.json").is_file() and not cfg.gguf_file:
-            raise FileNotFoundError(f"model.id: {local} is not a model directory (no config.json)")
+            raise SetupError(f"model.id: {local} is not a model directory (no config.json)")
         return ModelSource(str(local.resolve()), cfg.gguf_file, str(local.resolve()))
     # a hub id: loaded by from_pretrained with whatever network or HF cache the user has
     return ModelSource(cfg.id, cfg.gguf_file, f"{cfg.id}@{cfg.revision or 'main'}")
@@ -77,6 +78,7 @@ def _gguf_block_count(path: Path) -> int | None:
     gguf.GGUFReader maps every tensor first (7-30 s here); the header alone takes milliseconds.
     """
     with path.open("rb") as f:
+
         def read(fmt: str) -> Any:
             return struct.unpack("<" + fmt, f.read(struct.calcsize(fmt)))[0]
 

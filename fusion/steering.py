@@ -5,7 +5,7 @@ Fusion Steering moves each layer's mean activation toward a reference mean:
     a' = a + s * (h_l - mean_t(a)),    s = alpha * gamma
 
 applied to the decoder block's output (the residual stream) at every position. ``alpha`` and
-``gamma`` enter only through their product ``s`` (see ``shared/design/method.md`` section 3), so the
+``gamma`` enter only through their product ``s`` (see docs/method.md, section 2), so the
 hooks take one strength per batch row and per layer: a ``[rows, layers]`` tensor. Different rows
 of one batch can therefore carry different trials, or different prompts (``targets`` may be
 ``[layers, d]`` shared by all rows, or ``[rows, layers, d]``).
@@ -33,6 +33,9 @@ import torch
 from torch import nn
 
 from fusion.devices import module_device
+
+# a model's decoder blocks, in order (an nn.ModuleList is not a typing Sequence)
+Layers = Sequence[nn.Module] | nn.ModuleList
 
 
 def _hidden(output: torch.Tensor | tuple) -> torch.Tensor:
@@ -74,7 +77,9 @@ class SteeringSession:
         self.layer_devices = list(layer_devices)
         self._strengths = {d: strengths.to(d, torch.float32) for d in set(self.layer_devices)}
         self._targets = {d: targets.to(d, torch.float32) for d in set(self.layer_devices)}
-        self._step: dict[torch.device, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | float]] = {}
+        self._step: dict[
+            torch.device, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | float]
+        ] = {}
         # cached mode: running sums of pre-shift activations over positions seen so far
         self._sums: dict[int, torch.Tensor] = {}
         self._counts: dict[int, torch.Tensor] = {}
@@ -131,7 +136,9 @@ class SteeringSession:
                 total = total + self._sums[layer]
                 count = count + self._counts[layer]
             self._sums[layer] = total
-            self._counts[layer] = count if isinstance(count, torch.Tensor) else torch.full((batch, 1), count, device=hidden.device)
+            self._counts[layer] = (
+                count if isinstance(count, torch.Tensor) else torch.full((batch, 1), count, device=hidden.device)
+            )
         mean = total / (count.clamp(min=1.0) if isinstance(count, torch.Tensor) else max(count, 1.0))
         target = targets[:, layer] if targets.dim() == 3 else targets[layer]
         delta = strengths[:, layer, None] * (target - mean)  # [batch, d]
@@ -139,7 +146,7 @@ class SteeringSession:
 
 
 @contextmanager
-def _forward_hooks(layers: Sequence[nn.Module], make_hook: Callable[[int], Callable]) -> Iterator[None]:
+def _forward_hooks(layers: Layers, make_hook: Callable[[int], Callable]) -> Iterator[None]:
     """Register ``make_hook(i)`` on layer ``i`` of ``layers``; remove every hook on exit, whatever happens."""
     handles = []
     try:
@@ -153,7 +160,7 @@ def _forward_hooks(layers: Sequence[nn.Module], make_hook: Callable[[int], Calla
 
 @contextmanager
 def steer(
-    layers: Sequence[nn.Module],
+    layers: Layers,
     targets: torch.Tensor,
     strengths: torch.Tensor,
     *,
@@ -185,7 +192,7 @@ def steer(
 
 
 @contextmanager
-def capture(layers: Sequence[nn.Module]) -> Iterator[list[torch.Tensor | None]]:
+def capture(layers: Layers) -> Iterator[list[torch.Tensor | None]]:
     """Record every layer's output hidden state (``[batch, seq, d]``) of the next forward pass.
 
     Hooks on the decoder blocks rather than ``output_hidden_states``: the last entry of the latter

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from fusion.errors import SetupError
+
 TARGETS = ("reference", "shuffled")
 
 
@@ -20,7 +22,7 @@ def shuffled_partners(indices: Sequence[int], seed: int) -> dict[int, int]:
     """
     order = list(dict.fromkeys(indices))
     if len(order) < 2:
-        raise ValueError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
+        raise SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
     rng = random.Random(f"fusion-shuffled-target:{seed}")
     cycle = order[:]
     for i in range(len(cycle) - 1, 0, -1):

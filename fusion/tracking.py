@@ -9,6 +9,7 @@ and plots are logged at the end.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -23,9 +24,15 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow  # noqa: E402
 from hydra.experimental.callback import Callback  # noqa: E402
-from mlflow.tracking import MlflowClient
+from mlflow.tracking import MlflowClient  # noqa: E402
+from requests.exceptions import RequestException  # noqa: E402
 
-from fusion.config import PROJECT_ROOT, default_artifact_root, default_tracking_uri
+from fusion.config import PROJECT_ROOT, default_artifact_root, default_tracking_uri  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+# what a tracking store that stopped answering raises through MLflow's client
+TRACKING_ERRORS = (mlflow.exceptions.MlflowException, RequestException)
 
 
 def git_commit() -> str:
@@ -86,10 +93,10 @@ class PrepareStore(Callback):
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         ensure_experiment(uri, config.tracking.experiment, self.artifact_location(uri))
-        # One Optuna database shared by the jobs (search.storage=<URL>, e.g. PostgreSQL): create its
-        # tables now, before the jobs race to create them ("job" gives each job its own file).
-        storage = config.search.storage
-        if storage not in (None, "job"):
+        # One Optuna database shared by the jobs (search.study_storage=url, e.g. PostgreSQL): create
+        # its tables now, before the jobs race to create them (per_job gives each job its own file).
+        storage = config.search.study_url
+        if config.search.study_storage == "url" and storage:
             import optuna
 
             if storage.startswith("sqlite:///"):
@@ -121,6 +128,15 @@ class Tracker:
     """
 
     def __init__(self, uri: str, experiment: str, artifact_location: str | None) -> None:
+        # A tracking server that goes away mid-job: MLflow's client retries for minutes by default;
+        # a few quick retries ride out a restart, then the job stops with one line (the user's own
+        # settings of these variables win).
+        for name, value in (
+            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
+            ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+            ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"),
+        ):
+            os.environ.setdefault(name, value)
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # An inherited MLFLOW_RUN_ID would silently redirect our logging into another run.
@@ -200,6 +216,10 @@ class Tracker:
     def log_summary(self, metrics: Mapping[str, float]) -> None:
         mlflow.log_metrics(dict(metrics))
 
+    def describe(self, text: str) -> None:
+        """The run's description (MLflow's note), shown in the runs list and on the run's page."""
+        mlflow.set_tag("mlflow.note.content", text)
+
     def log_artifact(self, path: Path, subdir: str | None = None) -> None:
         if path.is_dir():
             mlflow.log_artifacts(str(path), artifact_path=subdir)
@@ -208,8 +228,12 @@ class Tracker:
 
     def end(self, status: str = "FINISHED") -> None:
         if self.run is not None:
-            mlflow.end_run(status=status)
-            self.run = None
+            run, self.run = self.run, None
+            try:
+                mlflow.end_run(status=status)
+            except TRACKING_ERRORS:
+                # the store is gone: the run stays RUNNING there, and a rerun resumes it
+                log.warning("could not mark run %s %s: the tracking store did not answer", run.info.run_id, status)
 
 
 def environment_tags() -> dict[str, str]:

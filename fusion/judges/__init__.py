@@ -7,8 +7,10 @@ Available: ``rules`` (offline, deterministic), ``openai`` (any OpenAI-compatible
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
+from fusion.errors import ServiceUnavailable
 from fusion.records import Grade, GradeRequest
 
 
@@ -20,7 +22,7 @@ class Judge(Protocol):
         ...
 
 
-class JudgeUnavailable(RuntimeError):
+class JudgeUnavailable(ServiceUnavailable):
     """A judge could not grade (endpoint down, retries exhausted, key refused).
 
     The message is one line naming the endpoint, the last error and the fix; it never holds a key.

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from fusion.errors import SetupError
 from fusion.judges.rubrics import Message
 
 _SCHEMA = """
@@ -59,9 +60,9 @@ class ReplyCache:
             connection.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
             connection.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
-            raise ValueError(
-                f"judge.cache: cannot use {self.path} ({type(error).__name__}: {error}): "
-                "set judge.cache to a writable file or null to disable the cache"
+            raise SetupError(
+                f"judge.reply_cache: cannot use {self.path} ({type(error).__name__}: {error}): "
+                "set judge.reply_cache to a writable file or null to disable the cache"
             ) from None
 
     def _connection(self) -> sqlite3.Connection:

@@ -16,26 +16,15 @@ A small instruct model makes a weak judge: its grades are reproducible, not auth
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
 from fusion.generation import encode, eos_ids, greedy
 from fusion.judges.rubrics import RUBRIC, Message, grades_from, rubric_calls
 from fusion.models import LoadedModel, ModelConfig, QuantizationConfig, shared_key, shared_model
-from fusion.sources import resolve_source
 from fusion.records import Grade, GradeRequest
-
-
-
-@dataclass(frozen=True)
-class HFSettings:
-    """The ``judge`` node of ``judge=hf`` (validated by ``factory.make_judge``)."""
-
-    model: str = "smollm2_135m"  # a file name (without .yaml) in conf/model
-    max_new_tokens: int = 64
-    batch_size: int = 8
-    cache_dir: str | None = "~/.cache/fusion/models"  # dequantized GGUF copies; null: none
+from fusion.schema import HFJudgeConfig
+from fusion.sources import resolve_source
 
 
 def render(tokenizer: PreTrainedTokenizerBase, messages: list[Message]) -> str:
@@ -57,18 +46,18 @@ class HFJudge:
 
     rubric = RUBRIC
 
-    def __init__(self, model: ModelConfig, settings: HFSettings) -> None:
+    def __init__(self, model: ModelConfig, settings: HFJudgeConfig) -> None:
         resolve_source(model)  # cheap: a missing model package or path fails at job preparation
         self.model, self.settings = model, settings
         self.name = f"hf:{model.name}"
-        self._key = shared_key(model, QuantizationConfig(), settings.cache_dir)
+        self._key = shared_key(model, QuantizationConfig(), settings.weights_cache_dir)
 
     def __repr__(self) -> str:
         return f"HFJudge(name={self.name!r}, rubric={self.rubric!r})"
 
     def loaded(self) -> LoadedModel:
         """The judge model, loaded on first use; the job's own copy when the job runs it too."""
-        return shared_model(self.model, QuantizationConfig(), self.settings.cache_dir)
+        return shared_model(self.model, QuantizationConfig(), self.settings.weights_cache_dir)
 
     def grade(self, requests: Sequence[GradeRequest]) -> list[Grade]:
         if not requests:
@@ -80,8 +69,11 @@ class HFJudge:
         replies: list[str] = []
         for start in range(0, len(texts), size):
             rows = greedy(
-                loaded.model, encode(tokenizer, texts[start : start + size]),
-                max_new_tokens=self.settings.max_new_tokens, stop_ids=stop, use_cache=True,
+                loaded.model,
+                encode(tokenizer, texts[start : start + size]),
+                max_new_tokens=self.settings.max_new_tokens,
+                stop_ids=stop,
+                use_cache=True,
             )
-            replies += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
+            replies += [str(tokenizer.decode(row, skip_special_tokens=True)).strip() for row in rows]
         return grades_from(replies, self.name)

@@ -26,45 +26,30 @@ import random
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import openai
 from openai import OpenAI
 
+from fusion.errors import ConfigError, SetupError
 from fusion.judges import JudgeUnavailable
 from fusion.judges.cache import ReplyCache, reply_key
 from fusion.judges.rubrics import RUBRIC, Message, grades_from, rubric_calls
 from fusion.records import Grade, GradeRequest
+from fusion.schema import OpenAIJudgeConfig
 
-DEFAULT_CACHE = "~/.cache/fusion/judge-cache.db"
 NO_KEY = "no-key"  # sent when api_key_env is null: the client insists on some key
 MAX_DELAY = 60.0  # seconds; caps one backoff wait
 
 
-@dataclass(frozen=True)
-class OpenAISettings:
-    """The ``judge`` node of ``judge=openai`` (validated by ``factory.make_judge``)."""
-
-    base_url: str
-    model: str
-    api_key_env: str | None = "OPENAI_API_KEY"
-    temperature: float = 0.0
-    max_tokens: int = 256
-    timeout: float = 60.0  # seconds per call
-    max_retries: int = 4  # retries after the first attempt
-    backoff: float = 1.0  # seconds before the first retry; doubles each time
-    concurrency: int = 4  # calls in flight at once
-    cache: str | None = DEFAULT_CACHE
-
-
 def read_key(api_key_env: str | None) -> str | None:
-    """The key from the environment; a one-line ValueError when the variable is unset or empty."""
+    """The key from the environment; a one-line SetupError when the variable is unset or empty."""
     if api_key_env is None:
         return None
     key = os.environ.get(api_key_env, "")
     if not key:
-        raise ValueError(
+        raise SetupError(
             f"judge.api_key_env: environment variable {api_key_env} is unset: export {api_key_env}=... "
             "(the key is read only from the environment; judge.api_key_env=null for a server without keys)"
         )
@@ -101,15 +86,18 @@ class OpenAIJudge:
 
     rubric = RUBRIC
 
-    def __init__(self, settings: OpenAISettings) -> None:
+    def __init__(self, settings: OpenAIJudgeConfig) -> None:
+        if not settings.base_url or not settings.model:  # validate() names the missing key first
+            raise ConfigError("judge.base_url and judge.model are required for judge=openai")
         key = read_key(settings.api_key_env)
         self.settings = settings
         self.endpoint = settings.base_url.rstrip("/")
-        self.name = f"openai:{settings.model}@{urlsplit(self.endpoint).netloc or self.endpoint}"
+        self.model = settings.model
+        self.name = f"openai:{self.model}@{urlsplit(self.endpoint).netloc or self.endpoint}"
         # the client's own retries are off: ours cover more cases, back off with jitter and report
         # one clear line when they run out
         self._client = OpenAI(base_url=self.endpoint, api_key=key or NO_KEY, timeout=settings.timeout, max_retries=0)
-        self._cache = ReplyCache(settings.cache) if settings.cache else None
+        self._cache = ReplyCache(settings.reply_cache) if settings.reply_cache else None
         self._random = random.Random()  # jitter only; leaves the global random state alone
 
     def __repr__(self) -> str:
@@ -120,7 +108,7 @@ class OpenAIJudge:
 
     def _key(self, rubric: str, messages: list[Message]) -> str:
         s = self.settings
-        return reply_key(self.endpoint, s.model, rubric, s.temperature, s.max_tokens, messages)
+        return reply_key(self.endpoint, self.model, rubric, s.temperature, s.max_tokens, messages)
 
     def _replies(self, calls: list[tuple[str, list[Message]]]) -> list[str]:
         """One reply per call: from the cache, else from the endpoint (each distinct call once)."""
@@ -136,7 +124,10 @@ class OpenAIJudge:
             abort = threading.Event()  # set on the first failure: the other calls stop retrying
             pool = ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(todo)), thread_name_prefix="judge")
             try:
-                futures = {pool.submit(self._ask, rubric, messages, key, abort): key for key, (rubric, messages) in todo.items()}
+                futures = {
+                    pool.submit(self._ask, rubric, messages, key, abort): key
+                    for key, (rubric, messages) in todo.items()
+                }
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 for future in done:
                     if future.exception() is not None:
@@ -160,7 +151,10 @@ class OpenAIJudge:
             attempts += 1
             try:
                 response = self._client.chat.completions.create(
-                    model=s.model, messages=messages, temperature=s.temperature, max_tokens=s.max_tokens  # type: ignore[arg-type]
+                    model=self.model,
+                    messages=cast(Any, messages),  # plain role/content dicts, as the client accepts
+                    temperature=s.temperature,
+                    max_tokens=s.max_tokens,
                 )
             except openai.APIError as error:
                 if not _retryable(error):
@@ -172,7 +166,7 @@ class OpenAIJudge:
             except (AttributeError, IndexError, TypeError):
                 raise self._unavailable(None, attempts, "the endpoint answered without a chat message") from None
             if self._cache is not None:
-                self._cache.put(key, reply, s.model, rubric)
+                self._cache.put(key, reply, self.model, rubric)
             return reply
         raise self._unavailable(last, attempts)
 
@@ -193,15 +187,22 @@ class OpenAIJudge:
                 server = " ".join(_server_message(error).split())
                 detail += f" (HTTP {status}: {server[:200]}" + ("...)" if len(server) > 200 else ")")
         if status in (401, 403):
-            fix = (f"the endpoint refused the key in ${s.api_key_env}: check it" if s.api_key_env
-                   else "the endpoint needs a key: set judge.api_key_env to the variable holding it")
+            fix = (
+                f"the endpoint refused the key in ${s.api_key_env}: check it"
+                if s.api_key_env
+                else "the endpoint needs a key: set judge.api_key_env to the variable holding it"
+            )
         elif status == 404:
-            fix = "check judge.model and judge.base_url (OpenAI-compatible servers answer under a base URL ending in /v1)"
+            fix = (
+                "check judge.model and judge.base_url (OpenAI-compatible servers answer under a base URL ending in /v1)"
+            )
         elif status is not None and status < 500 and status not in (408, 429):
             fix = "the endpoint rejected the request: check judge.model, judge.max_tokens and judge.temperature"
         else:
             fix = "check judge.base_url (is the server up?) or raise judge.max_retries, judge.backoff or judge.timeout"
-        text = f"judge endpoint {self.endpoint} (model {s.model}) unavailable after {attempts} attempt(s): {detail}; {fix}"
+        text = (
+            f"judge endpoint {self.endpoint} (model {s.model}) unavailable after {attempts} attempt(s): {detail}; {fix}"
+        )
         text = " ".join(text.split())
         secret = self._client.api_key
         if secret and secret != NO_KEY:

@@ -3,7 +3,7 @@
 Both LLM judges (``openai``, ``hf``) send these messages and parse the replies with these
 functions, so a grade depends only on the judge model, not on which client asked it.
 
-Rubrics (texts after paper_details.md section 5 and method.md section 5; the authors ran both on
+Rubrics (the texts of the authors' grading prompts; docs/judges.md; the authors ran both on
 ``mistral-small-latest`` at temperature 0, with the system message "You are a grading assistant."):
 
 ``paper-simpleqa-v1`` ("Grader 1")

@@ -1,7 +1,7 @@
 """The rules judge: a deterministic, offline SimpleQA grader by normalised answer matching.
 
 It stands in for the authors' LLM judges (mistral-small) where none is reachable. It follows the
-rubric the authors gave their SimpleQA grader (paper_details.md §5.3): ignore case and punctuation,
+rubric the authors gave their SimpleQA grader (the paper's grading prompt): ignore case and punctuation,
 allow hedging when the answer is present, count a partial answer as INCORRECT, count an answer
 that also offers a contradicting alternative as INCORRECT ("Newton, Einstein, and Galileo
 discovered gravity."), tolerate minor typos in names. The answer graded is the model's
@@ -76,6 +76,7 @@ Limits
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -102,7 +103,8 @@ _DATES = [  # (pattern, ISO template); the first that matches a span wins
 ]
 _DATE_MARK = "\ue000"  # marks the ISO dates we wrote, so raw text like "1990-95" is never a date
 _TOKEN = re.compile(
-    f"{_DATE_MARK}" r"(?P<date>\d{4}-\d\d(?:-\d\d)?|--\d\d-\d\d)"
+    f"{_DATE_MARK}"
+    r"(?P<date>\d{4}-\d\d(?:-\d\d)?|--\d\d-\d\d)"
     r"|(?P<num>\d+(?:,\d{3}(?!\d))*(?:\.\d+)?)(?:st|nd|rd|th)?(?![^\W\d_])"  # "1830s" is no number
     r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)*)"
     r"|(?P<punct>[,/;.!?\n])"
@@ -119,8 +121,29 @@ _MULTIPLIERS = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
 _ARTICLES = {"a", "an", "the"}
 _GOLD_STOPWORDS = {"of", "and", "in", "on", "at", "for", "to", "by"}
 _CONNECTORS = {"or", "and", "nor"}
-_TITLES = {"dr", "prof", "professor", "mr", "mrs", "ms", "sir", "dame", "lord", "lady", "saint", "st",
-           "president", "king", "queen", "prince", "princess", "general", "captain", "judge", "justice"}
+_TITLES = {
+    "dr",
+    "prof",
+    "professor",
+    "mr",
+    "mrs",
+    "ms",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "saint",
+    "st",
+    "president",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "general",
+    "captain",
+    "judge",
+    "justice",
+}
 _NAME_PARTICLES = {"van", "von", "de", "da", "di", "del", "der", "den", "le", "la", "du", "bin", "ibn", "al", "y"}
 _NOT_PERSON = set(
     "university college school institute academy award prize medal company corporation inc ltd group "
@@ -196,7 +219,7 @@ def _tokens(text: str) -> list[_Tok]:
     """The normalised token stream of ``text`` (see the module docstring)."""
     text = _fold(text)
     for pattern, template in _DATES:
-        text = pattern.sub(lambda m, t=template: _iso_date(m, t), text)
+        text = pattern.sub(functools.partial(_iso_date, template=template), text)
     out: list[_Tok] = []
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "punct"
@@ -284,9 +307,10 @@ def _find(gold: _Gold, answer: list[_Tok], fuzzy: bool) -> tuple[int, int] | Non
     width = len(gold.tokens) + 2
     for start in range(len(content)):
         window = content[start : start + width]
-        hits = [next((i for i in window if _same(g, answer[i].norm, fuzzy)), None) for g in gold.tokens]
-        if all(h is not None for h in hits):
-            return min(hits), max(hits) + 1  # type: ignore[type-var]
+        found = [next((i for i in window if _same(g, answer[i].norm, fuzzy)), None) for g in gold.tokens]
+        hits = [h for h in found if h is not None]
+        if len(hits) == len(found):
+            return min(hits), max(hits) + 1
     return None
 
 
@@ -313,10 +337,7 @@ def _surname(gold: _Gold, gold_text: str, answer: list[_Tok]) -> tuple[int, int]
 def _is_name_word(tok: _Tok) -> bool:
     """A capitalised word that can start or continue a different name (not 'He', 'IEEE', 'Award')."""
     return (
-        tok.kind == "word"
-        and tok.cap
-        and tok.norm not in _FUNCTION_WORDS | _TITLES | _NOT_PERSON
-        and not tok.acronym
+        tok.kind == "word" and tok.cap and tok.norm not in _FUNCTION_WORDS | _TITLES | _NOT_PERSON and not tok.acronym
     )
 
 

@@ -1,0 +1,37 @@
+"""The one error type a user sees: bad input, or a service that is not there.
+
+Every message is one line that names the key or the thing at fault and the fix. The entry point
+(:mod:`fusion.run`) prints it as ``fusion: <message>`` and exits with the error's code; any other
+exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class FusionError(Exception):
+    """Base of fusion's user-facing errors; ``exit_code`` 2 = bad input."""
+
+    exit_code = 2
+    label = ""  # printed before the message, e.g. "config error: "
+
+    def __str__(self) -> str:
+        return f"{self.label}{super().__str__()}"
+
+
+class ConfigError(FusionError):
+    """A configuration value that cannot work, found before anything loads."""
+
+    label = "config error: "
+
+
+class SetupError(FusionError):
+    """Bad input found while preparing a job: a model, data, judge or device that is not there."""
+
+
+class ServiceUnavailable(FusionError):
+    """A service the job needs stopped answering mid-run; finished prompts are kept, a rerun resumes."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; finished prompts are kept: rerun the same command to resume"

@@ -1,0 +1,101 @@
+"""Shaping results for MLflow: per-prompt metrics, trial rows and a run's summary metrics.
+
+Torch-free and shared: the pipeline logs these, and the report recomputes the summary of merged
+shards from their ``prompts.json`` rows with the same function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fusion.outcomes import PromptOutcome
+from fusion.scoring import summarize
+
+# the run's summary: the steered answers (no prefix), the unsteered ones and the zero-steering control
+SUMMARY_PREFIXES = ("", "baseline_", "control_")
+
+
+def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict[str, float]:
+    """A run's metrics from its ``prompts.json`` rows (:meth:`PromptOutcome.row`), plus the unsteered
+    answers' (``baseline_*``) and the zero-steering control's (``control_*``) on the same prompts,
+    scored the same way."""
+    metrics: dict[str, float] = {}
+    for prefix in SUMMARY_PREFIXES:
+        part = summarize(
+            [r[f"{prefix}composite"] for r in rows],
+            [r[f"{prefix}overlap"] for r in rows],
+            [r[f"{prefix}simpleqa"] for r in rows],
+            threshold,
+        )
+        metrics.update({f"{prefix}{k}": v for k, v in part.items()})
+    metrics["objective_mean"] = sum(r["objective"] for r in rows) / len(rows)
+    metrics["failed_trials"] = float(sum(r.get("failed_trials", 0) for r in rows))
+    metrics["n_prompts"] = float(len(rows))
+    return metrics
+
+
+def prompt_metrics(outcome: PromptOutcome) -> dict[str, float]:
+    steered = outcome.steered
+    metrics = {
+        "prompt_composite": steered.composite,
+        "prompt_overlap": steered.overlap,
+        "prompt_objective": steered.objective,
+        "prompt_quality": float(steered.quality),
+        "prompt_baseline_composite": outcome.baseline.composite,
+        "prompt_control_composite": outcome.control.composite,
+    }
+    if math.isfinite(steered.perplexity):
+        metrics["prompt_perplexity"] = steered.perplexity
+    for s, value in enumerate(steered.strengths):
+        metrics[f"prompt_strength_{s}"] = value
+    return metrics
+
+
+def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
+    """One row of ``trials.json`` per Optuna trial of the prompt."""
+    rows = []
+    for t in outcome.trials:
+        row: dict[str, Any] = {"position": outcome.position, "index": outcome.index, "trial": t.number}
+        for s, (a, g) in enumerate(zip(t.alphas, t.gammas)):
+            row[f"alpha_{s}"], row[f"gamma_{s}"], row[f"strength_{s}"] = a, g, a * g
+        perplexity_value = t.perplexity if math.isfinite(t.perplexity) else None
+        row.update(
+            overlap=t.overlap,
+            perplexity=perplexity_value,
+            objective=t.objective,
+            answer=t.answer,
+            state="FAIL" if t.failure else "COMPLETE",
+            failure=t.failure,
+        )
+        rows.append(row)
+    return rows
+
+
+def summary_table(summary: Mapping[str, float]) -> str:
+    """The run's scores next to the unsteered baseline and the zero-steering control, with the
+    differences: what the console prints and the run's MLflow description shows."""
+    rows = [
+        ("accuracy (composite >= threshold)", "accuracy", "{:.1%}"),
+        ("composite mean", "composite_mean", "{:.3f}"),
+        ("overlap mean", "overlap_mean", "{:.3f}"),
+        ("SimpleQA correct", "simpleqa_correct", "{:.1%}"),
+    ]
+    lines = ["| | steered | baseline | control | steered - baseline | steered - control |", "|---|---|---|---|---|---|"]
+    for label, key, fmt in rows:
+        steered, baseline, control = (summary.get(f"{p}{key}", math.nan) for p in SUMMARY_PREFIXES)
+        signed = fmt.replace("{:", "{:+")
+        lines.append(
+            f"| {label} | {fmt.format(steered)} | {fmt.format(baseline)} | {fmt.format(control)} | "
+            f"{signed.format(steered - baseline)} | {signed.format(steered - control)} |"
+        )
+    return "\n".join(lines)
+
+
+def run_description(mode: str, model: str, n_prompts: int, decoding: str, summary: Mapping[str, float]) -> str:
+    """MLflow's note of a run: the runs list reads without opening anything."""
+    return (
+        f"**{mode}** steering ({decoding}) of {model} on {n_prompts} prompts. Oracle results: the targets are "
+        f"built from the gold answers.\n\n{summary_table(summary)}\n"
+    )

@@ -1,0 +1,87 @@
+"""Replay or reuse a run's steering: ``python -m fusion.steer --run-id ID --prompt N``.
+
+Loads the prompt's steering vectors from the run's artifact alone (:mod:`fusion.vectors`), loads
+the same model, and generates the steered answer again (the same tokens, on the same model in
+float32). ``--question "..."`` applies that steering to another question; ``--strength-scale``
+scales it. A vector file made for another model is refused with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fusion.errors import FusionError
+
+
+def replay(
+    run_id: str,
+    prompt: int,
+    *,
+    question: str | None = None,
+    strength_scale: float = 1.0,
+    tracking_uri: str | None = None,
+    weights_cache_dir: str | None = "~/.cache/fusion/models",
+) -> tuple[str, dict]:
+    """The steered answer (and the vectors' index) of ``prompt`` of ``run_id``, or of ``question``."""
+    from fusion.generation import encode, eos_ids, greedy
+    from fusion.models import load_model
+    from fusion.prompts import render_user
+    from fusion.schema import ModelConfig, QuantizationConfig
+    from fusion.steering import steer
+    from fusion.vectors import load_steering
+
+    vectors = load_steering(run_id, prompt, tracking_uri).scaled(strength_scale)
+    meta = vectors.meta
+    cache = Path(weights_cache_dir).expanduser() if weights_cache_dir else None
+    loaded = load_model(ModelConfig(**meta["model_config"]), QuantizationConfig(**meta["quantization"]), cache)
+    vectors.check_model(loaded.source.identity, loaded.num_layers, loaded.hidden_size)
+    text = meta["steer_text"]
+    if question is not None:
+        text = render_user(loaded.tokenizer, meta["steer_template"].format(question=question), meta["chat_template"])
+    cached = meta["decoding"] == "cached"
+    with steer(loaded.decoder_layers, vectors.targets.to(loaded.device), vectors.strengths, cached=cached) as session:
+        (ids,) = greedy(
+            loaded.model,
+            encode(loaded.tokenizer, [text]),
+            max_new_tokens=meta["max_new_tokens"],
+            stop_ids=eos_ids(loaded.model, loaded.tokenizer),
+            session=session,
+            use_cache=cached,
+        )
+    return str(loaded.tokenizer.decode(ids, skip_special_tokens=True)).strip(), meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fusion.steer", description=__doc__.splitlines()[0])
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--prompt", type=int, required=True, help="the prompt's SimpleQA index (prompts.json: index)")
+    parser.add_argument("--question", default=None, help="apply the steering to this question instead")
+    parser.add_argument("--strength-scale", type=float, default=1.0, help="multiply every strength by this")
+    parser.add_argument("--tracking-uri", default=None, help="default: this project's mlruns/mlflow.db")
+    args = parser.parse_args(argv)
+    try:
+        answer, meta = replay(
+            args.run_id,
+            args.prompt,
+            question=args.question,
+            strength_scale=args.strength_scale,
+            tracking_uri=args.tracking_uri,
+        )
+    except FusionError as error:
+        print(f"fusion: {error}", file=sys.stderr)
+        return error.exit_code
+    print(answer)
+    if args.question is None and args.strength_scale == 1.0:
+        same = answer == meta["answer"]
+        print(
+            f"(the logged answer of run {args.run_id}, prompt {args.prompt}: {'identical' if same else 'DIFFERENT'})",
+            file=sys.stderr,
+        )
+        return 0 if same else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Crash safety: a job killed with SIGKILL mid-run resumes on rerun, losing and duplicating nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from fusion.tracking import read_table
+from tests.helpers import PROJECT_ROOT  # noqa: E402
+
+# two prompts per pack (packs [0, 1] and [2]): the rerun packs what is left differently, and must
+# still equal an uninterrupted run
+JOB = [
+    "steering=full",
+    "data.limit=3",
+    "search.n_trials=2",
+    "search.batch_size=2",
+    "search.max_batch_rows=4",
+    "prompts.max_new_tokens=16",
+]
+
+
+def command(store: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "fusion.run",
+        f"tracking.uri=sqlite:///{store}",
+        f"hydra.run.dir={run_dir}",
+        *JOB,
+        *extra,
+    ]
+
+
+def only_run(store: Path):
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name("fusion")
+    runs = client.search_runs([experiment.experiment_id]) if experiment else []
+    return client, runs
+
+
+def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
+    store = tmp_path / "mlflow.db"
+    job = subprocess.Popen(
+        command(store, tmp_path / "first"), cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    # The job appends each prompt to prompts.jsonl just before logging it to MLflow, so a second
+    # line means the first prompt is committed in MLflow and the second is being logged. (The
+    # store itself is not polled: a second client racing the job's schema migration breaks it.)
+    local_records = tmp_path / "first" / "prompts.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and job.poll() is None:
+        if local_records.exists() and len(local_records.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.1)
+    assert job.poll() is None, "the job ended before it could be killed"
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    client, runs = only_run(store)
+    assert len(runs) == 1 and runs[0].info.status == "RUNNING"
+    killed = runs[0].info.run_id
+    done_at_kill = read_table(client, killed, "prompts.json")
+    assert 1 <= len(done_at_kill) < 3
+
+    resumed = subprocess.run(
+        command(store, tmp_path / "second"), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    client, runs = only_run(store)
+    assert len(runs) == 1, "the rerun must continue the killed run, not start a second one"
+    run = runs[0]
+    assert run.info.run_id == killed and run.info.status == "FINISHED"
+    assert run.data.tags["fusion.resumed"] == "true"
+    prompts = read_table(client, killed, "prompts.json")
+    trials = read_table(client, killed, "trials.json")
+    assert [p["index"] for p in prompts] == [0, 1, 2]
+    assert prompts[: len(done_at_kill)] == done_at_kill, "finished prompts are kept as they were"
+    assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
+    vectors = sorted(a.path for a in client.list_artifacts(killed, "vectors"))
+    assert vectors == [f"vectors/prompt-{i}.safetensors" for i in range(3)], "each prompt's vectors once"
+    (optuna_db,) = (tmp_path / "optuna").glob("*.db")  # one study file per job, beside the store
+    studies = optuna.get_all_study_names(storage=f"sqlite:///{optuna_db}")
+    assert sorted(studies) == sorted(f"fusion-{run.data.tags['fusion.job_key']}-{i}" for i in range(3))
+    for key in ("prompt_composite", "prompt_objective"):
+        assert sorted(m.step for m in client.get_metric_history(killed, key)) == [0, 1, 2]
+
+    # and the numbers equal an uninterrupted run of the same job
+    reference_store = tmp_path / "reference.db"
+    subprocess.run(
+        command(reference_store, tmp_path / "reference"), cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=900
+    )
+    ref_client, (reference,) = only_run(reference_store)
+    timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
+    assert timeless(run.data.metrics) == timeless(reference.data.metrics)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(prompts) == strip(read_table(ref_client, reference.info.run_id, "prompts.json"))
+    assert trials == read_table(ref_client, reference.info.run_id, "trials.json")
+
+
+def test_sigterm_right_after_the_run_opens_marks_it_killed_and_the_rerun_finishes_it(tmp_path):
+    """SIGTERM (like Ctrl-C) while the run is being set up, before any prompt: the run is KILLED,
+    not left for MLflow's exit handler to close as FINISHED, and the same command completes it."""
+    from fusion.tracking import ensure_experiment
+
+    store = tmp_path / "mlflow.db"
+    # the store exists and is migrated before the job starts, so polling it here races nothing
+    ensure_experiment(f"sqlite:///{store}", "fusion", (tmp_path / "artifacts").as_uri())
+    job = subprocess.Popen(
+        command(store, tmp_path / "first"),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 600
+    runs = []
+    while time.monotonic() < deadline and job.poll() is None and not runs:
+        runs = only_run(store)[1]
+        time.sleep(0.05)
+    assert job.poll() is None and runs, "the job ended before its run could be seen"
+    os.kill(job.pid, signal.SIGTERM)
+    _, stderr = job.communicate(timeout=300)
+    assert job.returncode != 0
+    client, (run,) = only_run(store)
+    assert run.info.status == "KILLED", stderr[-2000:]
+    assert not (tmp_path / "first" / "prompts.jsonl").exists(), "the signal came before the first prompt"
+
+    rerun = subprocess.run(
+        command(store, tmp_path / "second"), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    client, (again,) = only_run(store)
+    assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
+    assert [p["index"] for p in read_table(client, again.info.run_id, "prompts.json")] == [0, 1, 2]
+
+
+# one prompt per pack: a kill lands in a known phase of the job
+ONE_PER_PACK = "search.max_batch_rows=2"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The reference: the same job, one prompt per pack, never killed."""
+    tmp_path = tmp_path_factory.mktemp("reference")
+    store = tmp_path / "mlflow.db"
+    subprocess.run(
+        command(store, tmp_path / "run", ONE_PER_PACK), cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=900
+    )
+    client, (run,) = only_run(store)
+    return client, run
+
+
+@pytest.mark.parametrize(
+    "phase, records_at_kill",
+    [
+        ("during the first prompt", 0),  # the run is open, nothing committed
+        ("during the last prompt's search and judging", 2),
+        ("while the summary is being logged", 3),  # every prompt committed, the run not yet FINISHED
+    ],
+)
+def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, records_at_kill, tmp_path, uninterrupted):
+    from fusion.tracking import ensure_experiment
+
+    store = tmp_path / "mlflow.db"
+    # the store exists and is migrated before the job starts, so polling it here races nothing
+    ensure_experiment(f"sqlite:///{store}", "fusion", (tmp_path / "artifacts").as_uri())
+    job = subprocess.Popen(
+        command(store, tmp_path / "first", ONE_PER_PACK),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    records = tmp_path / "first" / "prompts.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and job.poll() is None:
+        count = len(records.read_text().splitlines()) if records.exists() else 0
+        if count >= records_at_kill and (records_at_kill or only_run(store)[1]):
+            break
+        time.sleep(0.05)
+    assert job.poll() is None, f"the job ended before it could be killed {phase}"
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    client, (killed,) = only_run(store)
+    assert killed.info.status == "RUNNING", phase
+
+    rerun = subprocess.run(
+        command(store, tmp_path / "second", ONE_PER_PACK), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    client, (run,) = only_run(store)
+    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED", phase
+    ref_client, reference = uninterrupted
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(read_table(client, run.info.run_id, "prompts.json")) == strip(
+        read_table(ref_client, reference.info.run_id, "prompts.json")
+    )
+    assert read_table(client, run.info.run_id, "trials.json") == read_table(
+        ref_client, reference.info.run_id, "trials.json"
+    )
+    timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
+    assert timeless(run.data.metrics) == timeless(reference.data.metrics)
+    for key in ("prompt_composite", "prompt_objective"):
+        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, key)) == [0, 1, 2], (phase, key)

@@ -1,0 +1,65 @@
+"""Packing the searches of several prompts into one batch changes no trial and no answer (the real
+default model, float32, CPU)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusion.data import load_simpleqa
+from fusion.judges.rules import RulesJudge
+from fusion.runner import PromptRunner
+from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+
+
+def run(loaded, prompts, *, cached: bool, mode: str, rows: int):
+    job = JobConfig(
+        steering=SteeringConfig(mode=mode, decoding="cached" if cached else "exact"),
+        search=SearchConfig(n_trials=3, batch_size=2, max_batch_rows=rows, study_storage="memory"),
+        prompts=PromptsConfig(chat_template=True, max_new_tokens=16),
+    )
+    runner = PromptRunner(job, loaded, RulesJudge())
+    todo = list(enumerate(prompts))
+    size = runner.prompts_per_pack()
+    outcomes = []
+    for start in range(0, len(todo), size):
+        outcomes += runner.run_pack(todo[start : start + size])
+    return size, outcomes
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["exact", "cached"])
+@pytest.mark.parametrize("mode", ["full", "segmented"])
+def test_packed_and_unpacked_searches_give_identical_trials_and_answers(loaded, cached, mode):
+    prompts = load_simpleqa()[:3]
+    alone_size, alone = run(loaded, prompts, cached=cached, mode=mode, rows=2)
+    packed_size, packed = run(loaded, prompts, cached=cached, mode=mode, rows=6)
+    assert (alone_size, packed_size) == (1, 3)  # one prompt per batch vs all three in one
+    strip = lambda row: {k: v for k, v in row.items() if k != "seconds"}  # noqa: E731
+    assert [strip(o.row()) for o in packed] == [strip(o.row()) for o in alone]
+    assert [o.trials for o in packed] == [o.trials for o in alone]
+    assert all(len(o.trials) == 3 for o in packed)
+    # the trials differ from each other: the comparison covers several weights, not one answer
+    assert len({t.answer for o in packed for t in o.trials}) > 3
+
+
+def test_the_shuffled_target_steers_each_prompt_toward_another_prompts_reference(loaded):
+    """The placebo: same search, another question's reference; recorded per prompt."""
+    from fusion.targets import shuffled_partners
+
+    prompts = load_simpleqa()[:3]
+    by_index = {p.index: p for p in prompts}
+    partners = shuffled_partners(list(by_index), seed=0)
+    job = JobConfig(
+        steering=SteeringConfig(mode="full", decoding="cached", target="shuffled"),
+        search=SearchConfig(n_trials=2, batch_size=2, study_storage="memory"),
+        prompts=PromptsConfig(chat_template=True, max_new_tokens=16),
+    )
+    runner = PromptRunner(job, loaded, RulesJudge())
+    shuffled = list(runner.run_pack(list(enumerate(prompts)), target_of={i: by_index[j] for i, j in partners.items()}))
+    own = list(runner.run_pack(list(enumerate(prompts))))
+    assert [o.steered.target_index for o in shuffled] == [partners[p.index] for p in prompts]
+    assert all(o.steered.target_index != o.index for o in shuffled)
+    assert [o.steered.target_index for o in own] == [p.index for p in prompts]
+    # the partner's explanation is the one that built the reference
+    by_target = {o.index: o.steered.explanation for o in own}
+    assert [o.steered.explanation for o in shuffled] == [by_target[partners[p.index]] for p in prompts]
+    assert [o.trials for o in shuffled] != [o.trials for o in own]

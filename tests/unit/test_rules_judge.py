@@ -1,0 +1,111 @@
+"""The rules judge: every rule of its docstring, each case with its exact grade."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusion.judges import Judge
+from fusion.judges.factory import make_judge
+from fusion.judges.rules import RUBRIC, RulesJudge, normalise
+from fusion.records import SIMPLEQA_GRADES, GradeRequest
+from fusion.schema import RulesJudgeConfig
+
+CASES = [
+    # gold, answer (continuation only), SimpleQA grade, quality
+    # exact match, case, punctuation, articles, accents
+    ("Michio Sugeno", "The award went to Michio Sugeno.", "CORRECT", 5),
+    ("Michio Sugeno", "MICHIO SUGENO!!", "CORRECT", 5),
+    ("Michio Sugeno", "Sugeno, Michio", "CORRECT", 5),  # any order within a short window
+    ("The Beatles", "Beatles", "CORRECT", 5),
+    ("José Martí", "Jose Marti wrote it", "CORRECT", 5),
+    ("O'Neill", "Eugene O’Neill's play", "CORRECT", 5),  # curly apostrophe, possessive
+    ("University of Pennsylvania", "the Pennsylvania University", "CORRECT", 5),  # 'of' not required
+    ("Radcliffe College", "Radcliffe is a college", "CORRECT", 5),
+    ("Radcliffe College", "Radcliffe founded it, and much later the college", "INCORRECT", 3),  # too far apart
+    # numbers
+    ("120,000", "She was ordered to pay 120000 naira.", "CORRECT", 5),
+    ("3", "There were three of them.", "CORRECT", 5),
+    ("3.0", "3", "CORRECT", 5),
+    ("3", "It took 3.50 hours", "INCORRECT", 1),
+    ("1.2 million", "about 1,200,000 people", "CORRECT", 5),
+    ("1", "He was one of the founders.", "INCORRECT", 1),  # "one" is not read as a number
+    ("12", "It was 120.", "INCORRECT", 1),  # exact, no rounding
+    ("1830", "in the 1830s", "INCORRECT", 1),  # a decade is not the year
+    ("5th", "he finished 5th", "CORRECT", 5),
+    # dates
+    ("January 5, 2008", "On 5 January 2008.", "CORRECT", 5),
+    ("January 5, 2008", "2008-01-05", "CORRECT", 5),
+    ("5th of May 1990", "May 5, 1990", "CORRECT", 5),
+    ("January 2008", "on Jan. 5th, 2008", "CORRECT", 5),  # more specific answer holds the gold
+    ("2008", "on January 5, 2008", "CORRECT", 5),
+    ("January 5, 2008", "January 2008", "INCORRECT", 1),  # missing the day
+    ("January 5, 2008", "January 6, 2008", "INCORRECT", 1),
+    # person names
+    ("Isaac Newton", "Newton discovered gravity.", "CORRECT", 4),  # surname only, as in the rubric
+    ("Michio Sugeno", "Takeshi Sugeno won it. Sugeno was glad.", "INCORRECT", 3),  # another given name
+    ("Michio Sugeno", "Michio Kakezawa, a colleague of Sugeno", "INCORRECT", 3),  # another surname
+    ("Michio Sugeno", "Michio Sugino", "CORRECT", 4),  # minor typo
+    ("Peter J. Schwartz", "Dr. Peter Schwartz", "CORRECT", 4),  # middle initial missing
+    ("John Cundall", "C. Cundall", "INCORRECT", 3),  # a different initial; half the tokens
+    ("Satpura Range", "a mountain range", "INCORRECT", 3),  # not a person: no surname rule
+    ("Kallithea, Athens", "He was born in Athens.", "INCORRECT", 3),
+    # hedges and refusals
+    ("Radcliffe College", "I don't know.", "NOT_ATTEMPTED", 1),
+    ("Radcliffe College", "I'm not sure, maybe Wellesley College.", "NOT_ATTEMPTED", 1),
+    ("Radcliffe College", "Sorry, I cannot answer that.", "NOT_ATTEMPTED", 1),
+    ("Radcliffe College", "There is no reliable information about it.", "NOT_ATTEMPTED", 1),
+    ("Radcliffe College", "I'm not sure, but I think Radcliffe College.", "CORRECT", 4),  # hedge + gold
+    ("Radcliffe College", "It was probably Wellesley College.", "INCORRECT", 3),  # committed guess
+    ("Radcliffe College", "", "NOT_ATTEMPTED", 1),
+    ("Radcliffe College", " ... ** \n", "NOT_ATTEMPTED", 1),
+    # contradicting alternatives
+    ("Isaac Newton", "Newton, Einstein, and Galileo discovered gravity.", "INCORRECT", 3),
+    ("Michio Sugeno", "Michio Sugeno and Geoffrey Hinton shared it", "INCORRECT", 3),
+    ("Michio Sugeno", "Michio Sugeno and the IEEE committee", "CORRECT", 5),  # not a name
+    ("Michio Sugeno", "Michio Sugeno, a Japanese engineer", "CORRECT", 5),
+    ("1995", "in 1995 or 1996", "INCORRECT", 3),
+    ("1995", "between 1995 and 1998", "INCORRECT", 3),
+    ("1995", "Born in 1950, he won in 1995.", "CORRECT", 5),
+    ("Radcliffe College", "Radcliffe College or Wellesley College", "INCORRECT", 3),
+    ("Violin", "The answer is **(A) Piano**. A violin is nice.", "INCORRECT", 3),  # states another answer
+    ("Violin", "The answer is **Violin**. A piano is nice.", "CORRECT", 5),
+    ("Paris", "A. London\nB. Paris\nC. Rome", "INCORRECT", 3),  # options, none chosen
+    # partial overlap -> quality
+    ("Radcliffe College", "Wellesley College", "INCORRECT", 3),
+    ("Marjorie and James Sanger Center", "the Smith Center", "INCORRECT", 2),
+    ("Michio Sugeno", "Geoffrey Hinton", "INCORRECT", 1),
+]
+
+
+@pytest.mark.parametrize("gold, answer, label, quality", CASES)
+def test_grade(gold, answer, label, quality):
+    (grade,) = RulesJudge().grade([GradeRequest("Q?", gold, answer)])
+    assert (grade.simpleqa, grade.quality) == (label, quality), grade.rationale
+    assert grade.judge == "rules" and grade.rubric == RUBRIC and grade.rationale
+
+
+def test_batch_keeps_order_and_is_deterministic():
+    judge: Judge = RulesJudge()
+    requests = [GradeRequest("Q?", gold, answer) for gold, answer, _, _ in CASES]
+    first, second = judge.grade(requests), judge.grade(requests)
+    assert first == second
+    assert [(g.simpleqa, g.quality) for g in first] == [(label, q) for _, _, label, q in CASES]
+    assert {g.simpleqa for g in first} == set(SIMPLEQA_GRADES)
+    assert judge.grade([]) == []
+
+
+def test_normalise():
+    assert normalise("The 1,000 Années-folles, 5th of May 1990, 3.50 two million") == [
+        "1000",
+        "annees",
+        "folles",
+        "1990-05-05",
+        "3.5",
+        "2000000",
+    ]
+    assert normalise("1990-95") == ["1990", "95"]  # a range is not a date
+
+
+def test_factory():
+    assert make_judge(RulesJudgeConfig()).name == "rules"
+    assert make_judge(None).name == "rules"  # a JobConfig built outside Hydra

@@ -1,0 +1,74 @@
+"""Per-prompt Optuna studies (real studies, a deterministic stand-in for the model's scores)."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from fusion.outcomes import Candidate
+from fusion.schema import SearchConfig
+from fusion.search import best_trial, make_sampler, prompt_seed, search_prompt
+
+
+def scorer(log: list):
+    """Scores each row by how close its strengths are to 0.3: a real function of the weights."""
+
+    def evaluate(rows):
+        log.append(len(rows))
+        return [Candidate(str(r), 1.0 - sum(abs(s - 0.3) for s in r) / len(r), 20.0) for r in rows]
+
+    return evaluate
+
+
+def test_batches_ask_the_configured_number_of_trials():
+    sizes: list[int] = []
+    trials = search_prompt(scorer(sizes), 3, SearchConfig(n_trials=7, batch_size=3), seed=1)
+    assert sizes == [3, 3, 1]
+    assert [t.number for t in trials] == list(range(7))
+    for t in trials:
+        assert len(t.alphas) == len(t.gammas) == 3
+        assert all(0.01 <= v <= 1.0 for v in (*t.alphas, *t.gammas))
+        assert t.answer == str([a * g for a, g in zip(t.alphas, t.gammas)])
+
+
+def test_same_seed_same_trials_and_batching_does_not_change_them():
+    one_at_a_time = search_prompt(scorer([]), 2, SearchConfig(n_trials=5, batch_size=1), seed=prompt_seed(0, 42))
+    batched = search_prompt(scorer([]), 2, SearchConfig(n_trials=5, batch_size=5), seed=prompt_seed(0, 42))
+    again = search_prompt(scorer([]), 2, SearchConfig(n_trials=5, batch_size=5), seed=prompt_seed(0, 42))
+    # within TPE's random start-up phase the sampled weights do not depend on the batching
+    assert [t.alphas for t in one_at_a_time] == [t.alphas for t in batched] == [t.alphas for t in again]
+    other = search_prompt(scorer([]), 2, SearchConfig(n_trials=5), seed=prompt_seed(0, 43))
+    assert [t.alphas for t in other] != [t.alphas for t in batched]
+
+
+def test_objective_and_best_trial():
+    trials = search_prompt(scorer([]), 1, SearchConfig(n_trials=6, sampler="random"), seed=3)
+    for t in trials:
+        assert t.objective == pytest.approx(0.7 * t.overlap - 0.3 * 0.2)
+    best = best_trial(trials)
+    assert best.objective == max(t.objective for t in trials)
+    assert prompt_seed(0, 1) != prompt_seed(1, 0) and prompt_seed(5, 9) == prompt_seed(5, 9)
+
+
+def test_sampler_choice():
+    tpe = make_sampler(SearchConfig(sampler="tpe", n_startup_trials=2), seed=0)
+    assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._n_startup_trials == 2
+    assert isinstance(make_sampler(SearchConfig(sampler="random"), seed=0), optuna.samplers.RandomSampler)
+
+
+def test_stored_study_is_read_back_not_searched_again(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    calls: list[int] = []
+    cfg = SearchConfig(n_trials=4, batch_size=2)
+    first = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
+    assert calls == [2, 2]
+    again = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
+    assert calls == [2, 2], "a complete stored study must not be evaluated again"
+    assert again == first
+    # an incomplete study (the job died mid-search) is searched again from its start
+    first_trial = optuna.load_study(study_name="p0", storage=storage).trials[0]
+    optuna.delete_study(study_name="p0", storage=storage)
+    study = optuna.create_study(direction="maximize", storage=storage, study_name="p0")
+    study.add_trial(first_trial)
+    redone = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
+    assert calls == [2, 2, 2, 2] and redone == first

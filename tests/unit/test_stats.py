@@ -1,0 +1,120 @@
+"""Paired statistics against hand computations; no model, no MLflow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fusion.stats import compare_groups, evidence, mcnemar_exact, paired_bootstrap_ci
+from tests.helpers import PROJECT_ROOT
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "p"),
+    [
+        (1, 5, 2 * (1 + 6) / 64),  # n = 6: 2 * (C(6,0) + C(6,1)) / 2^6 = 0.21875
+        (5, 1, 0.21875),  # two-sided: symmetric in b and c
+        (0, 6, 2 / 64),  # 0.03125
+        (0, 0, 1.0),  # no discordant prompt: nothing to test
+        (3, 3, 1.0),  # 2 * (1 + 6 + 15 + 20) / 64 > 1: capped
+        (0, 1, 1.0),  # one discordant prompt can never be evidence
+        (2, 8, 2 * (1 + 10 + 45) / 1024),  # 0.109375
+    ],
+)
+def test_mcnemar_exact_matches_hand_computed_binomial_tails(b, c, p):
+    assert mcnemar_exact(b, c) == pytest.approx(p, abs=0, rel=1e-15)
+
+
+def test_mcnemar_rejects_negative_counts():
+    with pytest.raises(ValueError):
+        mcnemar_exact(-1, 2)
+
+
+def test_bootstrap_equals_an_independent_resampling_with_the_same_generator():
+    a = [0.9, 0.4, 0.7, 0.2, 0.55, 0.3]
+    b = [0.5, 0.5, 0.1, 0.2, 0.35, 0.6]
+    diffs = [x - y for x, y in zip(a, b)]
+    # the same draw (one call: numpy's bounded integers buffer within a call), then plain Python
+    picks = np.random.default_rng(7).integers(0, 6, size=(2000, 6)).tolist()
+    means = sorted(sum(diffs[i] for i in row) / 6 for row in picks)
+
+    # numpy's linear percentile by hand: position q * (n - 1) between two order statistics
+    def percentile(q: float) -> float:
+        pos = q * (len(means) - 1)
+        lo = int(pos)
+        return means[lo] + (pos - lo) * (means[min(lo + 1, len(means) - 1)] - means[lo])
+
+    mean, low, high = paired_bootstrap_ci(a, b, resamples=2000, seed=7, level=0.9)
+    assert mean == pytest.approx(sum(diffs) / 6)
+    assert low == pytest.approx(percentile(0.05))
+    assert high == pytest.approx(percentile(0.95))
+    assert paired_bootstrap_ci(a, b, resamples=2000, seed=7, level=0.9) == (mean, low, high)  # deterministic
+    assert paired_bootstrap_ci(a, b, resamples=2000, seed=8, level=0.9) != (mean, low, high)
+
+
+def test_bootstrap_interval_of_three_pairs_is_the_exact_bootstrap_range():
+    # differences 0, 1, 2: of the 27 equally likely resamples, one has mean 0 and one mean 2
+    # (3.7 % each, more than the 2.5 % tails), so the 95 % interval is [0, 2] whatever the draws
+    assert paired_bootstrap_ci([0, 1, 2], [0, 0, 0], seed=3) == (1.0, 0.0, 2.0)
+
+
+def test_bootstrap_interval_collapses_when_every_difference_is_equal():
+    mean, low, high = paired_bootstrap_ci([0.75, 0.5, 1.0, 0.25], [0.5, 0.25, 0.75, 0.0])
+    assert (mean, low, high) == (0.25, 0.25, 0.25)
+
+
+def test_bootstrap_rejects_unpaired_or_empty_input():
+    with pytest.raises(ValueError):
+        paired_bootstrap_ci([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError):
+        paired_bootstrap_ci([], [])
+
+
+def test_compare_groups_pairs_prompts_and_averages_seeds_by_hand():
+    # group a: two seeds on prompts 0..3 (and prompt 9, which b lacks); group b: one run
+    a = {
+        0: [(1, 0.8), (1, 0.7)],
+        1: [(1, 0.7), (0, 0.1)],
+        2: [(0, 0.1), (0, 0.1)],
+        3: [(1, 0.9), (0, 0.2)],
+        9: [(1, 1.0), (1, 1.0)],
+    }
+    b = {0: [(0, 0.1)], 1: [(1, 0.7)], 2: [(0, 0.2)], 3: [(0, 0.3)], 4: [(1, 0.9)]}
+    c = compare_groups("full", a, "baseline", b, resamples=500, seed=1)
+    assert c is not None and c.n_prompts == 4 and (c.seeds_a, c.seeds_b) == (2, 1)
+    # per-prompt seed means of a: accuracy 1, .5, 0, .5; composite .75, .4, .1, .55
+    # d accuracy = 1, -.5, 0, .5 -> discordant a: prompts 0 and 3, b: prompt 1; p = 2 * (1 + 3) / 8 = 1
+    assert (c.b_count, c.c_count, c.mcnemar_p) == (2, 1, 1.0)
+    assert c.accuracy_diff == pytest.approx(100 * (1 - 0.5 + 0 + 0.5) / 4)
+    assert c.composite_diff == pytest.approx((0.65 - 0.3 - 0.1 + 0.25) / 4)
+    assert (c.ci_low, c.ci_high) == pytest.approx(
+        paired_bootstrap_ci([0.75, 0.4, 0.1, 0.55], [0.1, 0.7, 0.2, 0.3], resamples=500, seed=1)[1:]
+    )
+    # agreement averaged over seed pairings: both accurate only on prompt 1 (one seed of two)
+    assert c.both_accurate == pytest.approx(0.5 / 4)
+    assert c.both_inaccurate == pytest.approx((1 + 0.5) / 4)  # prompt 2, and prompt 3's second seed
+    assert c.only_a == pytest.approx((1 + 0.5) / 4) and c.only_b == pytest.approx(0.5 / 4)
+    assert c.only_a - c.only_b == pytest.approx(c.accuracy_diff / 100)
+    assert c.sentence.startswith(
+        "full - baseline (4 prompts): +25.0 points accuracy (2 vs 1 discordant prompts), composite +0.125 ["
+    )
+    assert c.sentence.endswith("McNemar p = 1.000: no evidence of a difference")
+    assert compare_groups("a", {1: [(1, 1.0)]}, "b", {2: [(1, 1.0)]}) is None
+
+
+def test_evidence_says_which_test_gave_it():
+    assert evidence(0.03, -0.1, 0.2) == "evidence of a difference (McNemar p < 0.05)"
+    assert evidence(0.2, 0.01, 0.2) == "evidence of a difference (composite CI excludes 0)"
+    assert evidence(0.01, -0.3, -0.1) == "evidence of a difference (McNemar p < 0.05 and composite CI excludes 0)"
+    assert evidence(0.05, -0.1, 0.0) == "no evidence of a difference"
+
+
+@pytest.mark.parametrize("module", ["fusion.stats", "fusion.report"])
+def test_statistics_do_not_import_torch(module):
+    code = f"import sys, {module}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
