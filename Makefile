@@ -81,6 +81,11 @@ bench: setup ## speed benchmark: prints ratios and writes bench.json (takes abou
 bench-gpu: setup ## random-weight Gemma-2-2B on the GPU: python -m fusion.bench --random-weights gemma2_2b --device cuda
 	$(PY) -m fusion.bench --random-weights gemma2_2b --device cuda $(ARGS)
 
-# pure-Python wheels for scripts/gpu_check.sh on a GPU machine without network (carry .cache/gpu-wheels)
-gpu-wheels: setup ## fetch pytest's wheels into .cache/gpu-wheels for scripts/gpu_check.sh
-	$(PIP) download --only-binary=:all: -d .cache/gpu-wheels pytest $(QUIET)
+# the wheels scripts/gpu_check.sh installs on a GPU machine without network (carry .cache/gpu-wheels):
+# this project's transformers and bitsandbytes, for the Python of those machines (3.12, Linux x86-64)
+GPU_WHEEL_PLATFORM = --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	--platform manylinux_2_24_x86_64 --platform manylinux2014_x86_64
+gpu-wheels: setup ## fetch transformers + bitsandbytes wheels into .cache/gpu-wheels for scripts/gpu_check.sh
+	$(PIP) download $(GPU_WHEEL_PLATFORM) -d .cache/gpu-wheels \
+	  transformers==$$($(PY) -c "import transformers; print(transformers.__version__)") \
+	  bitsandbytes==$$($(PY) -c "import importlib.metadata as m; print(m.version('bitsandbytes'))") $(QUIET)

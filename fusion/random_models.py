@@ -69,7 +69,8 @@ def architecture_config(name: str) -> PretrainedConfig:
 def random_model(
     name: str, *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
 ) -> PreTrainedModel:
-    """A model of architecture ``name`` with seeded random weights, in eval mode on ``device``."""
+    """A model of architecture ``name`` with seeded random weights, in eval mode on ``device``.
+    Each device has its own random generator: the same seed gives other weights on a GPU."""
     torch.manual_seed(seed)
     # built on the device itself: initialising 2.6B parameters on the CPU first takes minutes
     with torch.device(device):

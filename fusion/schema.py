@@ -1,16 +1,14 @@
 """The configuration schema: what Hydra composes into, one dataclass per config group.
 
-Registered in Hydra's ConfigStore as the base of ``conf/config.yaml`` (and one schema per judge
+Registered (:func:`register_schema`, at the entry point) in Hydra's ConfigStore as the base of ``conf/config.yaml`` (and one schema per judge
 option), so a misspelt key fails at composition. Values are checked by :func:`fusion.config.validate`.
-Torch-free and cheap.
+Torch- and Hydra-free: importing it registers nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from hydra.core.config_store import ConfigStore
 
 
 @dataclass
@@ -195,6 +193,9 @@ class JobConfig:
 def register_schema() -> None:
     """Make ``schema`` the base of ``conf/config.yaml`` and give each judge option its schema, so
     unknown keys fail at composition."""
+    # imported here: the dataclasses stay usable without Hydra (the GPU machines have none)
+    from hydra.core.config_store import ConfigStore
+
     store = ConfigStore.instance()
     store.store(name="schema", node=JobConfig)
     for name, node in JUDGE_SCHEMAS.items():

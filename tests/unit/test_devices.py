@@ -3,6 +3,7 @@ there is one (marked ``gpu``; skipped with the reason elsewhere)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import torch
 
 from fusion.devices import DeviceError, input_device, resolve
 from fusion.generation import Encoded, continuation_nll, greedy
+from fusion.models import load_model
 from fusion.random_models import random_model
 from fusion.reference import reference_means
+from fusion.schema import ModelConfig, QuantizationConfig
 from fusion.steering import capture, steer
 
 HAS_CUDA = torch.cuda.is_available()
@@ -136,10 +139,51 @@ def test_reference_means_and_perplexity_run_on_the_device(device):
     assert all(isinstance(v, float) for v in nll) and nll[1] == float("inf") and nll[0] > 0
 
 
+def save_tiny_model(directory) -> None:
+    """The tiny random model with a word-level tokenizer, as a local Hugging Face directory: what
+    ``model.id=<dir>`` loads through the same loader as a hub model (no download)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<pad>": 0, "</s>": 1, **{f"w{i}": i for i in range(2, 128)}}
+    words = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+    words.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=words, pad_token="<pad>", eos_token="</s>").save_pretrained(directory)
+    random_model("tiny").save_pretrained(directory)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_the_loader_puts_bf16_and_int8_weights_on_the_device_and_they_steer(device, precision, tmp_path):
+    """The paper ran Gemma-2-2B in 8-bit through bitsandbytes: the loader's int8 and half-precision
+    paths, then a steered and a zero-steered answer on what they loaded."""
+    int8 = precision == "int8"
+    if int8:
+        pytest.importorskip("bitsandbytes", reason="quantization=int8 needs bitsandbytes")
+    save_tiny_model(tmp_path)
+    cfg = ModelConfig(id=str(tmp_path), device=device, dtype="auto" if int8 else precision)
+    loaded = load_model(cfg, QuantizationConfig(name=precision, load_in_8bit=int8), None)
+    params = list(loaded.model.parameters())
+    assert {p.device.type for p in params} == {device}
+    if int8:
+        assert torch.int8 in {p.dtype for p in params}, "no int8 weights: bitsandbytes did not quantize"
+    else:
+        assert {p.dtype for p in params} == {torch.bfloat16}
+    model, rows = loaded.model, prompts([6, 9])
+    targets = layer_means(model, rows)
+    for cached in (False, True):  # with and without the KV cache: low precision rounds them differently
+        plain = greedy(model, left_padded(rows), max_new_tokens=8, stop_ids=STOP, use_cache=cached)
+        zero = steered(model, rows, targets, torch.zeros(2, loaded.num_layers), cached, max_new=8)
+        assert zero == plain, f"zero strengths changed the answer (cached={cached})"
+        out = steered(model, rows, targets, torch.full((2, loaded.num_layers), 0.5), cached, max_new=8)
+        assert all(out) and out != plain, f"steering changed nothing (cached={cached})"
+
+
 @pytest.mark.gpu
 @needs_cuda
 def test_cpu_and_cuda_give_the_same_greedy_tokens_steered_and_unsteered(tiny_cpu):
-    gpu = random_model("tiny", device="cuda")
+    # the same weights moved (a model initialised on the GPU draws other random numbers)
+    gpu = copy.deepcopy(tiny_cpu).to("cuda")
     rows = prompts([7, 12])
     targets = layer_means(tiny_cpu, rows)
     strengths = torch.full((2, len(tiny_cpu.model.layers)), 0.3)
