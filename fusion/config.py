@@ -221,14 +221,19 @@ def tracking_uri(job: JobConfig) -> str:
     return job.tracking.uri or default_tracking_uri()
 
 
+def study_folder(uri: str) -> Path:
+    """Where ``search.study_storage=per_job`` keeps the jobs' study files: ``<store dir>/optuna``
+    beside a SQLite tracking store at ``uri``, else ``mlruns/optuna`` in the project."""
+    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
+    return base / "optuna"
+
+
 def optuna_storage(job: JobConfig, job_key: str) -> str | None:
-    """The Optuna storage URL of a job: ``per_job`` is ``<store dir>/optuna/<job key>.db`` beside a
-    SQLite tracking store (else under ``mlruns/optuna``); the folder is made by the caller."""
+    """The Optuna storage URL of a job: ``per_job`` is ``<study folder>/<job key>.db`` (see
+    :func:`study_folder`); the folder is made by the caller."""
     search = job.search
     if search.study_storage == "memory":
         return None
     if search.study_storage == "url":
         return search.study_url
-    uri = tracking_uri(job)
-    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
-    return f"sqlite:///{base / 'optuna' / f'{job_key}.db'}"
+    return f"sqlite:///{study_folder(tracking_uri(job)) / f'{job_key}.db'}"

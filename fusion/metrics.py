@@ -15,6 +15,12 @@ from fusion.scoring import summarize
 
 # the run's summary: the steered answers (no prefix), the unsteered ones and the zero-steering control
 SUMMARY_PREFIXES = ("", "baseline_", "control_")
+# Per-prompt values are series under one prefix. MLflow's runs table and compare view show a
+# series' last value: an unprefixed `prompt_composite` read there like the run's score, though it was
+# only the last prompt's. The prefix says "per prompt", sorts the series after the summary's
+# accuracy, composite_*, control_* and overlap_* (MLflow sorts keys alphabetically) and gets them a
+# section of their own in MLflow's chart view.
+PER_PROMPT = "per_prompt/"
 
 
 def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict[str, float]:
@@ -36,21 +42,27 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
     return metrics
 
 
+def per_prompt(name: str) -> str:
+    """The MLflow key of a per-prompt series (``step`` = the prompt's position in the job)."""
+    return f"{PER_PROMPT}{name}"
+
+
 def prompt_metrics(outcome: PromptOutcome) -> dict[str, float]:
+    """One prompt's values, logged as steps of ``per_prompt/*`` series."""
     steered = outcome.steered
     metrics = {
-        "prompt_composite": steered.composite,
-        "prompt_overlap": steered.overlap,
-        "prompt_objective": steered.objective,
-        "prompt_quality": float(steered.quality),
-        "prompt_baseline_composite": outcome.baseline.composite,
-        "prompt_control_composite": outcome.control.composite,
+        "composite": steered.composite,
+        "overlap": steered.overlap,
+        "objective": steered.objective,
+        "quality": float(steered.quality),
+        "baseline_composite": outcome.baseline.composite,
+        "control_composite": outcome.control.composite,
     }
     if math.isfinite(steered.perplexity):
-        metrics["prompt_perplexity"] = steered.perplexity
+        metrics["perplexity"] = steered.perplexity
     for s, value in enumerate(steered.strengths):
-        metrics[f"prompt_strength_{s}"] = value
-    return metrics
+        metrics[f"strength_{s}"] = value
+    return {per_prompt(name): value for name, value in metrics.items()}
 
 
 def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:

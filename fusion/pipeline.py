@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,19 @@ from tqdm.auto import tqdm
 
 from fusion import plots
 from fusion.config import named_model_config, optuna_storage, tracking_uri
+from fusion.datasets import prompt_digest
 from fusion.errors import ServiceUnavailable, SetupError
 from fusion.metrics import prompt_metrics, run_description, summary_metrics, trial_rows
 from fusion.models import LoadedModel, QuantizationConfig, shared_model
 from fusion.outcomes import PromptOutcome
 from fusion.preflight import Prepared, prepare
-from fusion.records import Prompt
+from fusion.prompts import render
 from fusion.runner import PromptRunner
 from fusion.schema import JobConfig
 from fusion.segments import segments_tag
 from fusion.stores import redact
 from fusion.targets import shuffled_partners
+from fusion.traces import answer_traces
 from fusion.tracking import TRACKING_ERRORS, PrepareStore, Tracker, environment_tags, flatten
 from fusion.vectors import artifact_name, save_vectors
 
@@ -75,10 +76,6 @@ def job_key(resolved_config: dict[str, Any]) -> str:
         if isinstance(relevant.get(group), dict):
             relevant[group] = {k: v for k, v in relevant[group].items() if k not in keys}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def dataset_digest(prompts: Sequence[Prompt]) -> str:
-    return hashlib.sha256(json.dumps([p.index for p in prompts]).encode()).hexdigest()[:12]
 
 
 def run_job(
@@ -133,7 +130,7 @@ def run_job(
         "fusion.device_name": loaded.placement.name,
         "fusion.dtype": loaded.placement.dtype_name,
         "fusion.batch_rows": str(runner.prompts_per_pack() * min(job.search.batch_size, job.search.n_trials)),
-        "fusion.dataset": f"{job.data.name}:{len(prompts)}:{dataset_digest(prompts)}",
+        "fusion.dataset": f"{job.data.name}:{len(prompts)}:{prompt_digest(prompts)}",  # the dataset input's digest
         **environment_tags(),
     }
     run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
@@ -145,6 +142,7 @@ def run_job(
         log.info("%s MLflow run %s in %s (job key %s)", "resumed" if tracker.resumed else "opened", run_id, uri, key)
         if selection and not tracker.resumed:
             tracker.log_selection(selection)
+        tracker.log_dataset(job.data, prompts)  # skipped if the run has it (resumed)
         torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
         output_dir.mkdir(parents=True, exist_ok=True)
         records_path = output_dir / "prompts.jsonl"
@@ -190,7 +188,14 @@ def run_job(
                             outcome.steering.meta,
                         )
                         tracker.log_artifact(path, "vectors")
-                    tracker.log_prompt(outcome.position, outcome.row(), prompt_metrics(outcome), trial_rows(outcome))
+                    texts = render(job.prompts, loaded.tokenizer, prompts[outcome.position])
+                    tracker.log_prompt(
+                        outcome.position,
+                        outcome.row(),
+                        prompt_metrics(outcome),
+                        trial_rows(outcome),
+                        answer_traces(job, outcome, texts.baseline, texts.steer),
+                    )
                     prompt_bar.update(1)
                     prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")
                 log.info("prompts done: %d of %d", len(outcomes), len(prompts))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -20,7 +20,7 @@ from fusion.records import Grade, GradeRequest, Prompt
 from fusion.reference import reference_means
 from fusion.schema import JobConfig
 from fusion.scoring import composite, objective, perplexity, token_overlap
-from fusion.search import StudySpec, best_trial, prompt_seed, search_prompts
+from fusion.search import OnTrial, StudySpec, best_trial, count_trials, prompt_seed, search_prompts
 from fusion.segments import segment_bounds, segments_tag
 from fusion.steering import layer_strengths, steer
 from fusion.vectors import prompt_vectors
@@ -148,7 +148,7 @@ class PromptRunner:
         prompts: Sequence[Prompt],
         texts: Sequence[PromptTexts],
         targets: Sequence[torch.Tensor],
-        on_trial: Callable[[int, TrialResult], None] | None = None,
+        on_trial: OnTrial | None = None,
     ) -> list[list[TrialResult]]:
         """The searches of several prompts, their trials generated together (one batch per round).
 
@@ -217,12 +217,8 @@ class PromptRunner:
                 targets_from, [render(job.prompts, self.tokenizer, p) for p in targets_from] if target_of else texts
             )
 
-            def on_trial(_slot: int, _result: TrialResult) -> None:
-                if trial_bar is not None:
-                    trial_bar.update(1)
-
             reference_of = {p.index: targets for p, (_, targets) in zip(prompts, references)}
-            searches = self.search_pack(prompts, texts, [targets for _, targets in references], on_trial)
+            searches = self.search_pack(prompts, texts, [targets for _, targets in references], count_trials(trial_bar))
             searched = [(explanation, t, best_trial(t)) for (explanation, _), t in zip(references, searches)]
         seconds = round((time.perf_counter() - start) / len(pack), 3)
         # graded and handed over one prompt at a time: the caller commits each before the next is

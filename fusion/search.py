@@ -13,12 +13,16 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import optuna
 
 from fusion.outcomes import Candidate, TrialResult
 from fusion.schema import SearchConfig
 from fusion.scoring import objective
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Evaluates rows of per-segment strengths (alpha*gamma) as one batch.
 Evaluate = Callable[[Sequence[Sequence[float]]], list[Candidate]]
@@ -66,6 +70,23 @@ class StudySpec:
 
 # Evaluates (prompt slot, per-segment strengths) rows of several prompts as one batch.
 EvaluatePacked = Callable[[Sequence[tuple[int, Sequence[float]]]], list[Candidate]]
+# Called with (prompt slot, result) for every trial told or read back from storage.
+OnTrial = Callable[[int, TrialResult], None]
+
+
+def count_trials(bar: tqdm | None) -> OnTrial:
+    """An ``on_trial`` callback that advances ``bar`` by one per finished trial and shows every count.
+
+    A packed round tells all its trials in a burst after one batched generation (and a stored study
+    is read back in one), faster than tqdm's ``mininterval``: left to itself tqdm would draw the
+    first of them ("1/25") and keep that on screen while the pack is graded and logged.
+    """
+
+    def on_trial(_slot: int, _result: TrialResult) -> None:
+        if bar is not None and not bar.update(1):
+            bar.refresh()  # a no-op on a disabled bar
+
+    return on_trial
 
 
 def _open_study(
@@ -97,7 +118,7 @@ def search_prompts(
     n_segments: int,
     cfg: SearchConfig,
     *,
-    on_trial: Callable[[int, TrialResult], None] | None = None,
+    on_trial: OnTrial | None = None,
     storage: str | None = None,
 ) -> list[list[TrialResult]]:
     """Search several prompts at once: one study per prompt, their trial batches packed together.

@@ -1,9 +1,10 @@
 """MLflow logging: one run per Hydra job, records logged as the run goes.
 
-Per prompt: a row appended to the ``prompts.json`` table and per-prompt metrics with
-``step = position in the job``; per trial: rows appended to ``trials.json``. Never one run per
-trial or per prompt (thousands of runs make the UI unusable). Summary metrics, the resolved config
-and plots are logged at the end.
+Per prompt: a row appended to the ``prompts.json`` table, ``per_prompt/*`` metrics with
+``step = position in the job`` and one trace per answer with its assessments (:mod:`fusion.traces`);
+per trial: rows appended to ``trials.json``. Never one run per trial or per prompt (thousands of
+runs make the UI unusable). The prompt set is the run's dataset input (:mod:`fusion.datasets`).
+Summary metrics, the resolved config and plots are logged at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from requests.exceptions import RequestException  # noqa: E402
 
 from fusion.config import PROJECT_ROOT, default_artifact_root, default_tracking_uri  # noqa: E402
+from fusion.datasets import COLUMNS, prompt_dataset, prompt_rows, selection_tags  # noqa: E402
+from fusion.records import Prompt  # noqa: E402
+from fusion.schema import DataConfig  # noqa: E402
+from fusion.traces import AnswerTrace, delete_prompt_traces, log_answer_traces  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +110,7 @@ class PrepareStore(Callback):
 
 
 TABLES = ("prompts.json", "trials.json")
+DATASET_TABLE = "dataset.json"  # the rows of the run's dataset input (MLflow keeps only their digest and schema)
 
 
 def read_table(client: MlflowClient, run_id: str, name: str) -> list[dict[str, Any]]:
@@ -135,6 +141,9 @@ class Tracker:
             ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
             ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
             ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"),
+            # a prompt's traces are awaited before its row is logged: exporting them in the
+            # background would buy nothing, and would leave a queue to drain (and announce) at exit
+            ("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false"),
         ):
             os.environ.setdefault(name, value)
         if uri.startswith("sqlite:///"):
@@ -172,7 +181,8 @@ class Tracker:
             experiment_id=self.experiment_id, run_name=run_name, tags={**tags, "fusion.job_key": job_key}
         )
         # MLflow's UI shows these artifacts as tables (what mlflow.log_table would record)
-        mlflow.set_tag("mlflow.loggedArtifacts", json.dumps([{"path": t, "type": "table"} for t in TABLES]))
+        tables = (*TABLES, DATASET_TABLE)
+        mlflow.set_tag("mlflow.loggedArtifacts", json.dumps([{"path": t, "type": "table"} for t in tables]))
         items = list(params.items())
         for i in range(0, len(items), 90):  # MLflow takes at most 100 params per batch
             mlflow.log_params(dict(items[i : i + 90]))
@@ -190,9 +200,23 @@ class Tracker:
         mlflow.log_dict({"columns": columns, "data": [[row.get(c) for c in columns] for row in rows]}, name)
 
     def log_prompt(
-        self, step: int, record: Mapping[str, Any], metrics: Mapping[str, float], trials: Sequence[Mapping[str, Any]]
+        self,
+        step: int,
+        record: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        trials: Sequence[Mapping[str, Any]],
+        answers: Sequence[AnswerTrace] = (),
     ) -> None:
-        """Log one finished prompt; its ``prompts.json`` row goes last and marks it finished."""
+        """Log one finished prompt: its answers' traces, trials and metrics; its ``prompts.json``
+        row goes last and marks it finished."""
+        assert self.run is not None
+        run_id = self.run.info.run_id
+        if answers:
+            if self.resumed:  # an interrupted attempt may have logged some of this prompt's traces
+                dropped = delete_prompt_traces(self.client, self.experiment_id, run_id, record["index"])
+                if dropped:
+                    log.info("prompt %s: deleted %d traces of an interrupted attempt", record["index"], dropped)
+            log_answer_traces(self.client, self.experiment_id, run_id, answers)
         self.tables["trials.json"].extend(dict(t) for t in trials)
         self._write_table("trials.json")
         mlflow.log_metrics(dict(metrics), step=step)
@@ -206,6 +230,22 @@ class Tracker:
             steps = {m.step for m in self.client.get_metric_history(self.run.info.run_id, key)}
             if step not in steps:
                 mlflow.log_metric(key, value, step=step)
+
+    def log_dataset(self, data: DataConfig, prompts: Sequence[Prompt]) -> bool:
+        """The job's prompts as the run's dataset input (MLflow's Datasets panel: name, source,
+        digest, schema, row count) and their rows as the ``dataset.json`` table; once per run, so
+        a resumed run that has it logs nothing. True if it was logged now."""
+        assert self.run is not None
+        dataset = prompt_dataset(data, prompts)
+        logged = self.client.get_run(self.run.info.run_id).inputs
+        inputs = logged.dataset_inputs if logged is not None else []
+        if any((i.dataset.name, i.dataset.digest) == (dataset.name, dataset.digest) for i in inputs):
+            return False
+        rows = prompt_rows(prompts)
+        # the rows first: the input is the mark that both are there
+        mlflow.log_dict({"columns": list(COLUMNS), "data": [[r[c] for c in COLUMNS] for r in rows]}, DATASET_TABLE)
+        mlflow.log_input(dataset, context="evaluation", tags=selection_tags(data))
+        return True
 
     def log_selection(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """The prompt selection (pool, baseline grades, which were kept) as a table and two metrics."""

@@ -501,6 +501,7 @@ def run_cli(tmp_path: Path, server: Server, limit: int) -> subprocess.CompletedP
         "-m",
         "fusion.run",
         "steering=baseline",
+        "data=simpleqa",  # by name: the checks read SimpleQA row indices 0, 1
         f"data.limit={limit}",
         "prompts.max_new_tokens=8",
         f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",

@@ -22,6 +22,7 @@ def test_joblib_launcher_runs_jobs_in_parallel_into_one_store(tmp_path):
             "hydra/launcher=joblib",
             "hydra.launcher.n_jobs=2",
             "steering=full,segmented",
+            "data=simpleqa",  # by name: the checks read SimpleQA row indices 0, 1
             "data.limit=2",
             "search.n_trials=2",
             "prompts.max_new_tokens=16",

@@ -13,6 +13,7 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
+from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG
 from fusion.tracking import read_table
 from tests.helpers import PROJECT_ROOT  # noqa: E402
 
@@ -20,6 +21,7 @@ from tests.helpers import PROJECT_ROOT  # noqa: E402
 # still equal an uninterrupted run
 JOB = [
     "steering=full",
+    "data=simpleqa",  # by name: the checks read SimpleQA row indices 0, 1, 2
     "data.limit=3",
     "search.n_trials=2",
     "search.batch_size=2",
@@ -45,6 +47,22 @@ def only_run(store: Path):
     experiment = client.get_experiment_by_name("fusion")
     runs = client.search_runs([experiment.experiment_id]) if experiment else []
     return client, runs
+
+
+def assert_logged_once_per_prompt(client, run, indices: list[int]) -> None:
+    """Rows, steering vectors and answer traces: each prompt's once, after however many attempts,
+    and the dataset input once."""
+    run_id = run.info.run_id
+    assert [p["index"] for p in read_table(client, run_id, "prompts.json")] == indices, "each prompt's row once"
+    vectors = sorted(a.path for a in client.list_artifacts(run_id, "vectors"))
+    assert vectors == [f"vectors/prompt-{i}.safetensors" for i in indices], "each prompt's vectors once"
+    traces = client.search_traces(locations=[run.info.experiment_id], run_id=run_id, max_results=100)
+    keys = sorted((int(t.info.tags[INDEX_TAG]), t.info.tags[KIND_TAG]) for t in traces)
+    assert keys == [(i, kind) for i in indices for kind in ("baseline", "control", "steered")], "traces once"
+    for trace in traces:  # none left half-assessed by the kill
+        assert sorted(a.name for a in trace.info.assessments) == sorted([EXPECTATION, *FEEDBACK]), trace.info.tags
+    inputs = client.get_run(run_id).inputs
+    assert inputs is not None and len(inputs.dataset_inputs) == 1, "the dataset input once"
 
 
 def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
@@ -84,12 +102,11 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     assert [p["index"] for p in prompts] == [0, 1, 2]
     assert prompts[: len(done_at_kill)] == done_at_kill, "finished prompts are kept as they were"
     assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
-    vectors = sorted(a.path for a in client.list_artifacts(killed, "vectors"))
-    assert vectors == [f"vectors/prompt-{i}.safetensors" for i in range(3)], "each prompt's vectors once"
+    assert_logged_once_per_prompt(client, run, [0, 1, 2])
     (optuna_db,) = (tmp_path / "optuna").glob("*.db")  # one study file per job, beside the store
     studies = optuna.get_all_study_names(storage=f"sqlite:///{optuna_db}")
     assert sorted(studies) == sorted(f"fusion-{run.data.tags['fusion.job_key']}-{i}" for i in range(3))
-    for key in ("prompt_composite", "prompt_objective"):
+    for key in ("per_prompt/composite", "per_prompt/objective"):
         assert sorted(m.step for m in client.get_metric_history(killed, key)) == [0, 1, 2]
 
     # and the numbers equal an uninterrupted run of the same job
@@ -207,5 +224,6 @@ def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, recor
     )
     timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
     assert timeless(run.data.metrics) == timeless(reference.data.metrics)
-    for key in ("prompt_composite", "prompt_objective"):
+    for key in ("per_prompt/composite", "per_prompt/objective"):
         assert sorted(m.step for m in client.get_metric_history(run.info.run_id, key)) == [0, 1, 2], (phase, key)
+    assert_logged_once_per_prompt(client, run, [0, 1, 2])

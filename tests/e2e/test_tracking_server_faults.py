@@ -18,6 +18,7 @@ from tests.helpers import PROJECT_ROOT
 
 JOB = [
     "steering=full",
+    "data=simpleqa",  # by name: the checks read SimpleQA row indices 0, 1, 2
     "data.limit=3",
     "search.n_trials=2",
     "search.batch_size=2",
@@ -74,6 +75,6 @@ def test_the_tracking_server_going_away_stops_the_job_in_one_line_and_the_rerun_
         trials = read_table(client, run.info.run_id, "trials.json")
         assert [p["index"] for p in prompts] == [0, 1, 2]
         assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
-        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "prompt_composite")) == [0, 1, 2]
+        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "per_prompt/composite")) == [0, 1, 2]
     finally:
         stop(server)

@@ -3,12 +3,16 @@ default model, float32, CPU)."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
+from tqdm.auto import tqdm
 
 from fusion.data import load_simpleqa
 from fusion.judges.rules import RulesJudge
 from fusion.runner import PromptRunner
-from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
 
 
 def run(loaded, prompts, *, cached: bool, mode: str, rows: int):
@@ -63,3 +67,28 @@ def test_the_shuffled_target_steers_each_prompt_toward_another_prompts_reference
     by_target = {o.index: o.steered.explanation for o in own}
     assert [o.steered.explanation for o in shuffled] == [by_target[partners[p.index]] for p in prompts]
     assert [o.trials for o in shuffled] != [o.trials for o in own]
+
+
+def test_the_trial_bar_advances_once_per_trial_of_a_pack_searched_or_read_back(loaded, tmp_path):
+    """Three prompts' trials in one generated batch per round: after the pack the bar counts (and
+    shows) all 3 x 3 trials, and again when a rerun reads the studies back from the job's storage."""
+    job = JobConfig(
+        steering=SteeringConfig(mode="full", decoding="cached"),
+        search=SearchConfig(n_trials=3, batch_size=3, max_batch_rows=9),
+        prompts=PromptsConfig(chat_template=True, max_new_tokens=8),
+        tracking=TrackingConfig(uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+    )
+    (tmp_path / "optuna").mkdir()  # the per-job study file's folder (the pipeline makes it)
+    pack = list(enumerate(load_simpleqa()[:3]))
+    runner = PromptRunner(job, loaded, RulesJudge(), key="bar")
+    assert runner.prompts_per_pack() == 3
+    # batched up front as the pipeline does (and kept for the rerun): the test times the search
+    runner.answer_unsteered([p for _, p in pack], ["baseline", "control", "explanation"])
+    for attempt in ("searched", "read back"):
+        screen = io.StringIO()
+        with tqdm(total=9, desc="trials", file=screen, disable=False) as bar:
+            outcomes = list(runner.run_pack(pack, bar))
+            assert bar.n == 9, attempt
+            assert re.findall(r"(\d+/\d+)", screen.getvalue())[-1] == "9/9", attempt
+        assert [o.n_trials for o in outcomes] == [3, 3, 3]
+    assert len(list((tmp_path / "optuna").glob("*.db"))) == 1

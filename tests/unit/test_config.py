@@ -27,6 +27,8 @@ def test_defaults():
     assert (job.steering.mode, job.steering.decoding, job.quantization.name) == ("full", "exact", "none")
     assert (job.search.n_trials, job.search.sampler, job.search.objective_weight) == (5, "tpe", 0.7)
     assert job.judge.name == "rules" and job.tracking.experiment == "fusion"
+    # the paper's own questions, few enough that the default job is quick on a CPU
+    assert (job.data.name, job.data.index_file, job.data.limit) == ("paper260", "paper260", 5)
 
 
 @pytest.mark.parametrize("model", ["smollm2_135m", "gemma3_270m", "gemma2_2b_it"])
@@ -36,9 +38,13 @@ def test_every_model_and_mode_composes(model, mode):
     assert job.model.name == model and job.steering.mode == mode and job.quantization.load_in_8bit
 
 
-def test_paper260_data_option():
-    job = validate(composed("data=paper260"))
+def test_data_options():
+    job = validate(composed("data=paper260", "data.limit=null"))
     assert job.data.index_file == "paper260" and job.data.limit is None
+    simpleqa = validate(composed("data=simpleqa")).data
+    assert (simpleqa.name, simpleqa.index_file, simpleqa.limit) == ("simpleqa", None, 5)
+    replication = validate(composed("+experiment=paper_replication")).data
+    assert (replication.name, replication.limit) == ("paper260", None), "the replication runs all 260"
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,9 @@ TORCH_FREE = [
     "fusion.plots",
     "fusion.parity",
     "fusion.tracking",
+    "fusion.traces",
+    "fusion.datasets",
+    "fusion.studies",
 ]
 
 

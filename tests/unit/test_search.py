@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import optuna
 import pytest
+from tqdm.auto import tqdm
 
 from fusion.outcomes import Candidate
 from fusion.schema import SearchConfig
-from fusion.search import best_trial, make_sampler, prompt_seed, search_prompt
+from fusion.search import (
+    StudySpec,
+    best_trial,
+    count_trials,
+    make_sampler,
+    prompt_seed,
+    search_prompt,
+    search_prompts,
+)
 
 
 def scorer(log: list):
@@ -72,3 +84,37 @@ def test_stored_study_is_read_back_not_searched_again(tmp_path):
     study.add_trial(first_trial)
     redone = search_prompt(scorer(calls), 2, cfg, seed=7, storage=storage, study_name="p0")
     assert calls == [2, 2, 2, 2] and redone == first
+
+
+def packed(evaluate):
+    """``evaluate`` over the (slot, strengths) rows of a packed search."""
+    return lambda rows: evaluate([strengths for _, strengths in rows])
+
+
+def shown_count(screen: io.StringIO) -> str:
+    """The ``n/total`` of the last frame a tqdm bar drew."""
+    return re.findall(r"(\d+/\d+)", screen.getvalue())[-1]
+
+
+def test_the_trial_bar_counts_and_shows_every_trial_of_a_pack_and_of_a_stored_one(tmp_path):
+    """A pack's trials are told in a burst after each batch: the bar must count and show each one,
+    not the first of the burst; trials read back from stored studies count the same way."""
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    cfg = SearchConfig(n_trials=5, batch_size=5)
+    specs = [StudySpec(prompt_seed(0, i), f"p{i}") for i in range(5)]
+    for attempt in ("searched", "read back"):
+        screen = io.StringIO()
+        calls: list[int] = []
+        with tqdm(total=25, desc="trials", file=screen, disable=False, mininterval=10) as bar:
+            results = search_prompts(packed(scorer(calls)), specs, 2, cfg, on_trial=count_trials(bar), storage=storage)
+            assert bar.n == 25, attempt
+            assert shown_count(screen) == "25/25", attempt
+        assert [len(r) for r in results] == [5] * 5
+        assert calls == ([25] if attempt == "searched" else []), "one packed batch, then nothing to evaluate"
+
+
+def test_a_disabled_trial_bar_is_left_alone():
+    screen = io.StringIO()
+    with tqdm(total=3, file=screen, disable=True) as bar:
+        search_prompt(scorer([]), 1, SearchConfig(n_trials=3), seed=0, on_trial=lambda r: count_trials(bar)(0, r))
+        assert screen.getvalue() == ""

@@ -1,0 +1,98 @@
+"""Answers as MLflow traces, through the tracker on a real store: a prompt interrupted between its
+traces and its row gets its traces exactly once when the run is resumed, and the dataset input is
+logged once per run. No model: the outcomes are written by hand."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from fusion.datasets import prompt_digest
+from fusion.errors import ServiceUnavailable
+from fusion.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
+from fusion.records import Prompt
+from fusion.schema import JobConfig
+from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG, answer_traces, log_answer_traces
+from fusion.tracking import Tracker, read_table
+
+PROMPTS = [Prompt(0, "Who wrote Hamlet?", "William Shakespeare"), Prompt(1, "Capital of France?", "Paris")]
+
+
+def outcome(position: int, prompt: Prompt) -> PromptOutcome:
+    graded = GradedAnswer("I do not know.", 0.0, "NOT_ATTEMPTED", 1, 0.1)
+    steered = SteeredAnswer(prompt.gold, 1.0, "CORRECT", 5, 1.0, judge="rules", rationale="gold present")
+    return PromptOutcome(position, prompt.index, prompt.question, prompt.gold, "", graded, graded, steered, 2, 0.1)
+
+
+def start(uri: str, tmp_path) -> Tracker:
+    tracker = Tracker(uri, "fusion", (tmp_path / "artifacts").as_uri())
+    tracker.start("full-test", {}, {}, "job-key")
+    return tracker
+
+
+def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    job = JobConfig()
+    answers = [answer_traces(job, outcome(i, p), p.question, f"Question: {p.question}") for i, p in enumerate(PROMPTS)]
+    first = start(uri, tmp_path)
+    assert first.log_dataset(job.data, PROMPTS)
+    first.log_prompt(0, outcome(0, PROMPTS[0]).row(), {}, [], answers[0])
+    assert first.run is not None
+    run_id = first.run.info.run_id
+    # the crash: prompt 1's first two traces are logged, its row is not
+    log_answer_traces(first.client, first.experiment_id, run_id, answers[1][:2])
+    first.end("KILLED")
+
+    resumed = start(uri, tmp_path)
+    assert resumed.resumed and resumed.run is not None and resumed.run.info.run_id == run_id
+    assert not resumed.log_dataset(job.data, PROMPTS), "the run has its dataset: not logged again"
+    assert [row["index"] for row in resumed.finished_prompts()] == [0]
+    resumed.log_prompt(1, outcome(1, PROMPTS[1]).row(), {}, [], answers[1])
+    resumed.end()
+
+    client = MlflowClient(tracking_uri=uri)
+    traces = client.search_traces(locations=[resumed.experiment_id], run_id=run_id, max_results=100)
+    keys = sorted((int(t.info.tags[INDEX_TAG]), t.info.tags[KIND_TAG]) for t in traces)
+    assert keys == [(i, kind) for i in (0, 1) for kind in ("baseline", "control", "steered")]
+    for trace in traces:
+        names = sorted(a.name for a in trace.info.assessments)
+        assert names == sorted([EXPECTATION, *FEEDBACK]), (trace.info.tags, names)
+    run = client.get_run(run_id)
+    assert run.inputs is not None
+    (dataset,) = [i.dataset for i in run.inputs.dataset_inputs]
+    assert (dataset.name, dataset.digest) == ("simpleqa", prompt_digest(PROMPTS))
+    assert [row["index"] for row in read_table(client, run_id, "prompts.json")] == [0, 1]
+
+
+def test_a_baseline_job_traces_its_baseline_and_control_answers_only():
+    job = JobConfig()
+    job.steering.mode = "baseline"
+    traces = answer_traces(job, outcome(0, PROMPTS[0]), "b", "s")
+    assert [(t.kind, t.prompt) for t in traces] == [("baseline", "b"), ("control", "s")]
+
+
+def test_the_digest_follows_the_rows_not_the_run():
+    assert prompt_digest(PROMPTS) == prompt_digest(list(PROMPTS))
+    assert prompt_digest(PROMPTS) != prompt_digest(PROMPTS[::-1])
+    changed = [PROMPTS[0], Prompt(1, "Capital of France?", "Lyon")]
+    assert prompt_digest(changed) != prompt_digest(PROMPTS), "the same indices with another gold answer"
+
+
+def test_a_trace_mlflow_drops_stops_the_job_before_the_prompts_row(tmp_path):
+    """MLflow's tracing never raises (it drops a trace with a warning); the tracker reads the
+    traces back, so a prompt whose traces are missing is not marked finished."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = start(uri, tmp_path)
+    assert tracker.run is not None
+    run_id = tracker.run.info.run_id
+    mlflow.tracing.disable()
+    try:
+        with pytest.raises(ServiceUnavailable, match="did not store the traces of the baseline of prompt 0"):
+            tracker.log_prompt(
+                0, outcome(0, PROMPTS[0]).row(), {}, [], answer_traces(JobConfig(), outcome(0, PROMPTS[0]), "q", "s")
+            )
+    finally:
+        mlflow.tracing.enable()
+        tracker.end("KILLED")
+    assert read_table(tracker.client, run_id, "prompts.json") == []
