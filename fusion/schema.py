@@ -1,8 +1,9 @@
 """The configuration schema: what Hydra composes into, one dataclass per config group.
 
-Registered (:func:`register_schema`, at the entry point) in Hydra's ConfigStore as the base of ``conf/config.yaml`` (and one schema per judge
-option), so a misspelt key fails at composition. Values are checked by :func:`fusion.config.validate`.
-Torch- and Hydra-free: importing it registers nothing.
+Registered in Hydra's ConfigStore by :func:`register_schema` (called at the entry point) as the
+base of ``conf/config.yaml``, with one schema per judge option, so a misspelt key fails at
+composition. Values are checked by :func:`fusion.config.validate`. Torch- and Hydra-free:
+importing it registers nothing.
 """
 
 from __future__ import annotations
