@@ -1,4 +1,4 @@
-"""Shaping results for MLflow: per-prompt metrics, trial rows and a run's summary metrics.
+"""Shaping results for MLflow: trial rows and a run's summary metrics.
 
 Torch-free and shared: the pipeline logs these, and the report recomputes the summary of merged
 shards from their ``prompts.json`` rows with the same function.
@@ -15,12 +15,6 @@ from fusion.scoring import summarize
 
 # the run's summary: the steered answers (no prefix), the unsteered ones and the zero-steering control
 SUMMARY_PREFIXES = ("", "baseline_", "control_")
-# Per-prompt values are series under one prefix. MLflow's runs table and compare view show a
-# series' last value: an unprefixed `prompt_composite` read there like the run's score, though it was
-# only the last prompt's. The prefix says "per prompt", sorts the series after the summary's
-# accuracy, composite_*, control_* and overlap_* (MLflow sorts keys alphabetically) and gets them a
-# section of their own in MLflow's chart view.
-PER_PROMPT = "per_prompt/"
 
 
 def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict[str, float]:
@@ -40,29 +34,6 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
     metrics["failed_trials"] = float(sum(r.get("failed_trials", 0) for r in rows))
     metrics["n_prompts"] = float(len(rows))
     return metrics
-
-
-def per_prompt(name: str) -> str:
-    """The MLflow key of a per-prompt series (``step`` = the prompt's position in the job)."""
-    return f"{PER_PROMPT}{name}"
-
-
-def prompt_metrics(outcome: PromptOutcome) -> dict[str, float]:
-    """One prompt's values, logged as steps of ``per_prompt/*`` series."""
-    steered = outcome.steered
-    metrics = {
-        "composite": steered.composite,
-        "overlap": steered.overlap,
-        "objective": steered.objective,
-        "quality": float(steered.quality),
-        "baseline_composite": outcome.baseline.composite,
-        "control_composite": outcome.control.composite,
-    }
-    if math.isfinite(steered.perplexity):
-        metrics["perplexity"] = steered.perplexity
-    for s, value in enumerate(steered.strengths):
-        metrics[f"strength_{s}"] = value
-    return {per_prompt(name): value for name, value in metrics.items()}
 
 
 def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:

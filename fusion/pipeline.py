@@ -21,7 +21,7 @@ from fusion import plots
 from fusion.config import named_model_config, optuna_storage, tracking_uri
 from fusion.datasets import prompt_digest
 from fusion.errors import ServiceUnavailable, SetupError
-from fusion.metrics import prompt_metrics, run_description, summary_metrics, trial_rows
+from fusion.metrics import run_description, summary_metrics, trial_rows
 from fusion.models import LoadedModel, QuantizationConfig, shared_model
 from fusion.outcomes import PromptOutcome
 from fusion.preflight import Prepared, prepare
@@ -148,8 +148,6 @@ def run_job(
         records_path = output_dir / "prompts.jsonl"
         # a rerun of an interrupted job continues its run: finished prompts are neither redone nor relogged
         outcomes = [PromptOutcome.from_row(row) for row in tracker.finished_prompts()]
-        for outcome in outcomes:
-            tracker.log_missing_metrics(outcome.position, prompt_metrics(outcome))
         done = {o.index for o in outcomes}
         if done:
             log.info("%d of %d prompts were finished by an earlier attempt: not redone", len(done), len(prompts))
@@ -190,11 +188,7 @@ def run_job(
                         tracker.log_artifact(path, "vectors")
                     texts = render(job.prompts, loaded.tokenizer, prompts[outcome.position])
                     tracker.log_prompt(
-                        outcome.position,
-                        outcome.row(),
-                        prompt_metrics(outcome),
-                        trial_rows(outcome),
-                        answer_traces(job, outcome, texts.baseline, texts.steer),
+                        outcome.row(), trial_rows(outcome), answer_traces(job, outcome, texts.baseline, texts.steer)
                     )
                     prompt_bar.update(1)
                     prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")

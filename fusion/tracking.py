@@ -1,8 +1,10 @@
 """MLflow logging: one run per Hydra job, records logged as the run goes.
 
-Per prompt: a row appended to the ``prompts.json`` table, ``per_prompt/*`` metrics with
-``step = position in the job`` and one trace per answer with its assessments (:mod:`fusion.traces`);
-per trial: rows appended to ``trials.json``. Never one run per trial or per prompt (thousands of
+Per prompt: a row appended to the ``prompts.json`` table and one trace per answer with its
+assessments (:mod:`fusion.traces`); per trial: rows appended to ``trials.json``. A prompt's values
+are no metric series: MLflow's runs tables and compare view show a series' last value, which reads
+like the run's score though it is only the last prompt's (and the evaluation runs table puts such
+series before the summary); the summary metrics are the only metrics. Never one run per trial or per prompt (thousands of
 runs make the UI unusable). The prompt set is the run's dataset input (:mod:`fusion.datasets`).
 Summary metrics, the resolved config and plots are logged at the end.
 """
@@ -200,15 +202,10 @@ class Tracker:
         mlflow.log_dict({"columns": columns, "data": [[row.get(c) for c in columns] for row in rows]}, name)
 
     def log_prompt(
-        self,
-        step: int,
-        record: Mapping[str, Any],
-        metrics: Mapping[str, float],
-        trials: Sequence[Mapping[str, Any]],
-        answers: Sequence[AnswerTrace] = (),
+        self, record: Mapping[str, Any], trials: Sequence[Mapping[str, Any]], answers: Sequence[AnswerTrace] = ()
     ) -> None:
-        """Log one finished prompt: its answers' traces, trials and metrics; its ``prompts.json``
-        row goes last and marks it finished."""
+        """Log one finished prompt: its answers' traces and its trials; its ``prompts.json`` row
+        goes last and marks it finished."""
         assert self.run is not None
         run_id = self.run.info.run_id
         if answers:
@@ -219,17 +216,8 @@ class Tracker:
             log_answer_traces(self.client, self.experiment_id, run_id, answers)
         self.tables["trials.json"].extend(dict(t) for t in trials)
         self._write_table("trials.json")
-        mlflow.log_metrics(dict(metrics), step=step)
         self.tables["prompts.json"].append(dict(record))
         self._write_table("prompts.json")
-
-    def log_missing_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
-        """On resume: log a finished prompt's metrics if the crash came before they were logged."""
-        assert self.run is not None
-        for key, value in metrics.items():
-            steps = {m.step for m in self.client.get_metric_history(self.run.info.run_id, key)}
-            if step not in steps:
-                mlflow.log_metric(key, value, step=step)
 
     def log_dataset(self, data: DataConfig, prompts: Sequence[Prompt]) -> bool:
         """The job's prompts as the run's dataset input (MLflow's Datasets panel: name, source,

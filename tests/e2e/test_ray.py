@@ -142,7 +142,6 @@ def test_sharded_multirun_on_ray_logs_every_shard_to_the_tracking_server(service
         index = prompts[0]["index"]
         indices.append(index)
         assert sorted((t["index"], t["trial"]) for t in trials) == [(index, 0), (index, 1)]
-        assert len(client.get_metric_history(run.info.run_id, "per_prompt/composite")) == 1
         assert run.data.metrics["n_prompts"] == 1
     assert indices == [0, 1], "shards 0 and 1 hold the first and second SimpleQA question"
     assert len(list(services.artifacts.rglob("prompts.json"))) == 2

@@ -63,6 +63,9 @@ def assert_logged_once_per_prompt(client, run, indices: list[int]) -> None:
         assert sorted(a.name for a in trace.info.assessments) == sorted([EXPECTATION, *FEEDBACK]), trace.info.tags
     inputs = client.get_run(run_id).inputs
     assert inputs is not None and len(inputs.dataset_inputs) == 1, "the dataset input once"
+    # the run's metrics are its summary, one value each: no per-prompt series to read as the score
+    for key in client.get_run(run_id).data.metrics:
+        assert len(client.get_metric_history(run_id, key)) == 1, key
 
 
 def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
@@ -106,8 +109,6 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     (optuna_db,) = (tmp_path / "optuna").glob("*.db")  # one study file per job, beside the store
     studies = optuna.get_all_study_names(storage=f"sqlite:///{optuna_db}")
     assert sorted(studies) == sorted(f"fusion-{run.data.tags['fusion.job_key']}-{i}" for i in range(3))
-    for key in ("per_prompt/composite", "per_prompt/objective"):
-        assert sorted(m.step for m in client.get_metric_history(killed, key)) == [0, 1, 2]
 
     # and the numbers equal an uninterrupted run of the same job
     reference_store = tmp_path / "reference.db"
@@ -224,6 +225,4 @@ def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, recor
     )
     timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
     assert timeless(run.data.metrics) == timeless(reference.data.metrics)
-    for key in ("per_prompt/composite", "per_prompt/objective"):
-        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, key)) == [0, 1, 2], (phase, key)
     assert_logged_once_per_prompt(client, run, [0, 1, 2])

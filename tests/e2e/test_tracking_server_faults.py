@@ -75,6 +75,7 @@ def test_the_tracking_server_going_away_stops_the_job_in_one_line_and_the_rerun_
         trials = read_table(client, run.info.run_id, "trials.json")
         assert [p["index"] for p in prompts] == [0, 1, 2]
         assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
-        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "per_prompt/composite")) == [0, 1, 2]
+        traces = client.search_traces(locations=[run.info.experiment_id], run_id=run.info.run_id, max_results=100)
+        assert len(traces) == 3 * 3, "each prompt's baseline, control and steered traces, once"
     finally:
         stop(server)

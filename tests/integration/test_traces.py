@@ -37,7 +37,7 @@ def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume
     answers = [answer_traces(job, outcome(i, p), p.question, f"Question: {p.question}") for i, p in enumerate(PROMPTS)]
     first = start(uri, tmp_path)
     assert first.log_dataset(job.data, PROMPTS)
-    first.log_prompt(0, outcome(0, PROMPTS[0]).row(), {}, [], answers[0])
+    first.log_prompt(outcome(0, PROMPTS[0]).row(), [], answers[0])
     assert first.run is not None
     run_id = first.run.info.run_id
     # the crash: prompt 1's first two traces are logged, its row is not
@@ -48,7 +48,7 @@ def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume
     assert resumed.resumed and resumed.run is not None and resumed.run.info.run_id == run_id
     assert not resumed.log_dataset(job.data, PROMPTS), "the run has its dataset: not logged again"
     assert [row["index"] for row in resumed.finished_prompts()] == [0]
-    resumed.log_prompt(1, outcome(1, PROMPTS[1]).row(), {}, [], answers[1])
+    resumed.log_prompt(outcome(1, PROMPTS[1]).row(), [], answers[1])
     resumed.end()
 
     client = MlflowClient(tracking_uri=uri)
@@ -90,7 +90,7 @@ def test_a_trace_mlflow_drops_stops_the_job_before_the_prompts_row(tmp_path):
     try:
         with pytest.raises(ServiceUnavailable, match="did not store the traces of the baseline of prompt 0"):
             tracker.log_prompt(
-                0, outcome(0, PROMPTS[0]).row(), {}, [], answer_traces(JobConfig(), outcome(0, PROMPTS[0]), "q", "s")
+                outcome(0, PROMPTS[0]).row(), [], answer_traces(JobConfig(), outcome(0, PROMPTS[0]), "q", "s")
             )
     finally:
         mlflow.tracing.enable()

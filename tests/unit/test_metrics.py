@@ -1,37 +1,31 @@
-"""What a run logs as metrics: per-prompt series apart from the run's summary."""
+"""A run's metrics: the steered answers' summary beside the baseline's and the control's, computed
+from the ``prompts.json`` rows (per-prompt values are no metrics: they live in the rows and traces)."""
 
 from __future__ import annotations
 
-from fusion.metrics import PER_PROMPT, prompt_metrics, summary_metrics
+import pytest
+
+from fusion.metrics import summary_metrics
 from fusion.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
 
 
-def outcome(position: int, composite: float) -> PromptOutcome:
-    graded = GradedAnswer("a", 0.5, "INCORRECT", 2, 0.3)
+def outcome(position: int, composite: float, failed: int = 0) -> PromptOutcome:
+    baseline = GradedAnswer("a", 0.5, "INCORRECT", 2, 0.3)
+    control = GradedAnswer("c", 0.7, "CORRECT", 4, 0.75)
     steered = SteeredAnswer("b", 0.8, "CORRECT", 5, composite, strengths=[0.1, 0.2], perplexity=12.0, objective=0.5)
-    return PromptOutcome(position, position, "q", "g", "", graded, graded, steered, n_trials=5, seconds=1.0)
+    return PromptOutcome(
+        position, position, "q", "g", "", baseline, control, steered, n_trials=5, seconds=1.0, failed_trials=failed
+    )
 
 
-def test_per_prompt_series_are_named_per_prompt_and_never_shadow_a_summary_metric():
-    metrics = prompt_metrics(outcome(0, 0.9))
-    assert sorted(metrics) == [
-        f"{PER_PROMPT}{name}"
-        for name in (
-            "baseline_composite",
-            "composite",
-            "control_composite",
-            "objective",
-            "overlap",
-            "perplexity",
-            "quality",
-            "strength_0",
-            "strength_1",
-        )
-    ]
-    assert metrics["per_prompt/composite"] == 0.9 and metrics["per_prompt/strength_1"] == 0.2
-    summary = summary_metrics([outcome(i, c).row() for i, c in enumerate([0.9, 0.1])], 0.6)
-    assert not set(summary) & set(metrics)
-    # MLflow sorts metric columns by name: the run's scores come before any per-prompt series
-    names = sorted({*summary, *metrics})
-    first_series = names.index(min(metrics))
-    assert {"accuracy", "composite_mean", "control_composite_mean", "overlap_mean"} <= set(names[:first_series])
+def test_summary_metrics_put_steered_baseline_and_control_side_by_side():
+    rows = [outcome(0, 0.9).row(), outcome(1, 0.1, failed=2).row()]
+    metrics = summary_metrics(rows, 0.6)
+    assert metrics["accuracy"] == 0.5  # one of two composites >= 0.6
+    assert metrics["composite_mean"] == pytest.approx(0.5)
+    assert metrics["baseline_composite_mean"] == pytest.approx(0.3) and metrics["baseline_accuracy"] == 0.0
+    assert metrics["control_composite_mean"] == pytest.approx(0.75) and metrics["control_accuracy"] == 1.0
+    assert metrics["simpleqa_correct"] == 1.0 and metrics["baseline_simpleqa_incorrect"] == 1.0
+    assert metrics["failed_trials"] == 2.0 and metrics["n_prompts"] == 2.0
+    assert metrics["objective_mean"] == pytest.approx(0.5)
+    assert not any("/" in name or name.startswith("prompt") for name in metrics), "no per-prompt names"
