@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import torch
+import transformers
 from tqdm.auto import tqdm
 
-from fusion.config import optuna_storage
+from fusion.answer_store import AnswerStore, batch_key
+from fusion.config import optuna_storage, study_folder, tracking_uri
 from fusion.devices import default_batch_rows
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
@@ -40,6 +43,21 @@ class PromptRunner:
         self.stop = eos_ids(self.model, self.tokenizer)
         # unsteered answers by (SimpleQA index, "baseline" | "control"), answered in batches up front
         self._unsteered: dict[tuple[int, str], list[int]] = {}
+        # ... and kept beside the tracking store for the other jobs of a sweep and for a rerun
+        # (no key: a benchmark or test, which must time or check the generation itself)
+        self.answer_store = AnswerStore(study_folder(tracking_uri(job)).parent / "answers") if key else None
+        self._answer_identity = [
+            loaded.source.identity,
+            asdict(job.model),
+            asdict(job.quantization),
+            str(loaded.device),
+            loaded.placement.dtype_name,
+            torch.__version__,
+            transformers.__version__,
+            job.prompts.max_new_tokens,
+            sorted(self.stop),
+            self.tokenizer.pad_token_id,
+        ]
         mode = job.steering.mode
         self.segments = (
             segment_bounds(loaded.num_layers, job.steering.boundaries)
@@ -104,8 +122,19 @@ class PromptRunner:
                 rendered = [render(self.job.prompts, self.tokenizer, p) for p in chunk]
                 # the control is the steering prompt answered without hooks
                 texts = [{"control": r.steer, "explanation": r.explanation}.get(kind, r.baseline) for r in rendered]
-                for prompt, ids in zip(chunk, self._generate(texts)):
+                for prompt, ids in zip(chunk, self._generate_stored(texts)):
                     self._unsteered[(prompt.index, kind)] = ids
+
+    def _generate_stored(self, texts: list[str]) -> list[list[int]]:
+        """Unsteered answers of one batch, from the answer store when an earlier job generated them."""
+        if self.answer_store is None:
+            return self._generate(texts)
+        key = batch_key(self._answer_identity, texts)
+        rows = self.answer_store.get(key, len(texts))
+        if rows is None:
+            rows = self._generate(texts)
+            self.answer_store.put(key, rows)
+        return rows
 
     def unsteered_ids(self, prompt: Prompt, kind: str) -> list[int]:
         if (prompt.index, kind) not in self._unsteered:

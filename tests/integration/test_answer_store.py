@@ -1,0 +1,59 @@
+"""The jobs of a sweep share their unsteered answers through the answer store beside the tracking
+store: a second job on the same model and prompts reads them instead of generating (the real
+default model, CPU)."""
+
+from __future__ import annotations
+
+from fusion.answer_store import AnswerStore
+from fusion.data import load_simpleqa
+from fusion.judges.rules import RulesJudge
+from fusion.runner import PromptRunner
+from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
+
+
+def job(tmp_path, mode: str, max_new_tokens: int = 8) -> JobConfig:
+    return JobConfig(
+        steering=SteeringConfig(mode=mode),
+        search=SearchConfig(study_storage="memory"),
+        prompts=PromptsConfig(chat_template=True, max_new_tokens=max_new_tokens, unsteered_batch_size=1),
+        tracking=TrackingConfig(uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+    )
+
+
+def answers(runner: PromptRunner, prompts) -> list[list[int]]:
+    runner.answer_unsteered(prompts, ["baseline", "explanation"])
+    return [runner.unsteered_ids(p, k) for k in ("baseline", "explanation") for p in prompts]
+
+
+def test_a_second_job_reads_the_unsteered_answers_of_the_first_without_generating(loaded, tmp_path):
+    prompts = load_simpleqa()[:2]
+    calls = []
+    handle = loaded.model.register_forward_pre_hook(lambda module, args: calls.append(1))
+    try:
+        first = answers(PromptRunner(job(tmp_path, "full"), loaded, RulesJudge(), key="job-a"), prompts)
+        generated = len(calls)
+        # another job of the sweep (segmented) on the same model and prompts: nothing to generate
+        second = answers(PromptRunner(job(tmp_path, "segmented"), loaded, RulesJudge(), key="job-b"), prompts)
+        assert len(calls) == generated > 0
+        # and what it read is what generating gives (a runner without a key keeps no store)
+        fresh = answers(PromptRunner(job(tmp_path, "full"), loaded, RulesJudge()), prompts)
+        assert len(calls) > generated
+        # other decoding settings are another key: generated, not read
+        before = len(calls)
+        answers(PromptRunner(job(tmp_path, "full", max_new_tokens=6), loaded, RulesJudge(), key="job-c"), prompts)
+        assert len(calls) > before
+    finally:
+        handle.remove()
+    assert second == first == fresh
+    files = sorted((tmp_path / "answers").glob("*.json"))
+    assert len(files) == 2 * 2 * 2  # two settings x two kinds x two batches (one prompt each)
+
+
+def test_an_unreadable_or_short_file_is_a_miss(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.put("k", [[1, 2], [3]])
+    assert store.get("k", 2) == [[1, 2], [3]]
+    assert store.get("k", 3) is None  # another batch size cannot share the file
+    (tmp_path / "k.json").write_text("[[1, 2], [3")  # a truncated file (a disk that filled up)
+    assert store.get("k", 2) is None
+    assert store.get("absent", 1) is None
