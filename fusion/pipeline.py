@@ -32,7 +32,7 @@ from fusion.segments import segments_tag
 from fusion.stores import redact
 from fusion.targets import shuffled_partners
 from fusion.traces import answer_traces
-from fusion.tracking import TRACKING_ERRORS, PrepareStore, Tracker, environment_tags, flatten
+from fusion.tracking import TRACKING_ERRORS, PrepareStore, Tracker, environment_tags, flatten, read_table
 from fusion.vectors import artifact_name, save_vectors
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,14 @@ def job_key(resolved_config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def store_gone(uri: str, error: Exception, output_dir: Path) -> ServiceUnavailable:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return ServiceUnavailable(
+        f"tracking.uri={redact(uri)} stopped answering ({type(error).__name__}: {first[:200]}); "
+        f"local records in {output_dir / 'prompts.jsonl'}"
+    )
+
+
 def run_job(
     job: JobConfig,
     resolved_config: dict[str, Any],
@@ -102,6 +110,16 @@ def run_job(
         )
     # the precision `auto` resolved to is part of what the job computes (float32 here, bf16 on a GPU)
     key = job_key({**resolved_config, "resolved_dtype": loaded.placement.dtype_name})
+    if sweep_id:  # a multirun into a sweep directory that ran before continues it
+        try:
+            finished = tracker.finished_in_sweep(key, sweep_id)
+            if finished is not None:
+                log.info("this job finished before in sweep %s (MLflow run %s): not run again", sweep_id, finished)
+                rows = read_table(tracker.client, finished, "prompts.json")
+                metrics = tracker.client.get_run(finished).data.metrics
+                return JobResult(finished, uri, dict(metrics), [PromptOutcome.from_row(row) for row in rows])
+        except TRACKING_ERRORS as error:
+            raise store_gone(uri, error, output_dir) from error
     storage = optuna_storage(job, key)
     if storage and storage.startswith("sqlite:///"):
         Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -217,10 +235,6 @@ def run_job(
         status = "KILLED"
         raise
     except TRACKING_ERRORS as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ServiceUnavailable(
-            f"tracking.uri={redact(uri)} stopped answering ({type(error).__name__}: {first[:200]}); "
-            f"local records in {output_dir / 'prompts.jsonl'}"
-        ) from error
+        raise store_gone(uri, error, output_dir) from error
     finally:
         tracker.end(status)

@@ -160,6 +160,19 @@ class Tracker:
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
         self.resumed = False
 
+    def finished_in_sweep(self, job_key: str, sweep_id: str) -> str | None:
+        """The run of this job that finished in this sweep, if any: a multirun into the same sweep
+        directory resumes the sweep, so its finished jobs are not run again (a new sweep is a new
+        directory, and runs everything)."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            f"tags.`fusion.job_key` = '{job_key}' and tags.`fusion.sweep_id` = '{sweep_id}' "
+            "and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
     def _unfinished_run(self, job_key: str) -> str | None:
         runs = self.client.search_runs(
             [self.experiment_id],
