@@ -199,11 +199,18 @@ def replication_report(
             {r.data.params.get("data.limit", "None") for r in runs}, key=lambda v: (len(v), v)
         )
     ]
-    exact = tags["fusion.steering_exact"]
+    # a baseline run steers nothing: its decoding setting says nothing about the steering
+    exact = sorted(
+        {r.data.tags.get("fusion.steering_exact", "") for r in runs if r.data.tags["fusion.mode"] != "baseline"}
+    )
     steering = (
         "exact (the paper's: no KV cache)"
         if exact == ["true"]
-        else ("cached (KV cache, running means: not the paper's exact mode)" if exact == ["false"] else "mixed")
+        else (
+            "cached (KV cache, running means: not the paper's exact mode)"
+            if exact == ["false"]
+            else "cached and exact (the paper's), in separate runs: the table's mode column says which"
+        )
     )
     if wall_seconds is None:  # from the first run's start to the last run's end
         wall_seconds = (max(r.info.end_time for r in runs) - min(r.info.start_time for r in runs)) / 1000

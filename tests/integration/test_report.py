@@ -154,7 +154,8 @@ def log_run(
 
 def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    log_run(uri, "baseline", {0: 0.1, 1: 0.7, 2: 0.2, 3: 0.3, 4: 0.65})
+    # a baseline job carries the default decoding (exact), as the pipeline logs it: it steers nothing
+    log_run(uri, "baseline", {0: 0.1, 1: 0.7, 2: 0.2, 3: 0.3, 4: 0.65}, exact=True)
     log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1, 3: 0.9, 4: 0.2}, seed=0)
     log_run(uri, "full", {0: 0.7, 1: 0.1, 2: 0.1, 3: 0.2, 4: 0.3}, seed=1)
     log_run(uri, "segmented", {0: 0.9, 1: 0.9, 2: 0.9, 3: 0.65}, seed=0)  # prompt 4 missing: compared on 4
@@ -206,9 +207,21 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
 
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "## Paired statistics" in text
+    assert "- Steering: cached and exact (the paper's), in separate runs" in text
     assert f"- {seg['sentence']}." in text and "Per-question agreement" in text
     assert "| full - baseline | 5 | 10.0 % | 30.0 % | 30.0 % | 30.0 % |" in text
     # the paper's ordering is judged on the plain groups only, not on the shuffled or exact ones
     assert "5 trials: accuracy baseline 40.0 %, full 40.0 %, segmented 100.0 %" in text
     assert "## Paired statistics" in (tmp_path / "report" / "REPORT.md").read_text()
     assert not (tmp_path / "report" / "report.md").exists()  # one report file name per folder
+
+
+def test_a_baseline_run_does_not_make_a_cached_study_read_as_mixed(tmp_path):
+    """A baseline job keeps the default decoding (exact) though it steers nothing: the report's
+    steering line follows the steered runs only."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_run(uri, "baseline", {0: 0.1, 1: 0.7}, exact=True)
+    log_run(uri, "full", {0: 0.8, 1: 0.7})
+    report(tmp_path, "--replication", "--resamples", "100")
+    text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "- Steering: cached (KV cache, running means: not the paper's exact mode)" in text
