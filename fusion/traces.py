@@ -133,12 +133,16 @@ def delete_prompt_traces(client: MlflowClient, experiment_id: str, run_id: str, 
 
 def _start_trace(answer: AnswerTrace, run_id: str) -> str:
     with mlflow.start_span(name=answer.kind, span_type=SpanType.LLM, run_id=run_id) as span:
-        span.set_inputs({"question": answer.question, "prompt": answer.prompt})
+        # the kind is part of the request: MLflow's trace comparison of two runs pairs traces by
+        # their request, and a question's three answers must pair kind with kind
+        span.set_inputs({"kind": answer.kind, "question": answer.question, "prompt": answer.prompt})
         span.set_outputs(answer.graded.answer)
         if answer.attributes:
             span.set_attributes(dict(answer.attributes))
         mlflow.update_current_trace(
-            tags=answer.tags(), request_preview=answer.question, response_preview=answer.graded.answer
+            tags=answer.tags(),
+            request_preview=f"[{answer.kind}] {answer.question}",
+            response_preview=answer.graded.answer,
         )
     return span.trace_id
 

@@ -97,6 +97,7 @@ def test_each_answer_is_a_trace_of_the_run_graded_by_the_judge(segmented_run):
             assert trace.info.state.value == "OK"
             request = json.loads(trace.data.request)
             assert request["question"] == p["question"] and p["question"] in request["prompt"]
+            assert request["kind"] == kind  # a two-run comparison pairs traces by request: kind with kind
             assert json.loads(trace.data.response) == p[f"{prefix}answer"]
             assessments = {a.name: a for a in trace.info.assessments}
             assert sorted(assessments) == sorted([EXPECTATION, *FEEDBACK])
