@@ -4,8 +4,8 @@ Per prompt: a row appended to the ``prompts.json`` table and one trace per answe
 assessments (:mod:`fusion.traces`); per trial: rows appended to ``trials.json``. A prompt's values
 are no metric series: MLflow's runs tables and compare view show a series' last value, which reads
 like the run's score though it is only the last prompt's (and the evaluation runs table puts such
-series before the summary); the summary metrics are the only metrics. Never one run per trial or per prompt (thousands of
-runs make the UI unusable). The prompt set is the run's dataset input (:mod:`fusion.datasets`).
+series before the summary); the summary metrics are the only metrics. Never one run per trial or
+per prompt (thousands of runs make the UI unusable). The prompt set is the run's dataset input (:mod:`fusion.datasets`).
 Summary metrics, the resolved config and plots are logged at the end.
 """
 
@@ -166,12 +166,11 @@ class Tracker:
         directory, and runs everything)."""
         runs = self.client.search_runs(
             [self.experiment_id],
-            f"tags.`fusion.job_key` = '{job_key}' and tags.`fusion.sweep_id` = '{sweep_id}' "
-            "and attributes.status = 'FINISHED'",
+            f"tags.`fusion.job_key` = '{job_key}' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
-            max_results=1,
         )
-        return runs[0].info.run_id if runs else None
+        # the sweep is compared here, not in the filter: a directory name may hold any character
+        return next((r.info.run_id for r in runs if r.data.tags.get("fusion.sweep_id") == sweep_id), None)
 
     def _unfinished_run(self, job_key: str) -> str | None:
         runs = self.client.search_runs(
