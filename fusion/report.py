@@ -27,6 +27,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from fusion.config import PROJECT_ROOT, default_tracking_uri
+from fusion.errors import SetupError, one_line_errors
 from fusion.metrics import summary_metrics
 from fusion.plots import report_plots
 from fusion.report_text import markdown, paired_markdown, replication_report
@@ -53,9 +54,7 @@ def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_i
         return [client.get_run(r) for r in run_ids]
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
-        raise SystemExit(
-            f"fusion.report: no experiment {experiment!r} in this store: pass --experiment or --tracking-uri"
-        )
+        raise SetupError(f"no experiment {experiment!r} in this store: pass --experiment or --tracking-uri")
     query = "attributes.status = 'FINISHED' and tags.`fusion.mode` != ''"
     if sweep_id:
         query += f" and tags.`fusion.sweep_id` = '{sweep_id}'"
@@ -259,10 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the paired bootstrap")
     args = parser.parse_args(argv)
     client = MlflowClient(tracking_uri=args.tracking_uri)
-    runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
-    if not runs:
-        print("fusion.report: no finished runs match: check --sweep-id / --run-ids / --experiment", file=sys.stderr)
-        return 2
+    with one_line_errors():
+        runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
+        if not runs:
+            raise SetupError("no finished runs match: check --sweep-id / --run-ids / --experiment")
     summary = summarise(client, runs)
     pairs = paired(summary, args.resamples, args.bootstrap_seed)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from fusion.config import validate
-from fusion.errors import FusionError
+from fusion.errors import one_line_errors
 from fusion.overrides import check_composition, check_overrides
 from fusion.schema import JobConfig, register_schema
 
@@ -65,17 +65,6 @@ def print_summary(job: JobConfig, result: JobResult) -> None:
     lines.append(f"\nMLflow run {result.run_id} in {result.tracking_uri} ({summary.get('wall_seconds', 0):.0f} s)")
     lines.append(f"Compare runs:  make ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
     print("\n".join(lines), flush=True)
-
-
-@contextmanager
-def one_line_errors() -> Iterator[None]:
-    """The one handler of fusion's errors: ``fusion: <message>`` on stderr and the error's exit code
-    (2 bad input, 1 a service gone mid-run). Anything else is a bug and keeps its traceback."""
-    try:
-        yield
-    except FusionError as error:
-        print(f"fusion: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fusion.errors import FusionError
+from fusion.errors import one_line_errors
 
 
 def replay(
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strength-scale", type=float, default=1.0, help="multiply every strength by this")
     parser.add_argument("--tracking-uri", default=None, help="default: this project's mlruns/mlflow.db")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         answer, meta = replay(
             args.run_id,
             args.prompt,
@@ -69,9 +69,6 @@ def main(argv: list[str] | None = None) -> int:
             strength_scale=args.strength_scale,
             tracking_uri=args.tracking_uri,
         )
-    except FusionError as error:
-        print(f"fusion: {error}", file=sys.stderr)
-        return error.exit_code
     print(answer)
     if args.question is None and args.strength_scale == 1.0:
         same = answer == meta["answer"]

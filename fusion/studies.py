@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from fusion.config import default_tracking_uri, study_folder
-from fusion.errors import SetupError
+from fusion.errors import SetupError, one_line_errors
 
 SHOWN = 5  # other study files listed by name
 
@@ -64,11 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("study", nargs="?", default="", help="a study file (.db) or storage URL; default: the newest")
     args = parser.parse_args(argv)
     folder = study_folder(os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())
-    try:
+    with one_line_errors():
         url, lines = choose(args.study, folder)
-    except SetupError as error:
-        print(f"fusion: {error}", file=sys.stderr)
-        return error.exit_code
     print("\n".join(lines), file=sys.stderr)
     print(url)
     return 0

@@ -225,3 +225,32 @@ def test_a_baseline_run_does_not_make_a_cached_study_read_as_mixed(tmp_path):
     report(tmp_path, "--replication", "--resamples", "100")
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "- Steering: cached (KV cache, running means: not the paper's exact mode)" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--experiment", "nowhere"], "fusion: no experiment 'nowhere' in this store: pass --experiment"),
+        (["--sweep-id", "multirun/none"], "fusion: no finished runs match: check --sweep-id"),
+    ],
+)
+def test_a_report_of_nothing_fails_in_one_line(tmp_path, args, message):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("fusion")  # an empty store with the default experiment
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fusion.report",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "--no-log",
+            *args,
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and result.stderr.startswith(message)

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from fusion.config import compose_job, validate
+from fusion.errors import one_line_errors
 from fusion.overrides import check_composition, check_overrides
 from fusion.preflight import prepare
-from fusion.run import one_line_errors
 from tests.helpers import PROJECT_ROOT
 
 
