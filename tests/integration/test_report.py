@@ -16,19 +16,17 @@ from fusion.stats import paired_bootstrap_ci
 from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
 
 
-def report(tmp_path, *args: str, experiment: str = "fusion") -> dict:
-    result = subprocess.run(
+def run_report(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m fusion.report`` on the store in ``tmp_path``, without logging the report."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "fusion.report",
             "--tracking-uri",
             f"sqlite:///{tmp_path / 'mlflow.db'}",
-            "--experiment",
-            experiment,
             "--out",
             str(tmp_path / "report"),
-            "--json",
             "--no-log",
             *args,
         ],
@@ -37,6 +35,10 @@ def report(tmp_path, *args: str, experiment: str = "fusion") -> dict:
         text=True,
         timeout=300,
     )
+
+
+def report(tmp_path, *args: str, experiment: str = "fusion") -> dict:
+    result = run_report(tmp_path, "--experiment", experiment, "--json", *args)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
 
@@ -237,20 +239,6 @@ def test_a_baseline_run_does_not_make_a_cached_study_read_as_mixed(tmp_path):
 def test_a_report_of_nothing_fails_in_one_line(tmp_path, args, message):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_experiment("fusion")  # an empty store with the default experiment
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fusion.report",
-            "--tracking-uri",
-            f"sqlite:///{tmp_path / 'mlflow.db'}",
-            "--no-log",
-            *args,
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_report(tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and result.stderr.startswith(message)
