@@ -67,10 +67,13 @@ def job_plots(
 def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     """The report's plots: accuracy per group, composite box plots, mean per-layer weight profiles."""
     modes = list(summary)  # labels: a mode, or mode@trials when several budgets ran
+    # groups on different question sets (an exact-mode subset) say how many questions each bar holds
+    counts = {summary[m].get("n_prompts") for m in modes}
+    ticks = [f"{m}\n({summary[m]['n_prompts']} q.)" for m in modes] if len(counts) > 1 else modes
     paths = []
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(5, 3.5) if len(modes) < 5 else (7, 4))
     ax.bar(
-        modes,
+        ticks,
         [100 * summary[m]["accuracy"] for m in modes],
         yerr=[100 * summary[m]["accuracy_sd"] for m in modes],
         color="tab:blue",
@@ -78,8 +81,8 @@ def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     ax.set(ylabel="accuracy (%)", title="Accuracy (composite >= 0.6)")
     ax.tick_params(axis="x", labelrotation=20)  # mode@trials labels would overlap
     paths.append(save(fig, out / "accuracy.png"))
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.boxplot([summary[m]["composites"] for m in modes], tick_labels=modes)
+    fig, ax = plt.subplots(figsize=(5, 3.5) if len(modes) < 5 else (7, 4))
+    ax.boxplot([summary[m]["composites"] for m in modes], tick_labels=ticks)
     ax.set(ylabel="composite score", title="Composite scores per prompt")
     ax.tick_params(axis="x", labelrotation=20)
     paths.append(save(fig, out / "composite_box.png"))

@@ -179,6 +179,8 @@ def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]
                     "seed": int(shards[0].data.params.get("search.seed", 0)),
                     "shards": len(shards),
                     "runs": [r.info.run_id for r in shards],
+                    # a resumed run's wall_seconds counts its last attempt only
+                    "resumed": any(r.data.tags.get("fusion.resumed") == "true" for r in shards),
                     **{
                         k: metrics.get(k)
                         for k in (*METRICS, *CONTROL_METRICS, "n_prompts", "wall_seconds", "failed_trials")

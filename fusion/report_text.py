@@ -61,8 +61,10 @@ def seed_table(summary: dict[str, dict[str, Any]]) -> str:
                 f"| {label} | {r['seed'] if e['mode'] != 'baseline' else '—'} | {r['shards']} | {int(r['n_prompts'] or 0)} "
                 f"| {_pct(r['accuracy'])} | {_num(r['composite_mean'])} | {_num(r['overlap_mean'])} "
                 f"| {_pct(r['simpleqa_correct'])} | {_pct(r.get('control_accuracy'))} "
-                f"| {int(r.get('failed_trials') or 0)} | {(r.get('wall_seconds') or 0):.0f} |"
+                f"| {int(r.get('failed_trials') or 0)} | {(r.get('wall_seconds') or 0):.0f}{'*' * bool(r.get('resumed'))} |"
             )
+    if any(r.get("resumed") for e in summary.values() for r in e["replicates"]):
+        lines += ["", "\\* resumed after an interruption: the wall time of its last attempt only."]
     return "\n".join(lines)
 
 
