@@ -8,7 +8,7 @@ from typing import Any
 
 from mlflow.entities import Run
 
-from fusion.stats import PairedComparison
+from fusion.stats import PairedComparison, signed
 
 
 def _pct(v: float | None, sd: float = 0.0) -> str:
@@ -68,11 +68,24 @@ def seed_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def ordering(summary: dict[str, dict[str, Any]]) -> str:
+def _step(pair: PairedComparison) -> str:
+    """One step of the ordering as a paired test: the difference, its interval, the p-value."""
+    return (
+        f"{pair.a} - {pair.b} {signed(pair.accuracy_diff, 1)} points "
+        f"[{signed(pair.accuracy_ci_low, 1)}, {signed(pair.accuracy_ci_high, 1)}], McNemar p = {pair.mcnemar_p:.3f}, "
+        f"composite {signed(pair.composite_diff, 3)} [{signed(pair.ci_low, 3)}, {signed(pair.ci_high, 3)}]: "
+        f"{pair.evidence}"
+    )
+
+
+def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] | None = None) -> str:
     """Whether the paper's ordering (segmented > full > baseline in accuracy) held, per budget
-    (plain groups only: the reference target, and cached steering where exact runs are separate)."""
+    (plain groups only: the reference target, and cached steering where exact runs are separate),
+    and each step of it as a paired test where ``pairs`` has one."""
     base = summary.get("baseline")
     plain = [e for e in summary.values() if not e["variant"]]
+    label_of = {id(e): label for label, e in summary.items()}
+    tested = {(c.a, c.b): c for c in pairs or []}
     out = []
     for budget in sorted({e["n_trials"] for e in plain if e["mode"] != "baseline"}):
         by_mode = {e["mode"]: e for e in plain if e["n_trials"] == budget}
@@ -96,6 +109,15 @@ def ordering(summary: dict[str, dict[str, Any]]) -> str:
             + caveat
             + "."
         )
+        steps = [
+            tested.get((label_of[id(by_mode[a])], label_of[id(b)]))
+            for a, b in (("segmented", by_mode["full"]), ("full", base))
+        ]
+        out += [f"  - {_step(c)}." for c in steps if c is not None]
+        if held and any(c is not None and c.evidence.startswith("no evidence") for c in steps):
+            out.append(
+                "  - So it held in the point estimates only: a step without evidence of a difference may be noise."
+            )
     return "\n".join(out) or "- not enough modes to compare."
 
 
@@ -127,10 +149,6 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _points(value: float) -> str:
-    return f"{round(value, 1) + 0.0:+.1f}"
-
-
 def paired_markdown(pairs: list[PairedComparison]) -> str:
     """The paired statistics as a table, then the rule behind them."""
     if not pairs:
@@ -144,7 +162,7 @@ def paired_markdown(pairs: list[PairedComparison]) -> str:
     for c in pairs:
         lines.append(
             f"| {c.a} - {c.b} | {c.n_prompts} | {c.seeds_a} / {c.seeds_b} "
-            f"| {_points(c.accuracy_diff)} [{_points(c.accuracy_ci_low)}, {_points(c.accuracy_ci_high)}] "
+            f"| {signed(c.accuracy_diff, 1)} [{signed(c.accuracy_ci_low, 1)}, {signed(c.accuracy_ci_high, 1)}] "
             f"| {c.b_count} / {c.c_count} | {c.mcnemar_p:.3f} "
             f"| {c.composite_diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}] | {c.evidence} |"
         )
@@ -174,6 +192,32 @@ def agreement_table(pairs: list[PairedComparison]) -> str:
             f"| {_pct(c.only_a)} | {_pct(c.only_b)} |"
         )
     return "\n".join(lines)
+
+
+def limits_of(summary: dict[str, dict[str, Any]], runs: list[Run]) -> list[str]:
+    """What the study leaves open, read from its own runs (model, judge, seeds, subsets)."""
+    models = sorted({r.data.params.get("model.name", "?") for r in runs})
+    judges = sorted({r.data.tags.get("fusion.judge", "?") for r in runs})
+    seeds = max((len(e["replicates"]) for e in summary.values() if e["mode"] != "baseline"), default=0)
+    counts = sorted({int(e["n_prompts"]) for e in summary.values()})
+    lines = ["- Steering toward a reference built from the gold answer says nothing about answering without it."]
+    if not any(m.startswith("gemma2_2b") for m in models):
+        lines.append(
+            f"- The model is {', '.join(models)}, not the paper's Gemma-2-2B-IT: the effect sizes are not the paper's."
+        )
+    if any(j.startswith("rules") for j in judges):
+        lines.append(
+            "- The rules judge grades by matching the gold answer, not with an LLM as the paper did: "
+            "the SimpleQA grades and quality scores are not comparable with the paper's."
+        )
+    if seeds == 1:
+        lines.append("- One search seed per group: the intervals resample questions, not the search's own variation.")
+    if len(counts) > 1:
+        lines.append(
+            f"- Groups ran on {' and '.join(str(c) for c in counts)} questions: a comparison holds only for "
+            "the questions both groups answered (the paired statistics use exactly those)."
+        )
+    return lines
 
 
 def replication_report(
@@ -249,7 +293,7 @@ def replication_report(
             "",
             "## Did segmented > full > baseline hold?",
             "",
-            ordering(summary),
+            ordering(summary, pairs),
             "",
             "## Paired statistics",
             "",
@@ -257,6 +301,10 @@ def replication_report(
             *([""] if pairs else []),
             paired_markdown(pairs or []),
             *(["", "Per-question agreement (share of prompts):", "", agreement_table(pairs)] if pairs else []),
+            "",
+            "## What these numbers do not say",
+            "",
+            *limits_of(summary, runs),
             "",
             "## Per seed",
             "",

@@ -108,7 +108,7 @@ class PairedComparison:
     sentence: str
 
 
-def _signed(value: float, digits: int) -> str:
+def signed(value: float, digits: int) -> str:
     # round first and add 0.0 so that a tiny negative does not print as "-0.000"
     return f"{round(value, digits) + 0.0:+.{digits}f}"
 
@@ -171,9 +171,9 @@ def compare_groups(
     only_b = sum((1 - x) * y for x, y in zip(acc_a, acc_b)) / n
     verdict = evidence(p, low, high)
     sentence = (
-        f"{a_label} - {b_label} ({n} prompts): {_signed(100 * acc_diff, 1)} points accuracy "
-        f"({b_count} vs {c_count} discordant prompts), composite {_signed(comp_diff, 3)} "
-        f"[{_signed(low, 3)}, {_signed(high, 3)}], McNemar p = {p:.3f}: {verdict}"
+        f"{a_label} - {b_label} ({n} prompts): {signed(100 * acc_diff, 1)} points accuracy "
+        f"({b_count} vs {c_count} discordant prompts), composite {signed(comp_diff, 3)} "
+        f"[{signed(low, 3)}, {signed(high, 3)}], McNemar p = {p:.3f}: {verdict}"
     )
     return PairedComparison(
         a=a_label,

@@ -214,6 +214,14 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     assert "| full - baseline | 5 | 10.0 % | 30.0 % | 30.0 % | 30.0 % |" in text
     # the paper's ordering is judged on the plain groups only, not on the shuffled or exact ones
     assert "5 trials: accuracy baseline 40.0 %, full 40.0 %, segmented 100.0 %" in text
+    # each step of the ordering as its paired test, with the interval and the p-value
+    seg_low, seg_high = (f"{v:+.1f}" for v in (seg["accuracy_ci_low"], seg["accuracy_ci_high"]))
+    assert f"  - segmented - full +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250, composite " in text
+    assert "  - full - baseline +0.0 points [" in text and "McNemar p = 1.000" in text
+    assert "held in the point estimates only" not in text  # segmented > full > baseline did not hold here
+    limits = text.split("## What these numbers do not say")[1].split("## Per seed")[0]
+    assert "- The rules judge grades by matching the gold answer" in limits
+    assert "Groups ran on 4 and 5 questions" in limits and "One search seed" not in limits  # full has 2 seeds
     assert "## Paired statistics" in (tmp_path / "report" / "REPORT.md").read_text()
     assert not (tmp_path / "report" / "report.md").exists()  # one report file name per folder
 
