@@ -176,22 +176,16 @@ def uninterrupted(tmp_path_factory):
     return client, run
 
 
-@pytest.mark.parametrize(
-    "phase, records_at_kill",
-    [
-        ("during the first prompt", 0),  # the run is open, nothing committed
-        ("during the last prompt's search and judging", 2),
-        ("while the summary is being logged", 3),  # every prompt committed, the run not yet FINISHED
-    ],
-)
-def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, records_at_kill, tmp_path, uninterrupted):
+def kill_9_then_rerun(tmp_path: Path, records_at_kill: int, *extra: str):
+    """Start the one-prompt-per-pack job, SIGKILL it once ``records_at_kill`` prompts are committed
+    (0: once its run is open), rerun it; return the client and the one run, checked resumed."""
     from fusion.tracking import ensure_experiment
 
     store = tmp_path / "mlflow.db"
     # the store exists and is migrated before the job starts, so polling it here races nothing
     ensure_experiment(f"sqlite:///{store}", "fusion", (tmp_path / "artifacts").as_uri())
     job = subprocess.Popen(
-        command(store, tmp_path / "first", ONE_PER_PACK),
+        command(store, tmp_path / "first", ONE_PER_PACK, *extra),
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -203,18 +197,35 @@ def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, recor
         if count >= records_at_kill and (records_at_kill or only_run(store)[1]):
             break
         time.sleep(0.05)
-    assert job.poll() is None, f"the job ended before it could be killed {phase}"
+    assert job.poll() is None, f"the job ended before it could be killed at {records_at_kill} records"
     os.kill(job.pid, signal.SIGKILL)
     job.wait()
     client, (killed,) = only_run(store)
-    assert killed.info.status == "RUNNING", phase
+    assert killed.info.status == "RUNNING"
 
     rerun = subprocess.run(
-        command(store, tmp_path / "second", ONE_PER_PACK), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+        command(store, tmp_path / "second", ONE_PER_PACK, *extra),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     client, (run,) = only_run(store)
-    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED", phase
+    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
+    return client, run
+
+
+@pytest.mark.parametrize(
+    "phase, records_at_kill",
+    [
+        ("during the first prompt", 0),  # the run is open, nothing committed
+        ("during the last prompt's search and judging", 2),
+        ("while the summary is being logged", 3),  # every prompt committed, the run not yet FINISHED
+    ],
+)
+def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, records_at_kill, tmp_path, uninterrupted):
+    client, run = kill_9_then_rerun(tmp_path, records_at_kill)
     ref_client, reference = uninterrupted
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(read_table(client, run.info.run_id, "prompts.json")) == strip(
@@ -225,4 +236,17 @@ def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, recor
     )
     timeless = lambda metrics: {k: v for k, v in metrics.items() if k != "wall_seconds"}  # noqa: E731
     assert timeless(run.data.metrics) == timeless(reference.data.metrics)
+    assert_logged_once_per_prompt(client, run, [0, 1, 2])
+
+
+def test_a_resumed_placebo_keeps_each_prompts_partner(tmp_path):
+    """steering.target=shuffled: the prompt committed before the kill and those searched after it
+    are steered toward the partners of the job's one seeded derangement."""
+    from fusion.targets import shuffled_partners
+
+    client, run = kill_9_then_rerun(tmp_path, 1, "steering.target=shuffled")
+    rows = read_table(client, run.info.run_id, "prompts.json")
+    partners = shuffled_partners([0, 1, 2], seed=0)
+    assert {r["index"]: r["target_index"] for r in rows} == partners
+    assert run.data.tags["fusion.steering_target"] == "shuffled"
     assert_logged_once_per_prompt(client, run, [0, 1, 2])
