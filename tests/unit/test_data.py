@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pandas as pd
 import pytest
@@ -70,6 +71,18 @@ def test_missing_data_file_names_the_fix(tmp_path):
     with pytest.raises(SetupError, match=r"make setup.*data\.path / FUSION_DATA_DIR") as error:
         load_simpleqa(tmp_path / "nope.whl")
     assert "\n" not in str(error.value)
+
+
+def test_a_file_that_is_not_a_csv_fails_in_one_line(tmp_path):
+    sqlite = tmp_path / "replies.db"
+    sqlite3.connect(sqlite).execute("CREATE TABLE replies (key TEXT, reply TEXT)").connection.commit()
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "latin1.csv").write_bytes("problem,answer\nCaf\xe9?,x\n".encode("latin-1"))
+    (tmp_path / "broken.whl").write_bytes(b"not a zip")
+    for name in ("replies.db", "empty.csv", "latin1.csv", "broken.whl"):
+        with pytest.raises(SetupError, match=r"is not a SimpleQA CSV .*point data\.path at a \.csv") as error:
+            load_simpleqa(tmp_path / name)
+        assert "\n" not in str(error.value), name
 
 
 def test_plain_csv_is_accepted_verbatim(tmp_path):

@@ -69,7 +69,7 @@ NASTY = [
     "'a;b|c&&d'",
     "'\"q\"'",
     "' '",
-    "/nonexistent/path",
+    "/proc/nonexistent/path",  # a path nothing can create, not even root: no case leaves files behind
     "sqlite:////proc/fusion.db",
     "http://127.0.0.1:9",
     "cuda:99",
@@ -168,6 +168,8 @@ def test_the_fuzzer_covers_every_key_that_cfg_job_prints():
         (["tracking.check_timeout=0"], "tracking.check_timeout: must be in (0, 600] seconds"),
         (["steering=full,sideways"], "steering: no option 'sideways'"),
         (["search.n_trials=(1"], "search.n_trials=(1"),
+        # a file that exists but is no CSV (the fuzzer met an SQLite file an earlier case had made)
+        ([f"data.path={PROJECT_ROOT / 'docs' / 'screenshots' / 'run.png'}"], "run.png is not a SimpleQA CSV"),
     ],
 )
 def test_found_cases_fail_in_one_line(case, message, capsys):
