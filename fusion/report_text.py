@@ -83,12 +83,12 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
     (plain groups only: the reference target, and cached steering where exact runs are separate),
     and each step of it as a paired test where ``pairs`` has one."""
     base = summary.get("baseline")
-    plain = [e for e in summary.values() if not e["variant"]]
-    label_of = {id(e): label for label, e in summary.items()}
+    plain = {label: e for label, e in summary.items() if not e["variant"]}
     tested = {(c.a, c.b): c for c in pairs or []}
     out = []
-    for budget in sorted({e["n_trials"] for e in plain if e["mode"] != "baseline"}):
-        by_mode = {e["mode"]: e for e in plain if e["n_trials"] == budget}
+    for budget in sorted({e["n_trials"] for e in plain.values() if e["mode"] != "baseline"}):
+        label_of = {e["mode"]: label for label, e in plain.items() if e["n_trials"] == budget}
+        by_mode = {mode: plain[label] for mode, label in label_of.items()}
         if base is None or not {"full", "segmented"} <= set(by_mode):
             continue
         acc = [base["accuracy"], by_mode["full"]["accuracy"], by_mode["segmented"]["accuracy"]]
@@ -109,10 +109,7 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
             + caveat
             + "."
         )
-        steps = [
-            tested.get((label_of[id(by_mode[a])], label_of[id(b)]))
-            for a, b in (("segmented", by_mode["full"]), ("full", base))
-        ]
+        steps = [tested.get((label_of["segmented"], label_of["full"])), tested.get((label_of["full"], "baseline"))]
         out += [f"  - {_step(c)}." for c in steps if c is not None]
         if held and any(c is not None and c.evidence.startswith("no evidence") for c in steps):
             out.append(
