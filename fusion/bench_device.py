@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from fusion.cpu_linear import pack_linears
 from fusion.devices import default_batch_rows, device_name, resolve, synchronize
 from fusion.generation import Encoded, greedy
 from fusion.random_models import random_model
@@ -56,6 +57,8 @@ def run_random_weights(
     placement = resolve(device, dtype)
     dev = placement.device
     model = random_model(architecture, device=dev, dtype=placement.dtype)
+    if placement.linear == "onednn":  # as load_model does
+        pack_linears(model)
     layers = model.model.layers
     vocab = model.config.vocab_size
     rows_packed = packed_rows or default_batch_rows(dev)
@@ -84,6 +87,7 @@ def run_random_weights(
         "device": str(dev),
         "device_name": device_name(dev),
         "dtype": placement.dtype_name,
+        "linear": placement.linear,
         "torch": torch.__version__,
         "architecture": f"{architecture} (random weights)",
         "prompt_tokens": prompt_tokens,

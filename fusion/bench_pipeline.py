@@ -4,6 +4,8 @@ packing, caching and loading, each comparison measured side by side in one proce
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import resource
 import statistics
 import subprocess
@@ -55,6 +57,12 @@ class Bench:
         self.reference_s_per_prompt = seconds / len(prompts)
         self.prompts, self.texts = list(prompts)[:searched], texts[:searched]
         self.targets = [targets for _, targets in references][:searched]
+
+    def on(self, loaded: LoadedModel) -> Bench:
+        """The same prompts, texts and targets on another copy of the model (other kernels)."""
+        other = copy.copy(self)
+        other.loaded, other.model, other.layers = loaded, loaded.model, loaded.decoder_layers
+        return other
 
     def runner(self, cached: bool, trials: int, batch_size: int, rows: int) -> PromptRunner:
         job = JobConfig(
@@ -151,7 +159,12 @@ def run_pipeline(
     with tempfile.TemporaryDirectory() as cache:
         r["load_gguf_s"], loaded = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
         r["load_cached_s"], _ = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
+        # the same weights on torch's own linear kernels, for the side-by-side below
+        torch_kernels = load_model(
+            dataclasses.replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), Path(cache)
+        )
     r["load_speedup"] = r["load_gguf_s"] / r["load_cached_s"]
+    r["linear"] = loaded.placement.linear
     unsteered_batch = PromptsConfig().unsteered_batch_size  # one batch of explanations, as a job makes
     bench = Bench(loaded, load_simpleqa()[: max(prompts, unsteered_batch)], max_new_tokens, prompts)
     packed_rows = default_batch_rows(torch.device("cpu"))
@@ -206,6 +219,24 @@ def run_pipeline(
             260 * 2 * (r[f"search_unpacked_{mode}_s"] / count + reference_per_prompt) / 60
         )
     r["packed_same_answers"] = same
+
+    # the linear kernels (model.cpu_linear): the cached searches above again on torch's own kernels,
+    # same prompts, targets and trials
+    if loaded.placement.linear != torch_kernels.placement.linear:
+        other = bench.on(torch_kernels)
+        r["search_unpacked_cached_torch_linear_s"], _ = timed(lambda: other.search(True, trials))
+        r["search_packed_cached_torch_linear_s"], on_torch = timed(lambda: other.search(True, trials, rows=packed_rows))
+        for side in ("unpacked", "packed"):
+            r[f"{loaded.placement.linear}_speedup_{side}_cached"] = (
+                r[f"search_{side}_cached_torch_linear_s"] / r[f"search_{side}_cached_s"]
+            )
+        r["packed_speedup_cached_torch_linear"] = (
+            r["search_unpacked_cached_torch_linear_s"] / r["search_packed_cached_torch_linear_s"]
+        )
+        r[f"{loaded.placement.linear}_vs_torch_linear_answer_agreement"] = statistics.mean(
+            x.answer == y.answer for pa, pb in zip(searches["cached"], on_torch) for x, y in zip(pa, pb)
+        )
+    del torch_kernels
     r["reference_s_per_prompt"] = bench.reference_s_per_prompt
 
     def agreement(a: list[list[TrialResult]], b: list[list[TrialResult]]) -> tuple[float, float]:

@@ -29,6 +29,7 @@ SAMPLERS = ("tpe", "random")
 STUDY_STORAGES = ("per_job", "memory", "url")
 OVERLAP_VARIANTS = ("continuation", "echo")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+CPU_LINEARS = ("auto", "onednn", "torch")
 # accelerate's placements for a model spread over several GPUs (see docs/scale-out.md)
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
@@ -138,6 +139,7 @@ def _validate_placement(model: ModelConfig) -> None:
     if not DEVICE_PATTERN.fullmatch(model.device):
         _fail("model.device", f"'{model.device}' is not one of auto, cpu, cuda, cuda:N")
     _choice("model.dtype", model.dtype, DTYPES)
+    _choice("model.cpu_linear", model.cpu_linear, CPU_LINEARS)
     if model.device_map is not None:
         if model.device_map not in DEVICE_MAPS:
             _fail("model.device_map", f"'{model.device_map}' is not one of {', '.join(DEVICE_MAPS)} (or null)")

@@ -33,6 +33,7 @@ class Placement:
     device: torch.device  # where inputs go (the first layer's device under a device_map)
     dtype: torch.dtype
     device_map: str | None = None
+    linear: str = "torch"  # whose kernels run the linear layers: torch, or onednn (fusion.cpu_linear)
 
     @property
     def dtype_name(self) -> str:
@@ -65,12 +66,13 @@ def _cuda_device(device: str) -> torch.device:
     return torch.device("cuda", index)
 
 
-def resolve(device: str, dtype: str, device_map: str | None = None) -> Placement:
+def resolve(device: str, dtype: str, device_map: str | None = None, cpu_linear: str = "auto") -> Placement:
     """Turn config strings into a placement this machine can run, or raise :class:`DeviceError`.
 
     ``auto`` picks CUDA when torch sees a GPU, else the CPU; dtype ``auto`` is float32 on the CPU
     and bfloat16 on a GPU that supports it (float16 otherwise). A dtype is checked by running one
     small matmul in it on the device: that is what "can this device run it" means in practice.
+    ``cpu_linear`` ``auto`` packs a float32 model's linear weights for oneDNN on an x86-64 CPU.
     """
     if device == "auto":
         target = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
@@ -101,7 +103,23 @@ def resolve(device: str, dtype: str, device_map: str | None = None) -> Placement
         raise DeviceError(
             f"model.dtype=bfloat16: {device_name(target)} has no bfloat16 support: use model.dtype=float16"
         )
-    return Placement(target, chosen, device_map)
+    return Placement(target, chosen, device_map, _linear(cpu_linear, target, chosen))
+
+
+def _linear(asked: str, target: torch.device, dtype: torch.dtype) -> str:
+    from fusion import cpu_linear
+
+    applies = target.type == "cpu" and dtype == torch.float32
+    if asked == "onednn" and not applies:
+        raise DeviceError(
+            f"model.cpu_linear=onednn packs float32 weights on the CPU, and this model runs on {target} in "
+            f"{str(dtype).removeprefix('torch.')}: use model.cpu_linear=auto"
+        )
+    if asked == "onednn" and not cpu_linear.available():
+        raise DeviceError(
+            f"model.cpu_linear=onednn: torch {torch.__version__} was built without oneDNN: use model.cpu_linear=torch"
+        )
+    return "onednn" if asked == "onednn" or (asked == "auto" and applies and cpu_linear.preferred()) else "torch"
 
 
 def module_device(module: nn.Module) -> torch.device:

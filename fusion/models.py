@@ -22,6 +22,7 @@ from safetensors.torch import save_model
 from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from fusion.cpu_linear import pack_linears
 from fusion.devices import Placement, input_device, resolve
 from fusion.errors import SetupError
 from fusion.schema import ModelConfig, QuantizationConfig
@@ -118,8 +119,9 @@ def _from_pretrained(
 
 def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | None) -> LoadedModel:
     """Load model and tokenizer for inference (eval mode, left padding, a pad token) on the device
-    and in the precision ``cfg`` asks for (:func:`fusion.devices.resolve`)."""
-    placement = resolve(cfg.device, cfg.dtype, cfg.device_map)
+    and in the precision ``cfg`` asks for (:func:`fusion.devices.resolve`), with float32 linear
+    weights packed for oneDNN on the CPU unless ``cfg.cpu_linear`` is ``torch``."""
+    placement = resolve(cfg.device, cfg.dtype, cfg.device_map, cfg.cpu_linear)
     source = resolve_source(cfg)
     cached = cache_dir / cache_key(source, placement.dtype_name) if cache_dir and source.gguf_file else None
     model = tokenizer = None
@@ -146,6 +148,8 @@ def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | No
             model, tokenizer = _from_pretrained(source.location, source.gguf_file, cfg, quant, placement)
     assert model is not None and tokenizer is not None
     model.eval()
+    if placement.linear == "onednn":  # after the safetensors copy is written: packed weights cannot be saved
+        pack_linears(model)
     torch.set_grad_enabled(False)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:

@@ -108,8 +108,11 @@ def run_job(
         scorer = shared_model(
             named_model_config(job.search.perplexity_model), QuantizationConfig(), job.weights_cache_dir
         )
-    # the precision `auto` resolved to is part of what the job computes (float32 here, bf16 on a GPU)
-    key = job_key({**resolved_config, "resolved_dtype": loaded.placement.dtype_name})
+    # the precision and kernels `auto` resolved to are part of what the job computes (float32 and
+    # oneDNN here, bf16 and torch's kernels on a GPU)
+    key = job_key(
+        {**resolved_config, "resolved_dtype": loaded.placement.dtype_name, "resolved_linear": loaded.placement.linear}
+    )
     if sweep_id:  # a multirun into a sweep directory that ran before continues it
         try:
             finished = tracker.finished_in_sweep(key, sweep_id)
@@ -147,6 +150,7 @@ def run_job(
         "fusion.device": str(loaded.device) + (f" (device_map={job.model.device_map})" if job.model.device_map else ""),
         "fusion.device_name": loaded.placement.name,
         "fusion.dtype": loaded.placement.dtype_name,
+        "fusion.linear_kernels": loaded.placement.linear,
         "fusion.batch_rows": str(runner.prompts_per_pack() * min(job.search.batch_size, job.search.n_trials)),
         "fusion.dataset": f"{job.data.name}:{len(prompts)}:{prompt_digest(prompts)}",  # the dataset input's digest
         **environment_tags(),
@@ -183,11 +187,12 @@ def run_job(
             todo = [(position, prompt) for position, prompt in enumerate(prompts) if prompt.index not in done]
             size = runner.prompts_per_pack()
             log.info(
-                "%d prompts to search, %d per generated batch, on %s (%s)",
+                "%d prompts to search, %d per generated batch, on %s (%s, %s linear kernels)",
                 len(todo),
                 size,
                 loaded.device,
                 loaded.placement.dtype_name,
+                loaded.placement.linear,
             )
             # a prompt is committed (record, MLflow rows) once its pack is searched and graded; an
             # interrupted pack is redone on resume, reading back the studies it had completed

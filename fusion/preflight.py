@@ -48,11 +48,16 @@ def check_placement(job: JobConfig) -> None:
     one line). Needs torch, so it runs last and only when the config asks for more than the CPU
     in float32: ``auto`` always resolves to something this machine has."""
     model = job.model
-    if model.device in ("auto", "cpu") and model.dtype in ("auto", "float32") and model.device_map is None:
+    if (
+        model.device in ("auto", "cpu")
+        and model.dtype in ("auto", "float32")
+        and model.device_map is None
+        and model.cpu_linear != "onednn"
+    ):
         return
     from fusion.devices import resolve
 
-    resolve(model.device, model.dtype, model.device_map)
+    resolve(model.device, model.dtype, model.device_map, model.cpu_linear)
 
 
 def prepare(job: JobConfig) -> Prepared:

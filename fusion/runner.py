@@ -52,6 +52,7 @@ class PromptRunner:
             asdict(job.quantization),
             str(loaded.device),
             loaded.placement.dtype_name,
+            loaded.placement.linear,
             torch.__version__,
             transformers.__version__,
             job.prompts.max_new_tokens,

@@ -66,6 +66,9 @@ class ModelConfig:
     device_map: str | None = None
     # auto: float32 on the CPU, bfloat16 on a GPU that has it (else float16)
     dtype: str = "auto"
+    # float32 on the CPU: auto/onednn run the linear layers on weights packed once for oneDNN
+    # (about twice as fast on an x86 CPU; last bits differ from torch's kernels); torch: torch's own
+    cpu_linear: str = "auto"
     revision: str | None = None
 
 

@@ -11,6 +11,8 @@ import sys
 import pytest
 import torch
 
+from fusion import cpu_linear
+from fusion.cpu_linear import pack_linears
 from fusion.devices import DeviceError, input_device, resolve
 from fusion.generation import Encoded, continuation_nll, greedy
 from fusion.models import load_model
@@ -90,10 +92,16 @@ def test_the_hook_applies_the_formula_on_the_device(device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("cached", [False, True], ids=["exact", "cached"])
-def test_packed_prompts_answer_exactly_like_each_prompt_alone(device, cached):
+@pytest.mark.parametrize("kernels", ["torch", "onednn"])
+def test_packed_prompts_answer_exactly_like_each_prompt_alone(device, cached, kernels):
     """Prompts of different lengths, each with its own targets and strengths, in one left-padded
-    batch: the same tokens as each prompt's rows generated on their own (float32)."""
+    batch: the same tokens as each prompt's rows generated on their own (float32), on torch's
+    linear kernels and on oneDNN's packed weights (``model.cpu_linear``, CPU only)."""
+    if kernels == "onednn" and (device != "cpu" or not cpu_linear.available()):
+        pytest.skip("oneDNN-packed weights are for float32 on a CPU whose torch has oneDNN")
     model = random_model("tiny", device=device)
+    if kernels == "onednn":
+        pack_linears(model)
     rows = prompts([5, 11, 8])
     targets = layer_means(model, prompts([7, 7, 7], seed=2))
     strengths = torch.rand(3, len(model.model.layers), generator=torch.Generator().manual_seed(3))
