@@ -42,8 +42,8 @@ def preferred() -> bool:
 class PackedLinear(nn.Module):
     """``nn.Linear`` with its weight in oneDNN's packed layout (an opaque tensor: inference only).
 
-    The dense weight is dropped, so packing costs no memory, except for a weight shared with the
-    input embedding (a tied output head), which the embedding keeps.
+    The dense weight is dropped, so a packed model takes no more memory than before, except for a
+    weight shared with the input embedding (a tied output head), which the embedding keeps.
     """
 
     def __init__(self, linear: nn.Linear) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from fusion import cpu_linear
 from fusion.errors import SetupError
 
 # Rows per generated batch when ``search.max_batch_rows`` is null. CPU: 8 prompts x 5 trials, which
@@ -107,8 +108,6 @@ def resolve(device: str, dtype: str, device_map: str | None = None, cpu_linear: 
 
 
 def _linear(asked: str, target: torch.device, dtype: torch.dtype) -> str:
-    from fusion import cpu_linear
-
     applies = target.type == "cpu" and dtype == torch.float32
     if asked == "onednn" and not applies:
         raise DeviceError(
