@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig
 
+from fusion import cpu_linear
 from fusion.config import named_model_config
+from fusion.cpu_linear import PackedLinear
 from fusion.errors import SetupError
 from fusion.generation import encode, eos_ids, greedy
 from fusion.models import find_decoder_layers, load_model
 from fusion.schema import ModelConfig, QuantizationConfig
 from fusion.sources import ModelSource, layer_count, resolve_source
 from fusion.steering import capture, steer
-from tests.helpers import DEFAULT_MODEL
+from tests.helpers import DEFAULT_MODEL, model_cache_dir
 
 TEXT = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer:"
 
@@ -117,3 +121,21 @@ def test_steering_on_tiny_gemma_architectures(model):
     for layer in range(2):
         a = raw[layer][0]
         assert torch.allclose(out[layer][0], a + strengths[0, layer] * (targets[layer] - a.mean(0)), atol=1e-5)
+
+
+def test_the_default_model_answers_alike_on_onednn_packed_weights_and_on_torchs_kernels(loaded):
+    """``model.cpu_linear``: the loaded model runs on packed weights, which sum in another order than
+    torch's kernels (logits within 1e-4) and, on this question, give the same greedy answer."""
+    if not cpu_linear.preferred():
+        pytest.skip("model.cpu_linear=auto packs weights only on an x86-64 CPU whose torch has oneDNN")
+    on_torch = load_model(replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), model_cache_dir())
+    assert (loaded.placement.linear, on_torch.placement.linear) == ("onednn", "torch")
+    assert isinstance(loaded.model.get_output_embeddings(), PackedLinear)
+    assert not any(isinstance(m, PackedLinear) for m in on_torch.model.modules())
+    enc = loaded.tokenizer(TEXT, return_tensors="pt")
+    assert (loaded.model(**enc).logits - on_torch.model(**enc).logits).abs().max().item() < 1e-4
+    answers = [
+        greedy(m.model, encode(m.tokenizer, [TEXT]), max_new_tokens=30, stop_ids=eos_ids(m.model, m.tokenizer))
+        for m in (loaded, on_torch)
+    ]
+    assert answers[0] == answers[1] and len(answers[0][0]) > 5
