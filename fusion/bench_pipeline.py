@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import resource
 import statistics
 import subprocess
 import sys
@@ -131,13 +132,16 @@ def default_run_peak_rss_mb(limit: int) -> tuple[float, float]:
         status = Path(tmp) / "status"
         overrides = [f"data.limit={limit}", f"tracking.uri=sqlite:///{tmp}/m.db", f"hydra.run.dir={tmp}/run"]
         child = (
-            "import atexit, runpy, sys; "
-            f"atexit.register(lambda: open({str(status)!r}, 'w').write(open('/proc/self/status').read())); "
+            "import atexit, os, runpy, sys; "
+            "os.path.exists('/proc/self/status') and atexit.register("
+            f"lambda: open({str(status)!r}, 'w').write(open('/proc/self/status').read())); "
             f"sys.argv = ['fusion.run', *{overrides!r}]; runpy.run_module('fusion.run', run_name='__main__')"
         )
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, check=True, capture_output=True)
         seconds = time.perf_counter() - start
+        if not status.exists():  # no /proc (macOS): the child's ru_maxrss, an upper bound (see above), in bytes there
+            return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, seconds
         peak_kb = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
     return peak_kb / 1024, seconds
 
