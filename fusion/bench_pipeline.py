@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from transformers import PreTrainedModel
 
 from fusion.config import PROJECT_ROOT
 from fusion.data import load_simpleqa
@@ -49,7 +51,7 @@ class Bench:
         """References for all ``prompts`` (the explanations in the pipeline's batches, so the
         per-prompt cost is what a study pays), searches on the first ``searched``."""
         self.loaded, self.max_new = loaded, max_new_tokens
-        self.tok, self.model, self.layers = loaded.tokenizer, loaded.model, loaded.decoder_layers
+        self.tok = loaded.tokenizer
         self.stop = eos_ids(self.model, self.tok)
         runner = self.runner(cached=True, trials=5, batch_size=5, rows=5 * len(prompts))
         texts = [render(runner.job.prompts, self.tok, p) for p in prompts]
@@ -58,10 +60,18 @@ class Bench:
         self.prompts, self.texts = list(prompts)[:searched], texts[:searched]
         self.targets = [targets for _, targets in references][:searched]
 
+    @property
+    def model(self) -> PreTrainedModel:
+        return self.loaded.model
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        return self.loaded.decoder_layers
+
     def on(self, loaded: LoadedModel) -> Bench:
         """The same prompts, texts and targets on another copy of the model (other kernels)."""
         other = copy.copy(self)
-        other.loaded, other.model, other.layers = loaded, loaded.model, loaded.decoder_layers
+        other.loaded = loaded
         return other
 
     def runner(self, cached: bool, trials: int, batch_size: int, rows: int) -> PromptRunner:
@@ -231,16 +241,15 @@ def run_pipeline(
         r["search_unpacked_cached_torch_linear_s"], _ = timed(lambda: other.search(True, trials))
         r["search_packed_cached_torch_linear_s"], on_torch = timed(lambda: other.search(True, trials, rows=packed_rows))
         for side in ("unpacked", "packed"):
-            r[f"{loaded.placement.linear}_speedup_{side}_cached"] = (
+            r[f"onednn_speedup_{side}_cached"] = (
                 r[f"search_{side}_cached_torch_linear_s"] / r[f"search_{side}_cached_s"]
             )
         r["packed_speedup_cached_torch_linear"] = (
             r["search_unpacked_cached_torch_linear_s"] / r["search_packed_cached_torch_linear_s"]
         )
-        r[f"{loaded.placement.linear}_vs_torch_linear_answer_agreement"] = statistics.mean(
+        r["onednn_vs_torch_linear_answer_agreement"] = statistics.mean(
             x.answer == y.answer for pa, pb in zip(searches["cached"], on_torch) for x, y in zip(pa, pb)
         )
-    del torch_kernels
     r["reference_s_per_prompt"] = bench.reference_s_per_prompt
 
     def agreement(a: list[list[TrialResult]], b: list[list[TrialResult]]) -> tuple[float, float]:
