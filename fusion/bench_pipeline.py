@@ -199,6 +199,19 @@ def run_pipeline(
     steered, _ = timed(lambda: bench.generate(0, strengths, True, stop=False))
     r["throughput_steered_vs_unsteered_cached"] = plain / steered
 
+    # the ceiling of packing in cached mode: one steered decode step at the packed size against
+    # the steps it replaces, prefill excluded (a run of one token is subtracted). Only decode steps
+    # share their weight reads between rows; prefill and perplexity are arithmetic-bound either way.
+    packed_here = min(prompts, packed_rows // trials) * trials  # the rows of the packed searches below
+    for rows in (trials, packed_here):
+        strengths = torch.full((rows, loaded.num_layers), 0.2)
+        prefill, _ = timed(lambda: bench.generate(0, strengths, True, stop=False, max_new=1))
+        whole, _ = timed(lambda: bench.generate(0, strengths, True, stop=False))
+        r[f"cached_step_ms_{rows}_rows"] = (whole - prefill) * 1000 / max(max_new_tokens - 1, 1)
+    r["packed_decode_speedup_cached"] = (
+        packed_here / trials * r[f"cached_step_ms_{trials}_rows"] / r[f"cached_step_ms_{packed_here}_rows"]
+    )
+
     # the paper's loop (one trial at a time, exact) on the first prompts, vs one batch per prompt below
     r["search_paper_loop_s"], loop = timed(lambda: bench.search(False, trials, batch_size=1, count=loop_prompts))
 
