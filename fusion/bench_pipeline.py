@@ -202,7 +202,7 @@ def run_pipeline(
     # the ceiling of packing in cached mode: one steered decode step at the packed size against
     # the steps it replaces, prefill excluded (a run of one token is subtracted). Only decode steps
     # share their weight reads between rows; prefill and perplexity are arithmetic-bound either way.
-    packed_here = min(prompts, packed_rows // trials) * trials  # the rows of the packed searches below
+    packed_here = max(1, min(prompts, packed_rows // trials)) * trials  # the rows of the packed searches below
     for rows in (trials, packed_here):
         strengths = torch.full((rows, loaded.num_layers), 0.2)
         prefill, _ = timed(lambda: bench.generate(0, strengths, True, stop=False, max_new=1))
