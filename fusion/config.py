@@ -18,6 +18,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from fusion.errors import ConfigError
+from fusion.scoring import OBJECTIVES
 from fusion.schema import JUDGE_SCHEMAS, HFJudgeConfig, JobConfig, ModelConfig, OpenAIJudgeConfig, register_schema
 from fusion.targets import TARGETS
 
@@ -82,6 +83,7 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     _count("search.seed", search.seed, 0)
     _count("seed", job.seed, 0)
     _choice("search.sampler", search.sampler, SAMPLERS)
+    _choice("search.objective", search.objective, OBJECTIVES)
     for name in ("alpha", "gamma"):
         rng = getattr(search, name)
         if not (0.0 <= rng.low <= rng.high and math.isfinite(rng.high)):

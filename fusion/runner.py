@@ -22,7 +22,7 @@ from fusion.prompts import PromptTexts, reference_text, render, split_explanatio
 from fusion.records import Grade, GradeRequest, Prompt
 from fusion.reference import reference_means
 from fusion.schema import JobConfig
-from fusion.scoring import composite, objective, perplexity, token_overlap
+from fusion.scoring import composite, perplexity, search_objective, token_overlap
 from fusion.search import OnTrial, StudySpec, best_trial, count_trials, prompt_seed, search_prompts
 from fusion.segments import segment_bounds, segments_tag
 from fusion.steering import layer_strengths, steer
@@ -240,7 +240,9 @@ class PromptRunner:
                 answer = self._decode(ids)
                 overlap = self._overlap(prompt, job.prompts.baseline, answer)
                 ppl = perplexity(self._nll(text.baseline, [ids], [answer])[0])
-                value = objective(overlap, ppl, job.search.objective_weight, job.search.perplexity_cap)
+                value = search_objective(
+                    job.search.objective, answer, overlap, ppl, job.search.objective_weight, job.search.perplexity_cap
+                )
                 searched.append(("", [], TrialResult(-1, (0.0,) * n_seg, (0.0,) * n_seg, answer, overlap, ppl, value)))
         else:
             references = self.references(

@@ -120,6 +120,9 @@ class SearchConfig:
     objective_weight: float = 0.7
     perplexity_cap: float = 100.0
     perplexity_model: str | None = None
+    # fluent: the same, minus 1 for a degenerate answer (fusion.fluency), so babble holding the gold
+    # words never beats a sentence; paper: the authors' objective as it stands (the replication)
+    objective: str = "fluent"
     # Where per-prompt studies are kept: per_job = one SQLite file per job beside the tracking
     # store (SQLite locks under concurrent writers, so jobs never share a file); url = the
     # SQLAlchemy URL in study_url (e.g. postgresql://...) shared by many jobs; memory = not kept.

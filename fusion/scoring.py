@@ -16,7 +16,14 @@ import statistics
 import string
 from collections.abc import Sequence
 
+from fusion.fluency import is_degenerate
 from fusion.records import SIMPLEQA_GRADES
+
+# search.objective: "paper" is the authors' objective; "fluent" ranks every degenerate answer
+# below every fluent one (the penalty exceeds the objective's whole range of 1), so a loop of gold
+# words cannot win the search; among answers of one kind the paper's objective still decides
+OBJECTIVES = ("paper", "fluent")
+DEGENERACY_PENALTY = 1.0
 
 # --- NLTKWordTokenizer (nltk.tokenize.destructive, Apache-2.0), ported rule for rule. ----------
 # These substitutions run in this order on one sentence; the result is split on whitespace.
@@ -187,6 +194,21 @@ def objective(overlap: float, perplexity: float, weight: float = 0.7, perplexity
     """
     fluency = min(perplexity / perplexity_cap, 1.0) if math.isfinite(perplexity) else 1.0
     return weight * overlap - (1.0 - weight) * fluency
+
+
+def search_objective(
+    name: str, answer: str, overlap: float, perplexity: float, weight: float = 0.7, perplexity_cap: float = 100.0
+) -> float:
+    """The value the search maximises under ``search.objective=name`` (:data:`OBJECTIVES`).
+
+    ``paper`` is :func:`objective`. ``fluent`` subtracts :data:`DEGENERACY_PENALTY` from it when the
+    answer is degenerate (:func:`fusion.fluency.fluency`): perplexity under the answering model
+    cannot make that distinction, since a loop is what the model predicts best once it has begun.
+    """
+    value = objective(overlap, perplexity, weight, perplexity_cap)
+    if name == "fluent" and is_degenerate(answer):
+        value -= DEGENERACY_PENALTY
+    return value
 
 
 def composite(overlap: float, quality_grade: float, overlap_weight: float = 0.5) -> float:

@@ -19,7 +19,7 @@ import optuna
 
 from fusion.outcomes import Candidate, TrialResult
 from fusion.schema import SearchConfig
-from fusion.scoring import objective
+from fusion.scoring import search_objective
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -162,7 +162,9 @@ def search_prompts(
         for (slot, trial, alphas, gammas), cand in zip(asked, candidates):
             study = studies[slot]
             assert study is not None
-            value = objective(cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap)
+            value = search_objective(
+                cfg.objective, cand.answer, cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap
+            )
             # JSON-safe: an empty answer has perplexity inf
             trial.set_user_attr("answer", cand.answer)
             trial.set_user_attr("overlap", cand.overlap)
