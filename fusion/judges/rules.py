@@ -83,9 +83,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from fusion.fluency import fluency
 from fusion.records import Grade, GradeRequest, SimpleQAGrade
 
-RUBRIC = "rules-v2"
+RUBRIC = "rules-v3"
+# a degenerate answer (fusion.fluency) is never CORRECT and grades at most this
+DEGENERATE_MAX_QUALITY = 2
 
 _MONTHS = "january february march april may june july august september october november december".split()
 _MONTH_RE = (
@@ -378,8 +381,48 @@ def _holds(gold: _Gold, gold_text: str, answer: list[_Tok]) -> bool:
     return gold.person and _surname(gold, gold_text, answer) is not None
 
 
-def grade_answer(gold_text: str, answer_text: str) -> tuple[SimpleQAGrade, int, str]:
+def _first_claim(gold: _Gold, gold_text: str, answer: list[_Tok], question: str, span: tuple[int, int]) -> bool:
+    """Does the answer commit to something else before it reaches the gold?
+
+    The answer's first sentence that names a candidate of the gold's kind (a number or date for a
+    numeric gold, a capitalised name for a capitalised gold) that the question does not already
+    hold is its first claim. True when that sentence ends before the matched gold and does not
+    hold the gold itself: "As of December 5, 0 DLCs were released ... 3 more" for the gold "3".
+    """
+    if not (gold.numeric or gold.person):
+        return False
+    asked = set(normalise(question)) | set(gold.tokens)
+    start = 0
+    for end in [i for i, t in enumerate(answer) if t.norm == "|"] + [len(answer)]:
+        if end > span[0]:
+            return False  # this sentence holds the gold: the gold is the first claim
+        sentence = answer[start:end]
+        if gold.numeric:
+            candidate = any(t.kind in ("num", "date") and t.norm not in asked for t in sentence)
+        else:  # another person: two name words in a row, at least one not from the question
+            candidate = any(
+                _is_name_word(a) and _is_name_word(b) and not {a.norm, b.norm} <= asked
+                for a, b in zip(sentence, sentence[1:])
+            )
+        if candidate:
+            return True
+        start = end + 1
+    return False
+
+
+def grade_answer(gold_text: str, answer_text: str, question: str = "") -> tuple[SimpleQAGrade, int, str]:
     """(SimpleQA label, 1-5 quality, reason) for one answer, by the rules in the module docstring."""
+    label, quality, reason = _match_grade(gold_text, answer_text, question)
+    measured = fluency(answer_text)
+    if measured.degenerate and label != "NOT_ATTEMPTED":
+        why = "degenerate (" + ", ".join(measured.reasons) + ")"
+        if label == "CORRECT":
+            return "INCORRECT", DEGENERATE_MAX_QUALITY, f"gold present but the answer is {why}"
+        return label, min(quality, DEGENERATE_MAX_QUALITY), f"{reason}; {why}"
+    return label, quality, reason
+
+
+def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[SimpleQAGrade, int, str]:
     answer = _tokens(answer_text)
     gold = _gold(gold_text)
     if not gold.tokens:
@@ -399,6 +442,8 @@ def grade_answer(gold_text: str, answer_text: str) -> tuple[SimpleQAGrade, int, 
             return "INCORRECT", 3, "gold only among listed options, none chosen"
         if _contradicted(gold, answer, span):
             return "INCORRECT", 3, "gold present but offered beside a contradicting alternative"
+        if _first_claim(gold, gold_text, answer, question, span):
+            return "INCORRECT", 3, "gold present but the answer first commits to something else"
         if lenient or hedged:
             return "CORRECT", 4, "gold present " + ("(surname or typo match)" if lenient else "with a hedge")
         return "CORRECT", 5, "gold present"
@@ -416,6 +461,6 @@ class RulesJudge:
     def grade(self, requests: Sequence[GradeRequest]) -> list[Grade]:
         grades = []
         for request in requests:
-            label, quality, reason = grade_answer(request.gold, request.answer)
+            label, quality, reason = grade_answer(request.gold, request.answer, request.question)
             grades.append(Grade(label, quality, self.name, RUBRIC, reason))
         return grades
