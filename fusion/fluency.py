@@ -31,8 +31,8 @@ from dataclasses import dataclass
 # Thresholds (calibrated on the even half of the authors' graded answers; see docs/judges.md)
 MAX_COMPRESSION_RATIO = 2.0
 MAX_REPEATED_NGRAM_SHARE = 0.2
-MAX_BROKEN_WORD_SHARE = 1
-MAX_SYMBOL_SHARE = 1
+MAX_BROKEN_WORD_SHARE = 0.05
+MAX_SYMBOL_SHARE = 0.3
 NGRAM = 3
 # below this many characters a text is too short for the ratios to mean anything
 MIN_CHARS = 24
