@@ -25,6 +25,15 @@ compared with the authors' own ``token_overlap`` column. Composite = 0.5 * overl
 0.5 * grade / 5; accuracy = share of the 260 prompts with composite >= 0.6; std is the sample std
 (pandas' default, which the authors' figures use). Exit status: 0 when every accuracy is within
 0.5 percentage points of the published one, 1 otherwise, 2 when DIR lacks a file.
+
+``python -m fusion.parity DIR --judges`` sets our rules judge beside the authors' Mistral grader on
+all 1,045 answers it graded (baseline 260, full 260, segmented 525): the answer is the graded
+text without its echoed question, the gold is SimpleQA's (the files' own golds are partly mangled
+by a spreadsheet), and "accurate" is grade >= 4 for Mistral, CORRECT for the rules judge. The rows
+with an even ``prompt_id`` are the half the judge was calibrated on, the odd ones the held-out half:
+per half and mode it prints the exact 1-5 agreement, Cohen's kappa of the accurate decision,
+precision and recall of CORRECT, the quadratic-weighted kappa of the 1-5 grade and the confusion
+matrices (docs/judges.md).
 """
 
 from __future__ import annotations
@@ -33,10 +42,14 @@ import argparse
 import json
 import statistics
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
+from fusion.agreement import Agreement, agreement
+from fusion.judges.rules import RUBRIC as RULES_RUBRIC
+from fusion.judges.rules import grade_answer
 from fusion.scoring import accuracy, composite, std, token_overlap
 
 N_PROMPTS = 260
@@ -104,17 +117,102 @@ def method_numbers(rows: pd.DataFrame) -> dict[str, float | None]:
     }
 
 
+HALVES = {"even": 0, "odd": 1}  # even prompt_id: calibration; odd: held out
+JUDGE_GROUPS = {"baseline": ("baseline",), "full": ("full",), "segmented": ("segmented",), "full+segmented": METHODS[1:]}
+
+
+def _continuation(question: str, text: str) -> str:
+    """The graded text without the echoed question (``Question: ...\nAnswer and explanation:``)."""
+    for echo in (f"Question: {question}\nAnswer and explanation:", question):
+        if text.startswith(echo):
+            return text[len(echo) :].strip()
+    return text.strip()
+
+
+def judged_answers(directory: Path) -> pd.DataFrame:
+    """Every answer the authors' Mistral grader graded: mode, pid, question, gold, answer, grade."""
+    from fusion.data import load_index_file, load_simpleqa  # SimpleQA's golds, as our runs use
+
+    simpleqa = load_simpleqa()
+    indices = load_index_file("paper260")
+    frames = []
+    for method in METHODS:
+        frame = pd.read_csv(directory / f"mistral_grader_results_{method}.csv")
+        frame = frame.assign(mode=method, grade=pd.to_numeric(frame["score"], errors="coerce")).dropna(subset=["grade"])
+        frame["gold"] = [simpleqa[indices[int(pid)]].gold for pid in frame["prompt_id"]]
+        frame["answer"] = [_continuation(str(q), str(t)) for q, t in zip(frame["question"], frame["predicted"])]
+        frames.append(frame.rename(columns={"prompt_id": "pid"}))
+    rows = pd.concat(frames, ignore_index=True)
+    return rows.astype({"grade": int, "pid": int})[["mode", "pid", "question", "gold", "answer", "grade"]]
+
+
+def judge_agreement(directory: Path) -> dict[str, dict[str, Agreement]]:
+    """``{half: {mode group: Agreement}}`` of the rules judge with the authors' Mistral grades."""
+    rows = judged_answers(directory)
+    graded = [grade_answer(g, a, q) for g, a, q in zip(rows["gold"], rows["answer"], rows["question"])]
+    rows["ours"] = [quality for _, quality, _ in graded]
+    rows["ours_accurate"] = [label == "CORRECT" for label, _, _ in graded]
+    out: dict[str, dict[str, Agreement]] = {}
+    for half, parity_bit in HALVES.items():
+        mine = rows[rows["pid"] % 2 == parity_bit]
+        out[half] = {}
+        for group, modes in JUDGE_GROUPS.items():
+            part = mine[mine["mode"].isin(modes)]
+            out[half][group] = agreement(part["grade"].tolist(), part["ours"].tolist(), part["ours_accurate"].tolist())
+    return out
+
+
+def agreement_text(table: dict[str, dict[str, Agreement]]) -> str:
+    """The agreement table and the pooled confusion matrices, as printed by ``--judges``."""
+    lines = [
+        f"rules judge ({RULES_RUBRIC}) against the authors' Mistral grader; accurate = Mistral >= 4 / rules CORRECT",
+        "| half | mode | answers | Mistral accurate | exact 1-5 | kappa (accurate) | precision | recall | QWK (1-5) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for half, groups in table.items():
+        label = "even (calibration)" if half == "even" else "odd (held out)"
+        for group, a in groups.items():
+            accurate = a.decisions[1][0] + a.decisions[1][1]
+            lines.append(
+                f"| {label} | {group} | {a.n} | {accurate} | {a.exact:.2f} | {a.kappa:.2f} | {a.precision:.2f} | "
+                f"{a.recall:.2f} | {a.qwk:.2f} |"
+            )
+    for half, groups in table.items():
+        a = groups["full+segmented"]
+        (neither, only_ours), (only_theirs, both) = a.decisions
+        lines += [
+            "",
+            f"{half} half, full+segmented: accurate decision (rows Mistral, columns rules)",
+            f"  Mistral < 4:  rules not accurate {neither:4d}  accurate {only_ours:4d}",
+            f"  Mistral >= 4: rules not accurate {only_theirs:4d}  accurate {both:4d}",
+            "  1-5 grades (rows Mistral 1..5, columns rules 1..5):",
+            *(f"    {i + 1}: " + " ".join(f"{c:4d}" for c in row) for i, row in enumerate(a.grades)),
+        ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fusion.parity", description=__doc__.splitlines()[0])
     parser.add_argument(
         "dir", type=Path, help="folder with the authors' published CSV files (their public repository's results)"
     )
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument(
+        "--judges", action="store_true", help="our rules judge against the authors' Mistral grades (even/odd halves)"
+    )
     args = parser.parse_args(argv)
     missing = [name for name in FILES if not (args.dir / name).is_file()]
     if missing:
         print(f"fusion.parity: {args.dir / missing[0]} is missing (DIR must hold the authors' files)", file=sys.stderr)
         return 2
+    if args.judges:
+        table = judge_agreement(args.dir)
+        if args.json:
+            data = {half: {g: asdict(a) for g, a in groups.items()} for half, groups in table.items()}
+            print(json.dumps({"rubric": RULES_RUBRIC, "agreement": data}, indent=2))
+        else:
+            print(agreement_text(table))
+        return 0
     ours = {method: method_numbers(graded_rows(args.dir, method)) for method in METHODS}
     failed = [
         m for m in METHODS if abs(float(ours[m]["accuracy_pct"] or 0) - PUBLISHED[m]["accuracy_pct"]) > TOLERANCE_PT

@@ -149,7 +149,8 @@ _TITLES = {
 }
 _NAME_PARTICLES = {"van", "von", "de", "da", "di", "del", "der", "den", "le", "la", "du", "bin", "ibn", "al", "y"}
 _NOT_PERSON = set(
-    "university college school institute academy award prize medal company corporation inc ltd group "
+    "university college school institute academy award prize medal company corporation inc ltd group association "
+    "organization organisation federation union "
     "museum library river lake mount mountain island islands city county state province district park "
     "church cathedral temple hospital society club bank party street road avenue station records band "
     "festival league cup championship foundation council committee ministry department agency army navy "
@@ -374,6 +375,16 @@ def _recall(gold: _Gold, answer: list[_Tok]) -> float:
     return found / len(gold.tokens) if gold.tokens else 0.0
 
 
+def _states_answer(gold: _Gold, declared: list[_Tok]) -> bool:
+    """Is "the answer is ..." followed by an answer? For a numeric or capitalised gold it must name
+    a number or a capitalised word: "The answer is directly related to the question" states none."""
+    if gold.numeric:
+        return any(t.kind in ("num", "date") for t in declared)
+    if gold.proper:
+        return any(t.kind != "punct" and (t.cap or t.kind != "word") for t in declared)
+    return any(t.kind != "punct" for t in declared)
+
+
 def _holds(gold: _Gold, gold_text: str, answer: list[_Tok]) -> bool:
     """Does this (part of an) answer contain the gold, leniently for names?"""
     if _find(gold, answer, fuzzy=gold.person) is not None:
@@ -381,30 +392,49 @@ def _holds(gold: _Gold, gold_text: str, answer: list[_Tok]) -> bool:
     return gold.person and _surname(gold, gold_text, answer) is not None
 
 
-def _first_claim(gold: _Gold, gold_text: str, answer: list[_Tok], question: str, span: tuple[int, int]) -> bool:
+def _claims(gold: _Gold, sentence: list[_Tok], asked: set[str]) -> bool:
+    """Does ``sentence`` name an answer of the gold's kind that the question and gold do not hold?
+
+    Numeric gold: another number or date. Person gold: another person, two name words in a row
+    that are not part of an institution's name ("Association for Computing Machinery"). Other
+    capitalised gold that ends in an institution or place word ("Radcliffe College"): another
+    name before such a word ("Harvard University").
+    """
+    if gold.numeric:
+        return any(t.kind in ("num", "date") and t.norm not in asked for t in sentence)
+    if gold.person:
+        runs: list[list[_Tok]] = [[]]
+        for tok in sentence:  # runs of capitalised words, joined by "of", "for", "and", ...
+            if tok.kind == "word" and (tok.cap or (runs[-1] and tok.norm in _GOLD_STOPWORDS)):
+                runs[-1].append(tok)
+            else:
+                runs.append([])
+        for run in runs:
+            names = [t for t in run if _is_name_word(t) and len(t.norm) > 1]  # not initials
+            if len(names) >= 2 and not any(t.norm in _NOT_PERSON for t in run):
+                if not {t.norm for t in names} <= asked:
+                    return True
+        return False
+    if gold.tokens[-1] in _NOT_PERSON:
+        return any(
+            _is_name_word(a) and b.norm in _NOT_PERSON and a.norm not in asked for a, b in zip(sentence, sentence[1:])
+        )
+    return False
+
+
+def _first_claim(gold: _Gold, answer: list[_Tok], question: str, span: tuple[int, int]) -> bool:
     """Does the answer commit to something else before it reaches the gold?
 
-    The answer's first sentence that names a candidate of the gold's kind (a number or date for a
-    numeric gold, a capitalised name for a capitalised gold) that the question does not already
-    hold is its first claim. True when that sentence ends before the matched gold and does not
-    hold the gold itself: "As of December 5, 0 DLCs were released ... 3 more" for the gold "3".
+    The answer's first sentence that names a candidate of the gold's kind (:func:`_claims`) is its
+    first claim. True when that sentence ends before the matched gold: "As of December 5, 0 DLCs
+    were released ... 3 more" for the gold "3".
     """
-    if not (gold.numeric or gold.person):
-        return False
     asked = set(normalise(question)) | set(gold.tokens)
     start = 0
     for end in [i for i, t in enumerate(answer) if t.norm == "|"] + [len(answer)]:
         if end > span[0]:
             return False  # this sentence holds the gold: the gold is the first claim
-        sentence = answer[start:end]
-        if gold.numeric:
-            candidate = any(t.kind in ("num", "date") and t.norm not in asked for t in sentence)
-        else:  # another person: two name words in a row, at least one not from the question
-            candidate = any(
-                _is_name_word(a) and _is_name_word(b) and not {a.norm, b.norm} <= asked
-                for a, b in zip(sentence, sentence[1:])
-            )
-        if candidate:
+        if _claims(gold, answer[start:end], asked):
             return True
         start = end + 1
     return False
@@ -418,6 +448,8 @@ def grade_answer(gold_text: str, answer_text: str, question: str = "") -> tuple[
         why = "degenerate (" + ", ".join(measured.reasons) + ")"
         if label == "CORRECT":
             return "INCORRECT", DEGENERATE_MAX_QUALITY, f"gold present but the answer is {why}"
+        if not _recall(_gold(gold_text), _tokens(answer_text)):
+            return label, 1, f"{reason}; {why}"  # babble without a fragment of the gold
         return label, min(quality, DEGENERATE_MAX_QUALITY), f"{reason}; {why}"
     return label, quality, reason
 
@@ -435,14 +467,14 @@ def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[Simpl
         span, lenient = _find(gold, answer, fuzzy=True) or _surname(gold, gold_text, answer), True
     if span is not None:
         declared = [_tokens(m.group("declared")) for m in _DECLARED.finditer(_fold(answer_text))]
-        declared = [d for d in declared if any(t.kind != "punct" for t in d)]
+        declared = [d for d in declared if _states_answer(gold, d)]
         if declared and not any(_holds(gold, gold_text, d) for d in declared):
             return "INCORRECT", 3, "gold present but the stated answer is something else"
         if not declared and len(_OPTION_LINE.findall(answer_text)) >= 2:
             return "INCORRECT", 3, "gold only among listed options, none chosen"
         if _contradicted(gold, answer, span):
             return "INCORRECT", 3, "gold present but offered beside a contradicting alternative"
-        if _first_claim(gold, gold_text, answer, question, span):
+        if _first_claim(gold, answer, question, span):
             return "INCORRECT", 3, "gold present but the answer first commits to something else"
         if lenient or hedged:
             return "CORRECT", 4, "gold present " + ("(surname or typo match)" if lenient else "with a hedge")
@@ -450,7 +482,7 @@ def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[Simpl
     if hedged:
         return "NOT_ATTEMPTED", 1, "refuses or hedges without the gold"
     recall = _recall(gold, answer)
-    return "INCORRECT", 3 if recall >= 0.5 else 2 if recall > 0 else 1, f"gold not found (token recall {recall:.2f})"
+    return "INCORRECT", 2, f"gold not found (token recall {recall:.2f})"
 
 
 class RulesJudge:

@@ -21,16 +21,16 @@ CASES = [
     ("O'Neill", "Eugene O’Neill's play", "CORRECT", 5),  # curly apostrophe, possessive
     ("University of Pennsylvania", "the Pennsylvania University", "CORRECT", 5),  # 'of' not required
     ("Radcliffe College", "Radcliffe is a college", "CORRECT", 5),
-    ("Radcliffe College", "Radcliffe founded it, and much later the college", "INCORRECT", 3),  # too far apart
+    ("Radcliffe College", "Radcliffe founded it, and much later the college", "INCORRECT", 2),  # too far apart
     # numbers
     ("120,000", "She was ordered to pay 120000 naira.", "CORRECT", 5),
     ("3", "There were three of them.", "CORRECT", 5),
     ("3.0", "3", "CORRECT", 5),
-    ("3", "It took 3.50 hours", "INCORRECT", 1),
+    ("3", "It took 3.50 hours", "INCORRECT", 2),
     ("1.2 million", "about 1,200,000 people", "CORRECT", 5),
-    ("1", "He was one of the founders.", "INCORRECT", 1),  # "one" is not read as a number
-    ("12", "It was 120.", "INCORRECT", 1),  # exact, no rounding
-    ("1830", "in the 1830s", "INCORRECT", 1),  # a decade is not the year
+    ("1", "He was one of the founders.", "INCORRECT", 2),  # "one" is not read as a number
+    ("12", "It was 120.", "INCORRECT", 2),  # exact, no rounding
+    ("1830", "in the 1830s", "INCORRECT", 2),  # a decade is not the year
     ("5th", "he finished 5th", "CORRECT", 5),
     # dates
     ("January 5, 2008", "On 5 January 2008.", "CORRECT", 5),
@@ -38,24 +38,24 @@ CASES = [
     ("5th of May 1990", "May 5, 1990", "CORRECT", 5),
     ("January 2008", "on Jan. 5th, 2008", "CORRECT", 5),  # more specific answer holds the gold
     ("2008", "on January 5, 2008", "CORRECT", 5),
-    ("January 5, 2008", "January 2008", "INCORRECT", 1),  # missing the day
-    ("January 5, 2008", "January 6, 2008", "INCORRECT", 1),
+    ("January 5, 2008", "January 2008", "INCORRECT", 2),  # missing the day
+    ("January 5, 2008", "January 6, 2008", "INCORRECT", 2),
     # person names
     ("Isaac Newton", "Newton discovered gravity.", "CORRECT", 4),  # surname only, as in the rubric
-    ("Michio Sugeno", "Takeshi Sugeno won it. Sugeno was glad.", "INCORRECT", 3),  # another given name
-    ("Michio Sugeno", "Michio Kakezawa, a colleague of Sugeno", "INCORRECT", 3),  # another surname
+    ("Michio Sugeno", "Takeshi Sugeno won it. Sugeno was glad.", "INCORRECT", 2),  # another given name
+    ("Michio Sugeno", "Michio Kakezawa, a colleague of Sugeno", "INCORRECT", 2),  # another surname
     ("Michio Sugeno", "Michio Sugino", "CORRECT", 4),  # minor typo
     ("Peter J. Schwartz", "Dr. Peter Schwartz", "CORRECT", 4),  # middle initial missing
-    ("John Cundall", "C. Cundall", "INCORRECT", 3),  # a different initial; half the tokens
-    ("Satpura Range", "a mountain range", "INCORRECT", 3),  # not a person: no surname rule
-    ("Kallithea, Athens", "He was born in Athens.", "INCORRECT", 3),
+    ("John Cundall", "C. Cundall", "INCORRECT", 2),  # a different initial; half the tokens
+    ("Satpura Range", "a mountain range", "INCORRECT", 2),  # not a person: no surname rule
+    ("Kallithea, Athens", "He was born in Athens.", "INCORRECT", 2),
     # hedges and refusals
     ("Radcliffe College", "I don't know.", "NOT_ATTEMPTED", 1),
     ("Radcliffe College", "I'm not sure, maybe Wellesley College.", "NOT_ATTEMPTED", 1),
     ("Radcliffe College", "Sorry, I cannot answer that.", "NOT_ATTEMPTED", 1),
     ("Radcliffe College", "There is no reliable information about it.", "NOT_ATTEMPTED", 1),
     ("Radcliffe College", "I'm not sure, but I think Radcliffe College.", "CORRECT", 4),  # hedge + gold
-    ("Radcliffe College", "It was probably Wellesley College.", "INCORRECT", 3),  # committed guess
+    ("Radcliffe College", "It was probably Wellesley College.", "INCORRECT", 2),  # committed guess
     ("Radcliffe College", "", "NOT_ATTEMPTED", 1),
     ("Radcliffe College", " ... ** \n", "NOT_ATTEMPTED", 1),
     # contradicting alternatives
@@ -70,10 +70,31 @@ CASES = [
     ("Violin", "The answer is **(A) Piano**. A violin is nice.", "INCORRECT", 3),  # states another answer
     ("Violin", "The answer is **Violin**. A piano is nice.", "CORRECT", 5),
     ("Paris", "A. London\nB. Paris\nC. Rome", "INCORRECT", 3),  # options, none chosen
-    # partial overlap -> quality
-    ("Radcliffe College", "Wellesley College", "INCORRECT", 3),
+    # rules-v3: a wrong answer is graded 2 ("mostly incorrect, small fragments that match"), as the
+    # paper's judge grades most wrong answers, whatever share of the gold's words it holds
+    ("Radcliffe College", "Wellesley College", "INCORRECT", 2),
     ("Marjorie and James Sanger Center", "the Smith Center", "INCORRECT", 2),
-    ("Michio Sugeno", "Geoffrey Hinton", "INCORRECT", 1),
+    ("Michio Sugeno", "Geoffrey Hinton", "INCORRECT", 2),
+    # rules-v3: degenerate text is never CORRECT, however many gold words it repeats
+    ("Coast Guard", "The Coast Guard requested the Coast Guard requested the Coast Guard requested the Coast Guard", "INCORRECT", 2),
+    ("Rosalba Carriera", "Carriera was a Carriera was a Carriera was a Carriera was a Carriera was a", "INCORRECT", 2),
+    ("Michio Sugeno", "was was was was was was was was was was was was was was was was", "INCORRECT", 1),  # babble, no gold
+    ("2023", "The gallery rebranded in 1ji0 and 2ki then2023 in 3ab, 4cd.", "INCORRECT", 2),  # broken words
+    # rules-v3: the answer's first claim decides
+    ("3", "As of December 5, 0 DLCs were released. Later 3 more came out.", "INCORRECT", 3),
+    ("Michio Sugeno", "Geoffrey Hinton won the award. Michio Sugeno was also nominated.", "INCORRECT", 3),
+    ("Radcliffe College", "It is part of Harvard University today. It was called Radcliffe College.", "INCORRECT", 3),
+    ("Judea Pearl", "The Association for Computing Machinery gave it to Judea Pearl.", "CORRECT", 5),  # no person
+    ("1995", "The band formed in Leeds. It won in 1995, after a tour in 1994.", "CORRECT", 5),  # gold sentence first
+    ("CodeMiko", "CodeMiko won it. The answer is directly related to the question.", "CORRECT", 5),  # states nothing
+    # a fluent correct answer with an explanation
+    (
+        "Michio Sugeno",
+        "Michio Sugeno received the IEEE Frank Rosenblatt Award in 2010 for his work on fuzzy systems. "
+        "He is a Japanese engineer known for the Takagi-Sugeno model.",
+        "CORRECT",
+        5,
+    ),
 ]
 
 
