@@ -28,6 +28,7 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
             [r[f"{prefix}overlap"] for r in rows],
             [r[f"{prefix}simpleqa"] for r in rows],
             threshold,
+            [r[f"{prefix}answer"] for r in rows],
         )
         metrics.update({f"{prefix}{k}": v for k, v in part.items()})
     metrics["objective_mean"] = sum(r["objective"] for r in rows) / len(rows)

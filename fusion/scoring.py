@@ -231,16 +231,28 @@ def std(values: Sequence[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def correct_fluent(grade: str, answer: str) -> bool:
+    """The strict verdict: the judge says CORRECT and the answer is not degenerate (fusion.fluency)."""
+    return grade == "CORRECT" and not is_degenerate(answer)
+
+
 def summarize(
-    composites: Sequence[float], overlaps: Sequence[float], grades: Sequence[str], threshold: float = 0.6
+    composites: Sequence[float],
+    overlaps: Sequence[float],
+    grades: Sequence[str],
+    threshold: float = 0.6,
+    answers: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Summary metrics of one method over its prompts.
 
     ``composite_std`` is the sample std (:func:`std`); the three ``simpleqa_*`` keys are shares
-    in [0, 1] of the SimpleQA grades CORRECT / INCORRECT / NOT_ATTEMPTED.
+    in [0, 1] of the SimpleQA grades CORRECT / INCORRECT / NOT_ATTEMPTED. With the ``answers``:
+    ``correct_fluent``, the share that is CORRECT and not degenerate (:func:`correct_fluent`, the
+    strict metric), ``degenerate``, the share of degenerate answers, and ``accurate_degenerate``, how
+    many of the answers the paper's metric calls accurate (composite >= threshold) are degenerate.
     """
     n = len(composites)
-    return {
+    out = {
         "accuracy": accuracy(composites, threshold),
         "composite_mean": statistics.fmean(composites) if n else 0.0,
         "composite_median": statistics.median(composites) if n else 0.0,
@@ -248,3 +260,9 @@ def summarize(
         "overlap_mean": statistics.fmean(overlaps) if overlaps else 0.0,
         **{f"simpleqa_{g.lower()}": (grades.count(g) / len(grades) if grades else 0.0) for g in SIMPLEQA_GRADES},
     }
+    if answers is not None:
+        degenerate = [is_degenerate(a) for a in answers]
+        out["correct_fluent"] = sum(g == "CORRECT" and not d for g, d in zip(grades, degenerate)) / n if n else 0.0
+        out["degenerate"] = sum(degenerate) / n if n else 0.0
+        out["accurate_degenerate"] = float(sum(d and c >= threshold for d, c in zip(degenerate, composites)))
+    return out
