@@ -118,7 +118,12 @@ def method_numbers(rows: pd.DataFrame) -> dict[str, float | None]:
 
 
 HALVES = {"even": 0, "odd": 1}  # even prompt_id: calibration; odd: held out
-JUDGE_GROUPS = {"baseline": ("baseline",), "full": ("full",), "segmented": ("segmented",), "full+segmented": METHODS[1:]}
+JUDGE_GROUPS = {
+    "baseline": ("baseline",),
+    "full": ("full",),
+    "segmented": ("segmented",),
+    "full+segmented": METHODS[1:],
+}
 
 
 def _continuation(question: str, text: str) -> str:

@@ -26,17 +26,23 @@ import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from fusion.config import PROJECT_ROOT, default_tracking_uri
+from fusion.answers import Replicate, read_answers, regrade, write_answers
+from fusion.config import PROJECT_ROOT, compose_job, default_tracking_uri, validate
 from fusion.errors import SetupError, one_line_errors
+from fusion.judges import Judge
 from fusion.metrics import summary_metrics
 from fusion.plots import report_plots
 from fusion.report_text import markdown, paired_markdown, replication_report
+from fusion.scoring import correct_fluent
 from fusion.stats import Observation, PairedComparison, compare_groups
 from fusion.tracking import read_table
 
 MODES = ("baseline", "full", "segmented")
 METRICS = (
     "accuracy",
+    "correct_fluent",
+    "degenerate",
+    "accurate_degenerate",
     "composite_mean",
     "composite_median",
     "composite_std",
@@ -46,7 +52,14 @@ METRICS = (
     "simpleqa_not_attempted",
 )
 # the zero-steering control and the unsteered baseline, measured on the same prompts in every run
-CONTROL_METRICS = ("control_accuracy", "control_composite_mean", "baseline_accuracy", "baseline_composite_mean")
+CONTROL_METRICS = (
+    "control_accuracy",
+    "control_composite_mean",
+    "control_correct_fluent",
+    "baseline_accuracy",
+    "baseline_composite_mean",
+    "baseline_correct_fluent",
+)
 
 
 def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_ids: list[str] | None) -> list[Run]:
@@ -66,7 +79,7 @@ def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_i
 _NOT_IDENTITY = ("tracking.", "data.shard", "search.study_", "search.storage", "search.max_batch_rows", "model.device")
 
 
-def replicates(runs: list[Run]) -> list[list[Run]]:
+def shard_groups(runs: list[Run]) -> list[list[Run]]:
     """Group runs that differ only in ``data.shard``: the shards of one job, merged as one result."""
     groups: dict[str, list[Run]] = defaultdict(list)
     for run in runs:
@@ -75,18 +88,38 @@ def replicates(runs: list[Run]) -> list[list[Run]]:
     return [sorted(g, key=lambda r: int(r.data.params.get("data.shard", 0))) for g in groups.values()]
 
 
-def replicate_metrics(client: MlflowClient, shards: list[Run]) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """A replicate's metrics and prompt rows. One run: its own logged metrics. Several shards:
-    recomputed over their merged prompt rows with the pipeline's own summary function."""
-    rows = sorted(
-        (p for r in shards for p in read_table(client, r.info.run_id, "prompts.json")), key=lambda p: p["index"]
-    )
-    if len(shards) == 1:
-        return dict(shards[0].data.metrics), rows
-    threshold = float(shards[0].data.params.get("eval.accuracy_threshold", 0.6))
-    metrics = summary_metrics(rows, threshold)
-    metrics["wall_seconds"] = sum(r.data.metrics.get("wall_seconds", 0.0) for r in shards)
-    return metrics, rows
+def replicates_from_runs(client: MlflowClient, runs: list[Run]) -> list[Replicate]:
+    """One :class:`Replicate` per job: a run, or the merged shards of one job, with its rows."""
+    out = []
+    for shards in shard_groups(runs):
+        rows = sorted(
+            (p for r in shards for p in read_table(client, r.info.run_id, "prompts.json")), key=lambda p: p["index"]
+        )
+        tags = dict(shards[0].data.tags)
+        # a resumed run's wall_seconds counts its last attempt only
+        tags["fusion.resumed"] = str(any(r.data.tags.get("fusion.resumed") == "true" for r in shards)).lower()
+        metrics = {k: sum(r.data.metrics.get(k, 0.0) for r in shards) for k in ("wall_seconds", "failed_trials")}
+        out.append(
+            Replicate(
+                id=shards[0].info.run_id,
+                params=dict(shards[0].data.params),
+                tags=tags,
+                rows=rows,
+                run_ids=[r.info.run_id for r in shards],
+                start_time=min(r.info.start_time or 0 for r in shards),
+                end_time=max(r.info.end_time or 0 for r in shards),
+                metrics=metrics,
+            )
+        )
+    return out
+
+
+def replicate_metrics(rep: Replicate) -> dict[str, float]:
+    """A replicate's summary, recomputed over its rows with the pipeline's own function (so a
+    regraded or merged replicate is scored exactly as a job scores itself)."""
+    metrics = summary_metrics(rep.rows, rep.threshold)
+    metrics.update(rep.metrics)
+    return metrics
 
 
 def group_label(mode: str, n_trials: str, budgets: set[str]) -> str:
@@ -94,26 +127,34 @@ def group_label(mode: str, n_trials: str, budgets: set[str]) -> str:
     return mode if mode == "baseline" or len(budgets) == 1 else f"{mode}@{n_trials}"
 
 
-def steering_variant(run: Run) -> tuple[str, bool]:
-    """``(target, exact)`` of a run: runs before these tags existed steered toward the reference
-    target, exactly (the default then and now)."""
-    tags = run.data.tags
+def steering_variant(rep: Replicate) -> tuple[str, bool]:
+    """``(target, exact)`` of a replicate: runs before these tags existed steered toward the
+    reference target, exactly (the default then and now)."""
+    tags = rep.tags
     return tags.get("fusion.steering_target", "reference"), tags.get("fusion.steering_exact", "true") == "true"
 
 
-def variant_suffix(target: str, exact: bool, split_exact: bool) -> str:
-    """``[exact]``, ``[shuffled]``, ``[exact,shuffled]`` or nothing: the reference target and,
-    unless the runs mix exact and cached steering, either kind of steering keep the plain label."""
-    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled")
+def variant_suffix(target: str, exact: bool, split_exact: bool, objective: str = "") -> str:
+    """``[exact]``, ``[shuffled]``, ``[exact,shuffled,paper]`` or nothing: the reference target and,
+    unless the runs mix exact and cached steering, either kind of steering keep the plain label;
+    ``objective`` is named where the runs mix objectives (empty: they do not)."""
+    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled") + [objective] * bool(objective)
     return f"[{','.join(parts)}]" if parts else ""
 
 
 def prompt_observations(
     rows: list[dict[str, Any]], threshold: float, dataset: str
 ) -> dict[tuple[str, int], Observation]:
-    """A replicate's ``(accuracy 0/1, composite)`` per prompt, keyed by (data set, SimpleQA index):
-    the index alone names different questions in different data sets."""
-    return {(dataset, int(p["index"])): (float(p["composite"] >= threshold), float(p["composite"])) for p in rows}
+    """A replicate's ``(accuracy 0/1, composite, correct and fluent 0/1)`` per prompt, keyed by
+    (data set, SimpleQA index): the index alone names different questions in different data sets."""
+    return {
+        (dataset, int(p["index"])): (
+            float(p["composite"] >= threshold),
+            float(p["composite"]),
+            float(correct_fluent(p["simpleqa"], p["answer"])),
+        )
+        for p in rows
+    }
 
 
 def _mean_sd(entry: dict[str, Any], key: str, values: list[float]) -> None:
@@ -121,74 +162,80 @@ def _mean_sd(entry: dict[str, Any], key: str, values: list[float]) -> None:
     entry[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def summarise(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]]:
-    """Per mode (and trial budget): metrics as mean and sd over replicates (search seeds), each
-    replicate being one run or the merged shards of one job."""
+def objective_of(rep: Replicate) -> str:
+    """The search objective of a steered replicate; runs logged before it existed used the paper's."""
+    return rep.params.get("search.objective", "paper")
+
+
+def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
+    """Per mode (and trial budget, target, kind of steering and objective): metrics as mean and sd
+    over replicates (search seeds), each replicate being one run or the merged shards of one job."""
     budgets: dict[str, set[str]] = defaultdict(set)
-    for run in runs:
-        budgets[run.data.tags["fusion.mode"]].add(run.data.params.get("search.n_trials", ""))
-    # exact runs get their own groups only when there are cached ones to compare them with
-    split_exact = len({steering_variant(r)[1] for r in runs if r.data.tags["fusion.mode"] != "baseline"}) > 1
-    grouped: dict[str, list[list[Run]]] = defaultdict(list)
-    sort_key: dict[str, tuple[int, int, bool, bool]] = {}
-    for shards in replicates(runs):
-        first = shards[0]
-        mode = first.data.tags["fusion.mode"]
-        n_trials = first.data.params.get("search.n_trials", "")
-        # the baseline is not steered: target and kind of steering do not apply to it
-        target, exact = steering_variant(first) if mode != "baseline" else ("reference", False)
-        label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(target, exact, split_exact)
-        grouped[label].append(shards)
+    for rep in reps:
+        budgets[rep.mode].add(rep.params.get("search.n_trials", ""))
+    steered_reps = [r for r in reps if r.mode != "baseline"]
+    # exact runs (and each objective) get their own groups only when there is another to compare with
+    split_exact = len({steering_variant(r)[1] for r in steered_reps}) > 1
+    split_objective = len({objective_of(r) for r in steered_reps}) > 1
+    grouped: dict[str, list[Replicate]] = defaultdict(list)
+    sort_key: dict[str, tuple[int, int, bool, bool, str]] = {}
+    for rep in reps:
+        mode = rep.mode
+        n_trials = rep.params.get("search.n_trials", "")
+        # the baseline is not steered: target, kind of steering and objective do not apply to it
+        target, exact = steering_variant(rep) if mode != "baseline" else ("reference", False)
+        objective = objective_of(rep) if mode != "baseline" and split_objective else ""
+        label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(target, exact, split_exact, objective)
+        grouped[label].append(rep)
         sort_key[label] = (
             MODES.index(mode) if mode in MODES else 99,
             int(n_trials or 0) if mode != "baseline" else 0,
             exact and split_exact,
             target == "shuffled",
+            objective,
         )
 
     out: dict[str, dict[str, Any]] = {}
     for label in sorted(grouped, key=sort_key.__getitem__):
-        first = grouped[label][0][0]
-        steered = first.data.tags["fusion.mode"] != "baseline"
+        first = grouped[label][0]
+        steered = first.mode != "baseline"
         target, exact = steering_variant(first)
         entry: dict[str, Any] = {
-            "mode": first.data.tags["fusion.mode"],
-            "n_trials": int(first.data.params.get("search.n_trials", 0)) if steered else 0,
+            "mode": first.mode,
+            "n_trials": int(first.params.get("search.n_trials", 0)) if steered else 0,
             "target": target if steered else None,
             "exact": exact if steered else None,
+            "objective": objective_of(first) if steered else None,
             "variant": label.partition("[")[2].rstrip("]"),
-            "runs": [r.info.run_id for shards in grouped[label] for r in shards],
+            "runs": [r for rep in grouped[label] for r in rep.run_ids],
             "replicates": [],
             "composites": [],
             "strengths": [],
-            "observations": defaultdict(list),  # (data set, index) -> one (accuracy, composite) per replicate
-            "segments": first.data.tags.get("fusion.segments", ""),
+            # (data set, index) -> one (accuracy, composite, correct and fluent) per replicate
+            "observations": defaultdict(list),
+            "segments": first.tags.get("fusion.segments", ""),
         }
         per_replicate = []
-        for shards in grouped[label]:
-            metrics, rows = replicate_metrics(client, shards)
+        for rep in grouped[label]:
+            metrics = replicate_metrics(rep)
             per_replicate.append(metrics)
-            params = shards[0].data.params
-            replicate = prompt_observations(
-                rows, float(params.get("eval.accuracy_threshold", 0.6)), params.get("data.name", "")
-            )
-            for prompt_key, observation in replicate.items():
+            observed = prompt_observations(rep.rows, rep.threshold, rep.params.get("data.name", ""))
+            for prompt_key, observation in observed.items():
                 entry["observations"][prompt_key].append(observation)
             entry["replicates"].append(
                 {
-                    "seed": int(shards[0].data.params.get("search.seed", 0)),
-                    "shards": len(shards),
-                    "runs": [r.info.run_id for r in shards],
-                    # a resumed run's wall_seconds counts its last attempt only
-                    "resumed": any(r.data.tags.get("fusion.resumed") == "true" for r in shards),
+                    "seed": int(rep.params.get("search.seed", 0)),
+                    "shards": len(rep.run_ids),
+                    "runs": rep.run_ids,
+                    "resumed": rep.tags.get("fusion.resumed") == "true",
                     **{
                         k: metrics.get(k)
                         for k in (*METRICS, *CONTROL_METRICS, "n_prompts", "wall_seconds", "failed_trials")
                     },
                 }
             )
-            entry["composites"] += [p["composite"] for p in rows]
-            entry["strengths"] += [p["strengths"] for p in rows]
+            entry["composites"] += [p["composite"] for p in rep.rows]
+            entry["strengths"] += [p["strengths"] for p in rep.rows]
         entry["n_prompts"] = int(per_replicate[0].get("n_prompts", 0))
         for key in (*METRICS, *CONTROL_METRICS):
             _mean_sd(entry, key, [m[key] for m in per_replicate if key in m])
@@ -201,23 +248,27 @@ PER_PROMPT = ("composites", "strengths", "observations")
 
 
 def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
-    """The pairs of groups to compare, ``(a, b)`` for a - b: segmented vs full (same budget and
-    variant), every steered group vs the baseline, reference vs shuffled target (same mode, budget
-    and kind of steering), cached vs exact (same mode, budget and target). Whether they share
-    prompts is checked when they are compared."""
+    """The pairs of groups to compare, ``(a, b)`` for a - b: segmented vs full (same budget,
+    variant and objective), every steered group vs the baseline, reference vs shuffled target,
+    cached vs exact, fluent vs paper objective (each with everything else the same). Whether they
+    share prompts is checked when they are compared."""
     steered = {label: e for label, e in summary.items() if e["mode"] != "baseline"}
-    by_key = {(e["mode"], e["n_trials"], e["target"], e["exact"]): label for label, e in steered.items()}
+    by_key = {
+        (e["mode"], e["n_trials"], e["target"], e["exact"], e["objective"]): label for label, e in steered.items()
+    }
     pairs: list[tuple[str, str]] = []
-    for label, e in steered.items():
-        mode, trials, target, exact = e["mode"], e["n_trials"], e["target"], e["exact"]
-        if mode == "segmented" and (full := by_key.get(("full", trials, target, exact))):
+    for (mode, trials, target, exact, objective), label in by_key.items():
+        if mode == "segmented" and (full := by_key.get(("full", trials, target, exact, objective))):
             pairs.append((label, full))
     pairs += [(label, "baseline") for label in steered if "baseline" in summary]
-    for (mode, trials, target, exact), label in by_key.items():
-        if target == "reference" and (other := by_key.get((mode, trials, "shuffled", exact))):
+    for (mode, trials, target, exact, objective), label in by_key.items():
+        if target == "reference" and (other := by_key.get((mode, trials, "shuffled", exact, objective))):
             pairs.append((label, other))
-    for (mode, trials, target, exact), label in by_key.items():
-        if not exact and (other := by_key.get((mode, trials, target, True))):
+    for (mode, trials, target, exact, objective), label in by_key.items():
+        if not exact and (other := by_key.get((mode, trials, target, True, objective))):
+            pairs.append((label, other))
+    for (mode, trials, target, exact, objective), label in by_key.items():
+        if objective == "fluent" and (other := by_key.get((mode, trials, target, exact, "paper"))):
             pairs.append((label, other))
     return pairs
 
@@ -233,6 +284,17 @@ def paired(summary: dict[str, dict[str, Any]], resamples: int = 10_000, seed: in
         if result is not None:
             out.append(result)
     return out
+
+
+def judge_from(overrides: list[str]) -> Judge:
+    """The judge a job composed with ``overrides`` would grade with (``judge=rules``, ``judge=openai
+    judge.model=...``): the same composition and checks as ``fusion.run``."""
+    from fusion.judges.factory import make_judge
+    from fusion.overrides import check_composition, check_overrides
+
+    check_overrides(overrides)  # a misspelt key or bad value: one line, as in fusion.run
+    check_composition(overrides)
+    return make_judge(validate(compose_job(overrides)).judge)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,13 +320,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples of the paired statistics")
     parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the paired bootstrap")
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        default=None,
+        help="build the report from an answers file (answers.jsonl.gz) instead of MLflow runs; nothing is logged",
+    )
+    parser.add_argument(
+        "--regrade",
+        nargs="+",
+        default=None,
+        metavar="OVERRIDE",
+        help="grade every answer again with the judge these Hydra overrides compose (e.g. judge=rules)",
+    )
     args = parser.parse_args(argv)
-    client = MlflowClient(tracking_uri=args.tracking_uri)
     with one_line_errors():
-        runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
-        if not runs:
-            raise SetupError("no finished runs match: check --sweep-id / --run-ids / --experiment")
-    summary = summarise(client, runs)
+        if args.answers is not None:
+            reps = read_answers(args.answers)
+        else:
+            client = MlflowClient(tracking_uri=args.tracking_uri)
+            runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)
+            if not runs:
+                raise SetupError("no finished runs match: check --sweep-id / --run-ids / --experiment")
+            reps = replicates_from_runs(client, runs)
+        if args.regrade:
+            reps = regrade(reps, judge_from(args.regrade))
+    summary = summarise(reps)
     pairs = paired(summary, args.resamples, args.bootstrap_seed)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
@@ -273,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     # one report file name per folder: REPORT.md (which holds the table) for the replication
     if args.replication:
         written = [args.out / "REPORT.md"]
-        written[0].write_text(replication_report(summary, runs, args.command, args.wall_seconds, pairs))
+        written[0].write_text(replication_report(summary, reps, args.command, args.wall_seconds, pairs))
+        written.append(write_answers(args.out / "answers.jsonl.gz", reps))
     else:
         written = [args.out / "report.md"]
         written[0].write_text(table + "\n")
@@ -283,9 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         numbers["paired"] = [dataclasses.asdict(c) for c in pairs]
     written.append(args.out / "report.json")
     written[-1].write_text(json.dumps(numbers, indent=2) + "\n")
-    if not args.no_log:
+    if not args.no_log and args.answers is None:
         mlflow.set_tracking_uri(args.tracking_uri)
-        experiment = client.get_experiment_by_name(args.experiment)
+        experiment = MlflowClient(tracking_uri=args.tracking_uri).get_experiment_by_name(args.experiment)
         with mlflow.start_run(
             experiment_id=experiment.experiment_id if experiment else None,
             run_name=f"report-{args.sweep_id or 'all'}",

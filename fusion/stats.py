@@ -27,8 +27,9 @@ import numpy as np
 # the conventional level below which a report says "evidence of a difference"
 ALPHA = 0.05
 
-# one run's result on one prompt: (accuracy 0/1, composite score)
-Observation = tuple[float, float]
+# one run's result on one prompt: (accuracy 0/1, composite score) or, with the strict metric,
+# (accuracy 0/1, composite score, correct and fluent 0/1)
+Observation = tuple[float, ...]
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -106,6 +107,32 @@ class PairedComparison:
     level: float
     evidence: str
     sentence: str
+    # the strict metric (correct and fluent, fusion.scoring.correct_fluent), in points, where every
+    # shared observation has it; None for runs recorded without it
+    strict_diff: float | None = None
+    strict_ci_low: float | None = None
+    strict_ci_high: float | None = None
+    strict_b_count: int | None = None
+    strict_c_count: int | None = None
+    strict_mcnemar_p: float | None = None
+    strict_evidence: str = ""
+
+    @property
+    def strict_sentence(self) -> str:
+        """The strict comparison in words (empty without the strict metric)."""
+        if self.strict_diff is None:
+            return ""
+        return (
+            f"{self.a} - {self.b} ({self.n_prompts} prompts): {signed(self.strict_diff, 1)} points correct and fluent "
+            f"[{signed(self.strict_ci_low or 0.0, 1)}, {signed(self.strict_ci_high or 0.0, 1)}] "
+            f"({self.strict_b_count} vs {self.strict_c_count} discordant prompts), McNemar p = "
+            f"{self.strict_mcnemar_p:.3f}: {self.strict_evidence}"
+        )
+
+
+def strict_evidence(p: float, alpha: float = ALPHA) -> str:
+    """The strict verdict, from McNemar's test alone: the strict metric is a 0/1 outcome."""
+    return f"evidence of a difference (McNemar p < {alpha:g})" if p < alpha else "no evidence of a difference"
 
 
 def signed(value: float, digits: int) -> str:
@@ -149,6 +176,8 @@ def compare_groups(
     - agreement: shares of prompts where both are accurate, both not, only a, only b; with
       several seeds, averaged over all pairings of one seed of ``a`` with one of ``b``
       (e.g. both accurate = mean of acc_a * acc_b), so ``only_a - only_b`` = the accuracy difference.
+    - the strict metric (third element of every observation, when all have one): its difference in
+      points with a bootstrap interval, and McNemar's test (sign test over seeds) as for accuracy.
     """
     shared = [p for p in a if p in b and a[p] and b[p]]
     if not shared:
@@ -170,6 +199,22 @@ def compare_groups(
     only_a = sum(x * (1 - y) for x, y in zip(acc_a, acc_b)) / n
     only_b = sum((1 - x) * y for x, y in zip(acc_a, acc_b)) / n
     verdict = evidence(p, low, high)
+    strict: dict[str, object] = {}
+    if all(len(o) > 2 for q in shared for o in (*a[q], *b[q])):
+        strict_a, strict_b = means(a, 2), means(b, 2)
+        s_diff, s_low, s_high = paired_bootstrap_ci(strict_a, strict_b, resamples=resamples, seed=seed, level=level)
+        s_b = sum(x > y for x, y in zip(strict_a, strict_b))
+        s_c = sum(x < y for x, y in zip(strict_a, strict_b))
+        s_p = mcnemar_exact(s_b, s_c)
+        strict = dict(
+            strict_diff=100 * s_diff,
+            strict_ci_low=100 * s_low,
+            strict_ci_high=100 * s_high,
+            strict_b_count=s_b,
+            strict_c_count=s_c,
+            strict_mcnemar_p=s_p,
+            strict_evidence=strict_evidence(s_p),
+        )
     sentence = (
         f"{a_label} - {b_label} ({n} prompts): {signed(100 * acc_diff, 1)} points accuracy "
         f"({b_count} vs {c_count} discordant prompts), composite {signed(comp_diff, 3)} "
@@ -199,4 +244,5 @@ def compare_groups(
         level=level,
         evidence=verdict,
         sentence=sentence,
+        **strict,  # type: ignore[arg-type]
     )

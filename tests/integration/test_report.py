@@ -104,6 +104,11 @@ def log_run(
     rows = [
         {
             "index": i,
+            "question": f"Question {i}?",
+            "gold": "Paris",
+            "answer": "The answer is Paris." if c >= 0.6 else "It is London.",
+            "baseline_answer": "It is London.",
+            "control_answer": "It is London.",
             "composite": c,
             "overlap": c,
             "simpleqa": "CORRECT" if c >= 0.6 else "INCORRECT",
@@ -114,6 +119,7 @@ def log_run(
             "control_overlap": 0.1,
             "control_simpleqa": "INCORRECT",
             "strengths": [0.5],
+            "objective": 0.7 * c,
         }
         for i, c in composites.items()
     ]
@@ -210,15 +216,28 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "## Paired statistics" in text
     assert "- Steering: cached and exact (the paper's), in separate runs" in text
-    assert f"- {seg['sentence']}." in text and "Per-question agreement" in text
+    assert "Per-question agreement" in text
     assert "| full - baseline | 5 | 10.0 % | 30.0 % | 30.0 % | 30.0 % |" in text
+    # here every CORRECT answer is fluent, so the strict metric equals the paper's accuracy
+    assert (seg["strict_diff"], seg["strict_b_count"], seg["strict_c_count"]) == (seg["accuracy_diff"], 3, 0)
+    assert seg["strict_mcnemar_p"] == 0.25 and seg["strict_evidence"] == "no evidence of a difference"
     # the paper's ordering is judged on the plain groups only, not on the shuffled or exact ones
-    assert "5 trials: accuracy baseline 40.0 %, full 40.0 %, segmented 100.0 %" in text
-    # each step of the ordering as its paired test, with the interval and the p-value
+    assert (
+        "- 5 trials: correct & fluent baseline 40.0 %, full 40.0 %, segmented 100.0 %: segmented > full > "
+        "baseline **did not hold**; the paper's accuracy baseline 40.0 %, full 40.0 %, segmented 100.0 %" in text
+    )
+    # each step of the ordering as its paired tests, with the intervals and the p-values
     seg_low, seg_high = (f"{v:+.1f}" for v in (seg["accuracy_ci_low"], seg["accuracy_ci_high"]))
-    assert f"  - segmented - full +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250, composite " in text
-    assert "  - full - baseline +0.0 points [" in text and "McNemar p = 1.000" in text
+    step = f"  - segmented - full: correct & fluent +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250: no evidence"
+    assert step in text
+    assert f"paper's accuracy +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250, composite " in text
+    assert "  - full - baseline: correct & fluent +0.0 points [" in text and "McNemar p = 1.000" in text
     assert "held in the point estimates only" not in text  # segmented > full > baseline did not hold here
+    # the verdicts: one paragraph per question, each comparison that answers it
+    verdicts = text.split("## Verdicts")[1].split("## Did segmented")[0]
+    assert "**Does steering beat the unsteered baseline?**" in verdicts and "**Does segmented beat full?**" in verdicts
+    assert "- full - full[shuffled]: correct & fluent +" in verdicts
+    assert "**Does the fluent objective beat the paper's?**" not in verdicts  # one objective only
     limits = text.split("## What these numbers do not say")[1].split("## Per seed")[0]
     assert "- The rules judge grades by matching the gold answer" in limits
     assert "Groups ran on 4 and 5 questions" in limits and "One search seed" not in limits  # full has 2 seeds

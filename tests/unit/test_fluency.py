@@ -58,7 +58,10 @@ def test_fluency_verdicts():
     assert not fluency(SENTENCE).degenerate and fluency(SENTENCE).reasons == ()
     loop = fluency(LOOP)
     assert loop.degenerate and "compression_ratio" in loop.reasons and "repeated_ngram_share" in loop.reasons
-    assert fluency("Paris, in 1, in, in, in,,,,,,,,,,,,,,,,,,,,,,,,,,,,,").reasons == ("compression_ratio", "symbol_share")
+    assert fluency("Paris, in 1, in, in, in,,,,,,,,,,,,,,,,,,,,,,,,,,,,,").reasons == (
+        "compression_ratio",
+        "symbol_share",
+    )
     assert fluency("Answer: 1ji 2in 3ka").reasons == ("broken_word_share",)  # short: broken words only
     assert not fluency("Paris.").degenerate  # too short for the ratios
     assert fluency(CHER).degenerate

@@ -76,9 +76,19 @@ CASES = [
     ("Marjorie and James Sanger Center", "the Smith Center", "INCORRECT", 2),
     ("Michio Sugeno", "Geoffrey Hinton", "INCORRECT", 2),
     # rules-v3: degenerate text is never CORRECT, however many gold words it repeats
-    ("Coast Guard", "The Coast Guard requested the Coast Guard requested the Coast Guard requested the Coast Guard", "INCORRECT", 2),
+    (
+        "Coast Guard",
+        "The Coast Guard requested the Coast Guard requested the Coast Guard requested the Coast Guard",
+        "INCORRECT",
+        2,
+    ),
     ("Rosalba Carriera", "Carriera was a Carriera was a Carriera was a Carriera was a Carriera was a", "INCORRECT", 2),
-    ("Michio Sugeno", "was was was was was was was was was was was was was was was was", "INCORRECT", 1),  # babble, no gold
+    (
+        "Michio Sugeno",
+        "was was was was was was was was was was was was was was was was",
+        "INCORRECT",
+        1,
+    ),  # babble, no gold
     ("2023", "The gallery rebranded in 1ji0 and 2ki then2023 in 3ab, 4cd.", "INCORRECT", 2),  # broken words
     # rules-v3: the answer's first claim decides
     ("3", "As of December 5, 0 DLCs were released. Later 3 more came out.", "INCORRECT", 3),

@@ -105,6 +105,21 @@ def test_compare_groups_pairs_prompts_and_averages_seeds_by_hand():
     assert compare_groups("a", {1: [(1, 1.0)]}, "b", {2: [(1, 1.0)]}) is None
 
 
+def test_compare_groups_adds_the_strict_metric_when_every_observation_has_it():
+    # (accuracy, composite, correct and fluent): a is accurate on all 4 but fluent on 1; b on none
+    a = {i: [(1, 0.8, float(i == 0))] for i in range(4)}
+    b = {i: [(0, 0.1, 0.0)] for i in range(4)}
+    c = compare_groups("full", a, "baseline", b, resamples=200, seed=0)
+    assert c is not None and (c.b_count, c.c_count) == (4, 0)
+    assert c.strict_diff == pytest.approx(25.0) and (c.strict_b_count, c.strict_c_count) == (1, 0)
+    assert c.strict_mcnemar_p == 1.0 and c.strict_evidence == "no evidence of a difference"
+    assert c.strict_sentence.startswith("full - baseline (4 prompts): +25.0 points correct and fluent [")
+    # one observation without it: no strict numbers at all, rather than numbers over some prompts
+    b[0] = [(0, 0.1)]
+    c = compare_groups("full", a, "baseline", b, resamples=200, seed=0)
+    assert c is not None and c.strict_diff is None and c.strict_sentence == ""
+
+
 def test_evidence_says_which_test_gave_it():
     assert evidence(0.03, -0.1, 0.2) == "evidence of a difference (McNemar p < 0.05)"
     assert evidence(0.2, 0.01, 0.2) == "evidence of a difference (composite CI excludes 0)"
