@@ -57,22 +57,34 @@ def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
     return rows
 
 
+# the summary table's lines: label, summary key (after the answer kind's prefix), format
+SUMMARY_ROWS = (
+    ("accuracy (paper: composite >= threshold)", "accuracy", "{:.1%}"),
+    # the paper's accurate answers that are babble: loops of gold words can reach the threshold
+    ("of which degenerate (count)", "accurate_degenerate", "{:.0f}"),
+    ("correct & fluent (strict)", "correct_fluent", "{:.1%}"),
+    ("composite mean", "composite_mean", "{:.3f}"),
+    ("overlap mean", "overlap_mean", "{:.3f}"),
+    ("SimpleQA correct", "simpleqa_correct", "{:.1%}"),
+    ("degenerate answers", "degenerate", "{:.1%}"),
+)
+
+
+def _cell(fmt: str, value: float) -> str:
+    """``value`` formatted, or n/a: a summary logged before a metric existed lacks its key."""
+    return "n/a" if math.isnan(value) else fmt.format(value)
+
+
 def summary_table(summary: Mapping[str, float]) -> str:
     """The run's scores next to the unsteered baseline and the zero-steering control, with the
     differences: what the console prints and the run's MLflow description shows."""
-    rows = [
-        ("accuracy (composite >= threshold)", "accuracy", "{:.1%}"),
-        ("composite mean", "composite_mean", "{:.3f}"),
-        ("overlap mean", "overlap_mean", "{:.3f}"),
-        ("SimpleQA correct", "simpleqa_correct", "{:.1%}"),
-    ]
     lines = ["| | steered | baseline | control | steered - baseline | steered - control |", "|---|---|---|---|---|---|"]
-    for label, key, fmt in rows:
+    for label, key, fmt in SUMMARY_ROWS:
         steered, baseline, control = (summary.get(f"{p}{key}", math.nan) for p in SUMMARY_PREFIXES)
         signed = fmt.replace("{:", "{:+")
         lines.append(
-            f"| {label} | {fmt.format(steered)} | {fmt.format(baseline)} | {fmt.format(control)} | "
-            f"{signed.format(steered - baseline)} | {signed.format(steered - control)} |"
+            f"| {label} | {_cell(fmt, steered)} | {_cell(fmt, baseline)} | {_cell(fmt, control)} | "
+            f"{_cell(signed, steered - baseline)} | {_cell(signed, steered - control)} |"
         )
     return "\n".join(lines)
 
@@ -81,5 +93,7 @@ def run_description(mode: str, model: str, n_prompts: int, decoding: str, summar
     """MLflow's note of a run: the runs list reads without opening anything."""
     return (
         f"**{mode}** steering ({decoding}) of {model} on {n_prompts} prompts. Oracle results: the targets are "
-        f"built from the gold answers.\n\n{summary_table(summary)}\n"
+        f"built from the gold answers.\n\n{summary_table(summary)}\n\n"
+        "Accuracy is the paper's metric, which a loop of gold words can pass; *correct & fluent* is the strict "
+        "one: the judge says CORRECT and the answer is not degenerate (fusion.fluency).\n"
     )

@@ -3,7 +3,8 @@
 Torch-free, so the report and the plots read results without loading a model. A prompt's outcome
 holds three graded answers (the unsteered baseline, the zero-steering control and the steered
 answer) and its search trials; :meth:`PromptOutcome.row` flattens it into one row of
-``prompts.json`` (the row format of every run so far: ``composite``, ``baseline_composite``, ...).
+``prompts.json`` (the row format of every run so far: ``composite``, ``baseline_composite``, ...;
+since the fluency measures, also ``fluency``, ``baseline_fluency`` and ``control_fluency``).
 """
 
 from __future__ import annotations
@@ -54,13 +55,17 @@ def trial_failure(row: int, answer: str, nonfinite_rows: set[int]) -> str:
 
 @dataclass
 class GradedAnswer:
-    """One answer and its scores: token overlap with the gold answer, the judge's grades, composite."""
+    """One answer and its scores: token overlap with the gold answer, the judge's grades, composite,
+    and its gold-free fluency measures."""
 
     answer: str
     overlap: float
     simpleqa: str
     quality: int
     composite: float
+    # fusion.fluency.Fluency.metrics() of the answer: the measures and ``degenerate`` (0/1); empty in
+    # rows written before the runner recorded them (the measures follow from the answer alone)
+    fluency: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,8 +123,11 @@ class PromptOutcome:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PromptOutcome:
         """The outcome of a prompt finished by an earlier, interrupted attempt of this job."""
+        # a field added since (``fluency``) is absent from older rows and keeps its default
         parts = {
-            prefix: GradedAnswer(**{f.name: row[f"{prefix}_{f.name}"] for f in fields(GradedAnswer)})
+            prefix: GradedAnswer(
+                **{f.name: row[key] for f in fields(GradedAnswer) if (key := f"{prefix}_{f.name}") in row}
+            )
             for prefix in _UNSTEERED
         }
         steered = {f.name: row[f.name] for f in fields(SteeredAnswer) if f.name in row}

@@ -24,6 +24,7 @@ from fusion.overrides import check_composition, check_overrides
 from fusion.schema import JobConfig, register_schema
 
 if TYPE_CHECKING:
+    from fusion.outcomes import GradedAnswer
     from fusion.pipeline import JobResult
 
 register_schema()
@@ -46,6 +47,19 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def answer_line(label: str, answer: GradedAnswer) -> str:
+    """One answer of the shown question: composite, the strict verdict, the text (cut), and the
+    thresholds it crossed if it is degenerate (its composite alone would not tell babble)."""
+    from fusion.fluency import fluency
+    from fusion.scoring import correct_fluent
+
+    text = " ".join(answer.answer.split())
+    verdict = "strict yes" if correct_fluent(answer.simpleqa, answer.answer) else "strict no "
+    line = f"  {label:<8} {answer.composite:.2f}  {verdict}  {text[:160]}{'...' if len(text) > 160 else ''}"
+    reasons = fluency(answer.answer).reasons
+    return f"{line}  [degenerate: {', '.join(reasons)}]" if reasons else line
+
+
 def print_summary(job: JobConfig, result: JobResult) -> None:
     """The scores against the baseline and the control, then one question with its three answers."""
     from fusion.metrics import summary_table
@@ -58,10 +72,12 @@ def print_summary(job: JobConfig, result: JobResult) -> None:
     ]
     if result.outcomes:
         shown = max(result.outcomes, key=lambda o: o.steered.composite - o.baseline.composite)
-        lines += [f"\nQ: {shown.question}   (gold: {shown.gold})"]
+        lines += [
+            f"\nQ: {shown.question}   (gold: {shown.gold})",
+            "  (composite; strict: the judge says CORRECT and the answer is not degenerate)",
+        ]
         for label, answer in (("baseline", shown.baseline), ("control", shown.control), ("steered", shown.steered)):
-            text = " ".join(answer.answer.split())
-            lines.append(f"  {label:<8} {answer.composite:.2f}  {text[:160]}{'...' if len(text) > 160 else ''}")
+            lines.append(answer_line(label, answer))
     lines.append(f"\nMLflow run {result.run_id} in {result.tracking_uri} ({summary.get('wall_seconds', 0):.0f} s)")
     lines.append(f"Compare runs:  make ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
     print("\n".join(lines), flush=True)

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from fusion.answer_store import AnswerStore, batch_key
 from fusion.config import optuna_storage, study_folder, tracking_uri
 from fusion.devices import default_batch_rows
+from fusion.fluency import fluency
 from fusion.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.judges import Judge
 from fusion.models import LoadedModel
@@ -293,7 +294,12 @@ class PromptRunner:
             overlap = self._overlap(prompt, template, answer)
             unsteered.append(
                 GradedAnswer(
-                    answer, overlap, kind_grade.simpleqa, kind_grade.quality, composite(overlap, kind_grade.quality)
+                    answer,
+                    overlap,
+                    kind_grade.simpleqa,
+                    kind_grade.quality,
+                    composite(overlap, kind_grade.quality),
+                    fluency=fluency(answer).metrics(),
                 )
             )
         steered = SteeredAnswer(
@@ -302,6 +308,7 @@ class PromptRunner:
             grade.simpleqa,
             grade.quality,
             composite(chosen.overlap, grade.quality),
+            fluency=fluency(chosen.answer).metrics(),
             explanation=explanation,
             alphas=list(chosen.alphas),
             gammas=list(chosen.gammas),

@@ -1,12 +1,18 @@
 """A run's metrics: the steered answers' summary beside the baseline's and the control's, computed
-from the ``prompts.json`` rows (per-prompt values are no metrics: they live in the rows and traces)."""
+from the ``prompts.json`` rows (per-prompt values are no metrics: they live in the rows and traces),
+the rows themselves, and the table the console and the run's description show."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from fusion.metrics import summary_metrics
+from fusion.fluency import fluency
+from fusion.metrics import run_description, summary_metrics, summary_table
 from fusion.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
+
+LOOP = "the Coast Guard " * 12  # gold words in a loop: accurate by the paper's metric, and babble
 
 
 def outcome(position: int, composite: float, failed: int = 0) -> PromptOutcome:
@@ -29,3 +35,67 @@ def test_summary_metrics_put_steered_baseline_and_control_side_by_side():
     assert metrics["failed_trials"] == 2.0 and metrics["n_prompts"] == 2.0
     assert metrics["objective_mean"] == pytest.approx(0.5)
     assert not any("/" in name or name.startswith("prompt") for name in metrics), "no per-prompt names"
+
+
+def test_summary_metrics_score_the_strict_verdict_and_count_the_accurate_babble():
+    babble = outcome(0, 0.9)
+    babble.steered.answer = LOOP
+    rows = [babble.row(), outcome(1, 0.9).row()]
+    metrics = summary_metrics(rows, 0.6)
+    assert metrics["accuracy"] == 1.0 and metrics["correct_fluent"] == 0.5  # both CORRECT, one degenerate
+    assert metrics["degenerate"] == 0.5 and metrics["accurate_degenerate"] == 1.0
+    assert metrics["control_correct_fluent"] == 1.0 and metrics["baseline_correct_fluent"] == 0.0
+    assert metrics["baseline_accurate_degenerate"] == 0.0
+    # MLflow takes floats: a count is logged as one too
+    assert all(type(v) is float for v in metrics.values()), {k: type(v) for k, v in metrics.items()}
+
+
+def test_a_row_carries_each_answers_fluency_and_loads_back():
+    original = outcome(0, 0.9)
+    original.baseline.fluency = fluency(original.baseline.answer).metrics()
+    original.steered.fluency = fluency(LOOP).metrics()
+    row = original.row()
+    assert row["fluency"]["degenerate"] == 1.0 and row["baseline_fluency"]["degenerate"] == 0.0
+    assert row["control_fluency"] == {}  # not measured in this outcome
+    assert set(row["baseline_fluency"]) == {
+        "compression_ratio",
+        "repeated_ngram_share",
+        "broken_word_share",
+        "symbol_share",
+        "degenerate",
+    }
+    again = PromptOutcome.from_row(row)
+    assert again.row() == row
+    assert again.steered.fluency == original.steered.fluency
+
+
+def test_a_row_written_before_the_fluency_measures_still_loads():
+    row = outcome(0, 0.9).row()
+    old = {k: v for k, v in row.items() if not k.endswith("fluency")}
+    loaded = PromptOutcome.from_row(old)
+    assert (loaded.baseline.fluency, loaded.control.fluency, loaded.steered.fluency) == ({}, {}, {})
+    assert loaded.steered.composite == 0.9 and loaded.baseline.answer == "a"
+
+
+def test_the_summary_table_puts_the_strict_metric_beside_the_papers_accuracy():
+    metrics = summary_metrics([outcome(0, 0.9).row(), outcome(1, 0.1).row()], 0.6)
+    table = summary_table(metrics)
+    lines = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()}
+    assert "| 50.0% | 0.0% | 100.0% | +50.0% | -50.0% |" in lines["accuracy (paper: composite >= threshold)"]
+    assert "| 100.0% | 0.0% | 100.0% | +100.0% | +0.0% |" in lines["correct & fluent (strict)"]
+    assert "| 0 | 0 | 0 | +0 | +0 |" in lines["of which degenerate (count)"]
+    assert "correct & fluent (strict)" in run_description("full", "m", 2, "exact", metrics)
+
+
+def test_a_summary_logged_before_a_metric_existed_shows_n_a_for_it():
+    old = {
+        k: v
+        for k, v in summary_metrics([outcome(0, 0.9).row()], 0.6).items()
+        if not k.endswith(("correct_fluent", "degenerate"))
+    }
+    old["control_accuracy"] = math.nan  # a value MLflow gives back as NaN reads the same
+    lines = summary_table(old).splitlines()
+    strict = next(line for line in lines if line.startswith("| correct & fluent (strict)"))
+    assert strict == "| correct & fluent (strict) | n/a | n/a | n/a | n/a | n/a |"
+    accuracy = next(line for line in lines if line.startswith("| accuracy"))
+    assert accuracy.endswith("| 100.0% | 0.0% | n/a | +100.0% | n/a |")
