@@ -5,7 +5,9 @@ has no steered answer of its own, so only the first two), linked to the job's ru
 and the prompt the model saw go in, the answer comes out. The gold answer is the trace's
 expectation (``expected_response``, the name MLflow's own correctness scorers read), and the
 scores of the ``prompts.json`` row are its feedback: the judge's ``simpleqa`` and ``quality``
-grades (source: the judge), ``overlap`` and ``composite`` (source: this project's scoring code).
+grades (source: the judge), ``overlap`` and ``composite`` (source: this project's scoring code),
+``degenerate`` (source: fusion.fluency; the measures behind it are its metadata, the thresholds
+they crossed its rationale) and ``correct_fluent``, the strict verdict (CORRECT and not degenerate).
 
 Torch-free. The tracker logs a prompt's traces before its row, so a prompt whose row is there has
 its traces; a resumed run first deletes whatever an interrupted attempt left of an unfinished
@@ -24,8 +26,10 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType, SpanType
 from mlflow.tracking import MlflowClient
 
 from fusion.errors import ServiceUnavailable
+from fusion.fluency import fluency
 from fusion.outcomes import GradedAnswer, PromptOutcome
 from fusion.schema import JobConfig
+from fusion.scoring import correct_fluent
 
 AnswerKind = Literal["baseline", "control", "steered"]
 INDEX_TAG = "fusion.prompt_index"
@@ -33,10 +37,12 @@ POSITION_TAG = "fusion.prompt_position"
 KIND_TAG = "fusion.answer_kind"
 MODE_TAG = "fusion.mode"
 EXPECTATION = "expected_response"
-FEEDBACK = ("simpleqa", "quality", "overlap", "composite")
-# what computes the two scores that are not the judge's (fusion.scoring)
+FEEDBACK = ("simpleqa", "quality", "overlap", "composite", "degenerate", "correct_fluent")
+# what computes the scores that are not the judge's (fusion.scoring, fusion.fluency)
 OVERLAP_SOURCE = "fusion.scoring.token_overlap"
 COMPOSITE_SOURCE = "fusion.scoring.composite"
+FLUENCY_SOURCE = "fusion.fluency"
+CORRECT_FLUENT_SOURCE = "fusion.scoring.correct_fluent"
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,30 @@ def _assess(trace_id: str, answer: AnswerTrace) -> None:
         value=graded.composite,
         source=AssessmentSource(code, COMPOSITE_SOURCE),
         metadata={"judge": answer.judge},  # the composite weighs in the judge's quality grade
+    )
+    _assess_fluency(trace_id, answer)
+
+
+def _assess_fluency(trace_id: str, answer: AnswerTrace) -> None:
+    """``degenerate`` and ``correct_fluent``. The measures ride on ``degenerate`` as its metadata
+    rather than as four more assessments each: one call per assessment, three traces per prompt."""
+    graded, code = answer.graded, AssessmentSourceType.CODE
+    measured = fluency(graded.answer)  # a pure function of the text: the row's ``fluency`` values
+    measures = {k: str(v) for k, v in measured.metrics().items() if k != "degenerate"}
+    mlflow.log_feedback(
+        trace_id=trace_id,
+        name="degenerate",
+        value=measured.degenerate,
+        source=AssessmentSource(code, FLUENCY_SOURCE),
+        rationale=f"over the threshold: {', '.join(measured.reasons)}" if measured.degenerate else None,
+        metadata=measures,
+    )
+    mlflow.log_feedback(
+        trace_id=trace_id,
+        name="correct_fluent",
+        value=correct_fluent(graded.simpleqa, graded.answer),
+        source=AssessmentSource(code, CORRECT_FLUENT_SOURCE),
+        metadata={"judge": answer.judge},  # the verdict takes the judge's SimpleQA grade
     )
 
 

@@ -11,6 +11,8 @@ from mlflow.entities import Trace
 
 from fusion.data import load_simpleqa
 from fusion.datasets import prompt_digest
+from fusion.fluency import fluency
+from fusion.scoring import correct_fluent
 from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG, POSITION_TAG
 from fusion.tracking import read_table
 from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
@@ -35,6 +37,10 @@ def test_tiny_run_logs_summary_prompts_and_trials(segmented_run):
     assert run.info.status == "FINISHED"
     for key in SUMMARY:
         assert key in run.data.metrics, key
+    # the strict metric and the babble counts, for the steered answers and the two references
+    for key in ("correct_fluent", "degenerate", "accurate_degenerate"):
+        assert {key, f"baseline_{key}", f"control_{key}"} <= set(run.data.metrics), key
+    assert "correct & fluent (strict)" in result.stdout and "strict " in result.stdout
     assert 0.0 <= run.data.metrics["accuracy"] <= 1.0
     grades = sum(run.data.metrics[k] for k in SUMMARY[3:])
     assert grades == pytest.approx(1.0)
@@ -104,9 +110,18 @@ def test_each_answer_is_a_trace_of_the_run_graded_by_the_judge(segmented_run):
             gold = assessments.pop(EXPECTATION)
             assert gold.value == p["gold"] and gold.expectation is not None
             assert (gold.source.source_type, gold.source.source_id) == ("HUMAN", data_name)
+            # the row records the answer's fluency; the trace shows it beside the strict verdict
+            measures = p[f"{prefix}fluency"]
+            assert measures == fluency(p[f"{prefix}answer"]).metrics()
+            strict = correct_fluent(p[f"{prefix}simpleqa"], p[f"{prefix}answer"])
+            expected = {**p, f"{prefix}degenerate": bool(measures["degenerate"]), f"{prefix}correct_fluent": strict}
             for name, feedback in assessments.items():
                 assert feedback.feedback is not None, name
-                assert feedback.value == pytest.approx(p[f"{prefix}{name}"]), (kind, name)
+                assert feedback.value == pytest.approx(expected[f"{prefix}{name}"]), (kind, name)
+            degenerate = assessments["degenerate"]
+            assert (degenerate.source.source_type, degenerate.source.source_id) == ("CODE", "fusion.fluency")
+            assert degenerate.metadata == {k: str(v) for k, v in measures.items() if k != "degenerate"}
+            assert assessments["correct_fluent"].source.source_id == "fusion.scoring.correct_fluent"
             for name in ("simpleqa", "quality"):  # the rules judge is code, not a language model
                 assert (assessments[name].source.source_type, assessments[name].source.source_id) == ("CODE", judge)
             assert assessments["overlap"].source.source_id == "fusion.scoring.token_overlap"

@@ -10,10 +10,20 @@ from mlflow.tracking import MlflowClient
 
 from fusion.datasets import prompt_digest
 from fusion.errors import ServiceUnavailable
+from fusion.fluency import fluency
 from fusion.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
 from fusion.records import Prompt
 from fusion.schema import JobConfig
-from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG, answer_traces, log_answer_traces
+from fusion.traces import (
+    CORRECT_FLUENT_SOURCE,
+    EXPECTATION,
+    FEEDBACK,
+    FLUENCY_SOURCE,
+    INDEX_TAG,
+    KIND_TAG,
+    answer_traces,
+    log_answer_traces,
+)
 from fusion.tracking import Tracker, read_table
 
 PROMPTS = [Prompt(0, "Who wrote Hamlet?", "William Shakespeare"), Prompt(1, "Capital of France?", "Paris")]
@@ -63,6 +73,34 @@ def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume
     (dataset,) = [i.dataset for i in run.inputs.dataset_inputs]
     assert (dataset.name, dataset.digest) == ("simpleqa", prompt_digest(PROMPTS))
     assert [row["index"] for row in read_table(client, run_id, "prompts.json")] == [0, 1]
+
+
+def test_a_degenerate_answer_is_traced_as_such_whatever_the_judge_said(tmp_path):
+    """Fluency is code's verdict (fusion.fluency), beside the judge's grade: a loop of gold words the
+    judge called CORRECT is degenerate and not correct_fluent, with the measures behind it."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    loop = "William Shakespeare " * 10
+    babble = outcome(0, PROMPTS[0])
+    babble.steered.answer = loop
+    tracker = start(uri, tmp_path)
+    assert tracker.run is not None
+    run_id = tracker.run.info.run_id
+    tracker.log_prompt(babble.row(), [], answer_traces(JobConfig(), babble, "q", "s"))
+    tracker.end()
+    traces = tracker.client.search_traces(locations=[tracker.experiment_id], run_id=run_id, max_results=10)
+    by_kind = {t.info.tags[KIND_TAG]: {a.name: a for a in t.info.assessments} for t in traces}
+    steered, baseline = by_kind["steered"], by_kind["baseline"]
+    assert steered["simpleqa"].value == "CORRECT" and steered["correct_fluent"].value is False
+    degenerate = steered["degenerate"]
+    assert degenerate.value is True
+    assert (degenerate.source.source_type, degenerate.source.source_id) == ("CODE", FLUENCY_SOURCE)
+    assert degenerate.rationale == "over the threshold: compression_ratio, repeated_ngram_share"
+    measured = fluency(loop).metrics()
+    assert degenerate.metadata == {k: str(v) for k, v in measured.items() if k != "degenerate"}
+    assert steered["correct_fluent"].source.source_id == CORRECT_FLUENT_SOURCE
+    assert steered["correct_fluent"].metadata == {"judge": "rules"}
+    assert baseline["degenerate"].value is False and baseline["degenerate"].rationale is None
+    assert baseline["correct_fluent"].value is False  # NOT_ATTEMPTED
 
 
 def test_a_baseline_job_traces_its_baseline_and_control_answers_only():
