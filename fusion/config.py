@@ -18,8 +18,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from fusion.errors import ConfigError
-from fusion.scoring import OBJECTIVES
-from fusion.schema import JUDGE_SCHEMAS, HFJudgeConfig, JobConfig, ModelConfig, OpenAIJudgeConfig, register_schema
+from fusion.schema import JUDGE_SCHEMAS, OBJECTIVES, HFJudgeConfig, JobConfig, ModelConfig, OpenAIJudgeConfig, register_schema
 from fusion.targets import TARGETS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

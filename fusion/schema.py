@@ -99,6 +99,10 @@ class Range:
     high: float = 1.0
 
 
+# search.objective: "paper" is the authors' objective, "fluent" penalises degenerate answers
+OBJECTIVES = ("paper", "fluent")
+
+
 @dataclass
 class SearchConfig:
     n_trials: int = 5

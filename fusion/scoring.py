@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from fusion.fluency import is_degenerate
 from fusion.records import SIMPLEQA_GRADES
 
-# search.objective: "paper" is the authors' objective; "fluent" ranks every degenerate answer
-# below every fluent one (the penalty exceeds the objective's whole range of 1), so a loop of gold
-# words cannot win the search; among answers of one kind the paper's objective still decides
-OBJECTIVES = ("paper", "fluent")
+# search.objective=fluent ranks every degenerate answer below every fluent one (the penalty
+# exceeds the objective's whole range of 1), so a loop of gold words cannot win the search; among
+# answers of one kind the paper's objective still decides
 DEGENERACY_PENALTY = 1.0
 
 # --- NLTKWordTokenizer (nltk.tokenize.destructive, Apache-2.0), ported rule for rule. ----------
@@ -199,7 +198,7 @@ def objective(overlap: float, perplexity: float, weight: float = 0.7, perplexity
 def search_objective(
     name: str, answer: str, overlap: float, perplexity: float, weight: float = 0.7, perplexity_cap: float = 100.0
 ) -> float:
-    """The value the search maximises under ``search.objective=name`` (:data:`OBJECTIVES`).
+    """The value the search maximises under ``search.objective=name`` (:data:`fusion.schema.OBJECTIVES`).
 
     ``paper`` is :func:`objective`. ``fluent`` subtracts :data:`DEGENERACY_PENALTY` from it when the
     answer is degenerate (:func:`fusion.fluency.fluency`): perplexity under the answering model
