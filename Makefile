@@ -76,7 +76,7 @@ studies: setup ## browse a job's Optuna studies in optuna-dashboard (STUDY=path/
 	@$(PY) -c 'import optuna_dashboard' 2>/dev/null || { \
 	  echo "installing the optional extra 'studies' (optuna-dashboard)"; \
 	  $(PIP) install -c constraints.txt -e '.[studies]' $(QUIET); }
-	@storage=$$($(PY) -m fusion.studies "$(STUDY)"); \
+	@storage=$$($(PY) -m fusion.tracking.studies "$(STUDY)"); \
 	echo "serving it on http://127.0.0.1:$(STUDIES_PORT) (Ctrl-C stops it; another port: STUDIES_PORT=8081)"; \
 	$(VENV)/bin/optuna-dashboard --host 127.0.0.1 --port $(STUDIES_PORT) "$$storage"
 

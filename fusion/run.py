@@ -1,6 +1,6 @@
 """Entry point: ``python -m fusion.run [overrides]`` (add ``-m`` for a multirun sweep).
 
-Thin on purpose: compose (Hydra), validate (fusion.config), hand the typed config to the pipeline.
+Thin on purpose: compose (Hydra), validate (fusion.config.compose), hand the typed config to the pipeline.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.config import validate
+from fusion.config.compose import validate
+from fusion.config.overrides import check_composition, check_overrides
+from fusion.config.schema import JobConfig, register_schema
 from fusion.errors import one_line_errors
-from fusion.overrides import check_composition, check_overrides
-from fusion.schema import JobConfig, register_schema
 
 if TYPE_CHECKING:
-    from fusion.outcomes import GradedAnswer
-    from fusion.pipeline import JobResult
+    from fusion.evaluate.outcomes import GradedAnswer
+    from fusion.search.pipeline import JobResult
 
 register_schema()
 
@@ -50,8 +50,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def answer_line(label: str, answer: GradedAnswer) -> str:
     """One answer of the shown question: composite, the strict verdict, the text (cut), and the
     thresholds it crossed if it is degenerate (its composite alone would not tell babble)."""
-    from fusion.fluency import fluency
-    from fusion.scoring import correct_fluent
+    from fusion.evaluate.fluency import fluency
+    from fusion.evaluate.scoring import correct_fluent
 
     text = " ".join(answer.answer.split())
     verdict = "strict yes" if correct_fluent(answer.simpleqa, answer.answer) else "strict no "
@@ -62,7 +62,7 @@ def answer_line(label: str, answer: GradedAnswer) -> str:
 
 def print_summary(job: JobConfig, result: JobResult) -> None:
     """The scores against the baseline and the control, then one question with its three answers."""
-    from fusion.metrics import summary_table
+    from fusion.evaluate.metrics import summary_table
 
     summary = result.summary
     lines = [
@@ -87,10 +87,10 @@ def print_summary(job: JobConfig, result: JobResult) -> None:
 def main(cfg: DictConfig) -> float:
     with one_line_errors():
         job = validate(cfg)
-        from fusion.preflight import prepare
+        from fusion.search.preflight import prepare
 
         prepared = prepare(job)  # model path, data, judge, layer count, device: before the heavy imports
-        from fusion.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
+        from fusion.search.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
 
         hydra_cfg = HydraConfig.get()
         sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""

@@ -1,6 +1,6 @@
 """Replay or reuse a run's steering: ``python -m fusion.steer --run-id ID --prompt N``.
 
-Loads the prompt's steering vectors from the run's artifact alone (:mod:`fusion.vectors`), loads
+Loads the prompt's steering vectors from the run's artifact alone (:mod:`fusion.tracking.vectors`), loads
 the same model, and generates the steered answer again (the same tokens, on the same model in
 float32). ``--question "..."`` applies that steering to another question; ``--strength-scale``
 scales it. A vector file made for another model is refused with one line.
@@ -25,12 +25,12 @@ def replay(
     weights_cache_dir: str | None = "~/.cache/fusion/models",
 ) -> tuple[str, dict]:
     """The steered answer (and the vectors' index) of ``prompt`` of ``run_id``, or of ``question``."""
-    from fusion.generation import encode, eos_ids, greedy
-    from fusion.models import load_model
-    from fusion.prompts import render_user
-    from fusion.schema import ModelConfig, QuantizationConfig
-    from fusion.steering import steer
-    from fusion.vectors import load_steering
+    from fusion.config.schema import ModelConfig, QuantizationConfig
+    from fusion.model.generation import encode, eos_ids, greedy
+    from fusion.model.loading import load_model
+    from fusion.model.prompts import render_user
+    from fusion.model.steering import steer
+    from fusion.tracking.vectors import load_steering
 
     vectors = load_steering(run_id, prompt, tracking_uri).scaled(strength_scale)
     meta = vectors.meta

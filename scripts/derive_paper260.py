@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fusion.data import RESOURCES, load_simpleqa
+from fusion.data.simpleqa import RESOURCES, load_simpleqa
 
 POOL = 500  # the authors ran SimpleQA rows 0..499
 PAPER_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "paper"  # beside the checkout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fusion.models import LoadedModel, QuantizationConfig, load_model
+from fusion.model.loading import LoadedModel, QuantizationConfig, load_model
 from tests.helpers import DEFAULT_MODEL, model_cache_dir
 
 

@@ -30,13 +30,14 @@ from hydra.errors import ConfigCompositionException
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-from fusion import models
-from fusion.config import compose_job, validate
+from fusion.config.compose import compose_job, validate
+from fusion.config.overrides import check_overrides
+from fusion.config.schema import HFJudgeConfig, OpenAIJudgeConfig, register_schema
 from fusion.errors import ConfigError, SetupError
-from fusion.judges import JudgeUnavailable
-from fusion.judges.cache import ReplyCache, reply_key
-from fusion.judges.factory import make_judge
-from fusion.judges.rubrics import (
+from fusion.evaluate.judges import JudgeUnavailable
+from fusion.evaluate.judges.cache import ReplyCache, reply_key
+from fusion.evaluate.judges.factory import make_judge
+from fusion.evaluate.judges.rubrics import (
     QUALITY_RUBRIC,
     RUBRIC,
     SIMPLEQA_RUBRIC,
@@ -46,10 +47,9 @@ from fusion.judges.rubrics import (
     quality_messages,
     simpleqa_messages,
 )
-from fusion.models import LoadedModel, cache_key
-from fusion.overrides import check_overrides
+from fusion.model import loading as models
+from fusion.model.loading import LoadedModel, cache_key
 from fusion.records import SIMPLEQA_GRADES, Grade, GradeRequest
-from fusion.schema import HFJudgeConfig, OpenAIJudgeConfig, register_schema
 from tests.helpers import model_cache_dir
 
 register_schema()
@@ -136,7 +136,7 @@ class Server:
 @pytest.fixture(scope="module")
 def model_dir(loaded: LoadedModel, tmp_path_factory) -> Path:
     """The cached default model as a directory `transformers serve` loads: its files linked one by
-    one, and a config naming the architecture (caches written before fusion.models did so lack it)."""
+    one, and a config naming the architecture (caches written before fusion.model.loading did so lack it)."""
     cached = model_cache_dir() / cache_key(loaded.source, "float32")
     assert (cached / "model.safetensors").is_file(), "load_model (the `loaded` fixture) writes this cache"
     target = tmp_path_factory.mktemp("served-model")
@@ -361,7 +361,7 @@ def test_unset_key_variable_fails_at_construction(monkeypatch, tmp_path):
         "(the key is read only from the environment; judge.api_key_env=null for a server without keys)"
     )
     # through the job's preparation: a SetupError before any model is loaded
-    from fusion.preflight import prepare
+    from fusion.search.preflight import prepare
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
@@ -428,7 +428,7 @@ def test_hf_judge_grades_with_the_default_model():
 
 def test_hf_judge_finds_the_jobs_copy_of_its_model():
     """A job graded by its own model keeps one copy: the judge and the job share it."""
-    from fusion.pipeline import get_model
+    from fusion.search.pipeline import get_model
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         job = validate(compose(config_name="config", overrides=["judge=hf"]))
@@ -441,8 +441,8 @@ def test_hf_judge_finds_the_jobs_copy_of_its_model():
 
 
 def test_a_real_run_records_the_openai_judge(server, tmp_path):
-    from fusion.pipeline import run_job
-    from fusion.tracking import ensure_experiment, read_table
+    from fusion.search.pipeline import run_job
+    from fusion.tracking.runs import ensure_experiment, read_table
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -520,7 +520,7 @@ def run_cli(tmp_path: Path, server: Server, limit: int) -> subprocess.CompletedP
 
 
 def test_judge_down_mid_run_stops_cleanly_keeps_prompts_resumes_and_never_leaks_the_key(server, tmp_path):
-    from fusion.tracking import ensure_experiment, read_table
+    from fusion.tracking.runs import ensure_experiment, read_table
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     ensure_experiment(uri, "fusion", (tmp_path / "artifacts").as_uri())  # artifacts stay in tmp, to grep them

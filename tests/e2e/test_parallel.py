@@ -7,7 +7,7 @@ import sys
 
 from mlflow.tracking import MlflowClient
 
-from fusion.tracking import read_table
+from fusion.tracking.runs import read_table
 from tests.helpers import PROJECT_ROOT  # noqa: E402
 
 

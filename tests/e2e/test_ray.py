@@ -17,7 +17,7 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from fusion.tracking import read_table
+from fusion.tracking.runs import read_table
 from tests.e2e.servers import BIN, free_ports, start_mlflow_server, stop, wait_for
 from tests.helpers import PROJECT_ROOT
 
@@ -154,7 +154,7 @@ def test_sharded_multirun_on_ray_logs_every_shard_to_the_tracking_server(service
         [
             sys.executable,
             "-m",
-            "fusion.report",
+            "fusion.report.build",
             "--tracking-uri",
             services.tracking_uri,
             "--sweep-id",

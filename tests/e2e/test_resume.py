@@ -13,8 +13,8 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG
-from fusion.tracking import read_table
+from fusion.tracking.runs import read_table
+from fusion.tracking.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG
 from tests.helpers import PROJECT_ROOT  # noqa: E402
 
 # two prompts per pack (packs [0, 1] and [2]): the rerun packs what is left differently, and must
@@ -126,7 +126,7 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
 def test_sigterm_right_after_the_run_opens_marks_it_killed_and_the_rerun_finishes_it(tmp_path):
     """SIGTERM (like Ctrl-C) while the run is being set up, before any prompt: the run is KILLED,
     not left for MLflow's exit handler to close as FINISHED, and the same command completes it."""
-    from fusion.tracking import ensure_experiment
+    from fusion.tracking.runs import ensure_experiment
 
     store = tmp_path / "mlflow.db"
     # the store exists and is migrated before the job starts, so polling it here races nothing
@@ -179,7 +179,7 @@ def uninterrupted(tmp_path_factory):
 def kill_9_then_rerun(tmp_path: Path, records_at_kill: int, *extra: str):
     """Start the one-prompt-per-pack job, SIGKILL it once ``records_at_kill`` prompts are committed
     (0: once its run is open), rerun it; return the client and the one run, checked resumed."""
-    from fusion.tracking import ensure_experiment
+    from fusion.tracking.runs import ensure_experiment
 
     store = tmp_path / "mlflow.db"
     # the store exists and is migrated before the job starts, so polling it here races nothing
@@ -242,7 +242,7 @@ def test_kill_9_in_any_phase_then_rerun_equals_an_uninterrupted_run(phase, recor
 def test_a_resumed_placebo_keeps_each_prompts_partner(tmp_path):
     """steering.target=shuffled: the prompt committed before the kill and those searched after it
     are steered toward the partners of the job's one seeded derangement."""
-    from fusion.targets import shuffled_partners
+    from fusion.config.targets import shuffled_partners
 
     client, run = kill_9_then_rerun(tmp_path, 1, "steering.target=shuffled")
     rows = read_table(client, run.info.run_id, "prompts.json")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from fusion.tracking import read_table
+from fusion.tracking.runs import read_table
 from tests.e2e.servers import free_ports, start_mlflow_server, stop
 from tests.helpers import PROJECT_ROOT
 

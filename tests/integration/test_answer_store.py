@@ -4,11 +4,11 @@ default model, CPU)."""
 
 from __future__ import annotations
 
-from fusion.answer_store import AnswerStore
-from fusion.data import load_simpleqa
-from fusion.judges.rules import RulesJudge
-from fusion.runner import PromptRunner
-from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
+from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
+from fusion.data.simpleqa import load_simpleqa
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.search.runner import PromptRunner
+from fusion.tracking.answer_store import AnswerStore
 
 
 def job(tmp_path, mode: str, max_new_tokens: int = 8) -> JobConfig:

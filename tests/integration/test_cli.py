@@ -9,11 +9,11 @@ import sys
 import pytest
 import torch
 
-from fusion.config import compose_job, validate
+from fusion.config.compose import compose_job, validate
+from fusion.config.schema import register_schema
 from fusion.errors import ConfigError
-from fusion.judges.rules import RulesJudge
-from fusion.runner import PromptRunner
-from fusion.schema import register_schema
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.search.runner import PromptRunner
 from tests.helpers import CONF_DIR
 
 CONF = CONF_DIR

@@ -8,13 +8,13 @@ import math
 import optuna
 import torch
 
-from fusion.generation import encode, eos_ids, greedy
-from fusion.outcomes import Candidate
-from fusion.reference import reference_means
-from fusion.schema import SearchConfig
-from fusion.search import best_trial, search_prompt
-from fusion.steering import steer
-from fusion.tracking import read_table
+from fusion.config.schema import SearchConfig
+from fusion.evaluate.outcomes import Candidate
+from fusion.model.generation import encode, eos_ids, greedy
+from fusion.model.reference import reference_means
+from fusion.model.steering import steer
+from fusion.search.weights import best_trial, search_prompt
+from fusion.tracking.runs import read_table
 from tests.helpers import run_fusion, runs_of
 from tests.integration.test_steering import QUESTION, REFERENCE, SPAN
 

@@ -8,15 +8,15 @@ import pytest
 import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig
 
-from fusion import cpu_linear
-from fusion.config import named_model_config
-from fusion.cpu_linear import PackedLinear
+from fusion.config.compose import named_model_config
+from fusion.config.schema import ModelConfig, QuantizationConfig
 from fusion.errors import SetupError
-from fusion.generation import encode, eos_ids, greedy
-from fusion.models import find_decoder_layers, load_model
-from fusion.schema import ModelConfig, QuantizationConfig
-from fusion.sources import ModelSource, layer_count, resolve_source
-from fusion.steering import capture, steer
+from fusion.model import cpu_linear
+from fusion.model.cpu_linear import PackedLinear
+from fusion.model.generation import encode, eos_ids, greedy
+from fusion.model.loading import find_decoder_layers, load_model
+from fusion.model.sources import ModelSource, layer_count, resolve_source
+from fusion.model.steering import capture, steer
 from tests.helpers import DEFAULT_MODEL, model_cache_dir
 
 TEXT = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer:"

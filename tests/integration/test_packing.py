@@ -9,10 +9,10 @@ import re
 import pytest
 from tqdm.auto import tqdm
 
-from fusion.data import load_simpleqa
-from fusion.judges.rules import RulesJudge
-from fusion.runner import PromptRunner
-from fusion.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
+from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
+from fusion.data.simpleqa import load_simpleqa
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.search.runner import PromptRunner
 
 
 def run(loaded, prompts, *, cached: bool, mode: str, rows: int):
@@ -47,7 +47,7 @@ def test_packed_and_unpacked_searches_give_identical_trials_and_answers(loaded, 
 
 def test_the_shuffled_target_steers_each_prompt_toward_another_prompts_reference(loaded):
     """The placebo: same search, another question's reference; recorded per prompt."""
-    from fusion.targets import shuffled_partners
+    from fusion.config.targets import shuffled_partners
 
     prompts = load_simpleqa()[:3]
     by_index = {p.index: p for p in prompts}

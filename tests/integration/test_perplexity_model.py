@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from fusion.config import named_model_config
-from fusion.generation import encode, eos_ids, greedy
-from fusion.judges.rules import RulesJudge
-from fusion.models import QuantizationConfig, cache_key, load_model
-from fusion.runner import PromptRunner
-from fusion.schema import JobConfig
-from fusion.sources import resolve_source
+from fusion.config.compose import named_model_config
+from fusion.config.schema import JobConfig
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.model.generation import encode, eos_ids, greedy
+from fusion.model.loading import QuantizationConfig, cache_key, load_model
+from fusion.model.sources import resolve_source
+from fusion.search.runner import PromptRunner
 from tests.helpers import DEFAULT_MODEL, PROJECT_ROOT, model_cache_dir
 
 QUESTION = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer and explanation:"

@@ -9,12 +9,12 @@ import sys
 import pytest
 from mlflow.entities import Trace
 
-from fusion.data import load_simpleqa
-from fusion.datasets import prompt_digest
-from fusion.fluency import fluency
-from fusion.scoring import correct_fluent
-from fusion.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG, POSITION_TAG
-from fusion.tracking import read_table
+from fusion.data.simpleqa import load_simpleqa
+from fusion.evaluate.fluency import fluency
+from fusion.evaluate.scoring import correct_fluent
+from fusion.tracking.datasets import prompt_digest
+from fusion.tracking.runs import read_table
+from fusion.tracking.traces import EXPECTATION, FEEDBACK, INDEX_TAG, KIND_TAG, POSITION_TAG
 from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
 
 
@@ -119,13 +119,13 @@ def test_each_answer_is_a_trace_of_the_run_graded_by_the_judge(segmented_run):
                 assert feedback.feedback is not None, name
                 assert feedback.value == pytest.approx(expected[f"{prefix}{name}"]), (kind, name)
             degenerate = assessments["degenerate"]
-            assert (degenerate.source.source_type, degenerate.source.source_id) == ("CODE", "fusion.fluency")
+            assert (degenerate.source.source_type, degenerate.source.source_id) == ("CODE", "fusion.evaluate.fluency")
             assert degenerate.metadata == {k: str(v) for k, v in measures.items() if k != "degenerate"}
-            assert assessments["correct_fluent"].source.source_id == "fusion.scoring.correct_fluent"
+            assert assessments["correct_fluent"].source.source_id == "fusion.evaluate.scoring.correct_fluent"
             for name in ("simpleqa", "quality"):  # the rules judge is code, not a language model
                 assert (assessments[name].source.source_type, assessments[name].source.source_id) == ("CODE", judge)
-            assert assessments["overlap"].source.source_id == "fusion.scoring.token_overlap"
-            assert assessments["composite"].source.source_id == "fusion.scoring.composite"
+            assert assessments["overlap"].source.source_id == "fusion.evaluate.scoring.token_overlap"
+            assert assessments["composite"].source.source_id == "fusion.evaluate.scoring.composite"
             assert assessments["composite"].metadata == {"judge": judge}
         assert traces[(p["index"], "steered")].info.assessments
         steered_grade = next(a for a in traces[(p["index"], "steered")].info.assessments if a.name == "simpleqa")
@@ -187,7 +187,7 @@ def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
         [
             sys.executable,
             "-m",
-            "fusion.report",
+            "fusion.report.build",
             "--tracking-uri",
             f"sqlite:///{tmp_path / 'mlflow.db'}",
             "--sweep-id",

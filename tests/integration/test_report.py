@@ -11,8 +11,8 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from fusion.scoring import summarize
-from fusion.stats import paired_bootstrap_ci
+from fusion.evaluate.scoring import summarize
+from fusion.report.stats import paired_bootstrap_ci
 from tests.helpers import PROJECT_ROOT, SUMMARY, run_fusion, runs_of
 
 
@@ -22,7 +22,7 @@ def run_report(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "fusion.report",
+            "fusion.report.build",
             "--tracking-uri",
             f"sqlite:///{tmp_path / 'mlflow.db'}",
             "--out",
@@ -228,7 +228,9 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     )
     # each step of the ordering as its paired tests, with the intervals and the p-values
     seg_low, seg_high = (f"{v:+.1f}" for v in (seg["accuracy_ci_low"], seg["accuracy_ci_high"]))
-    step = f"  - segmented - full: correct & fluent +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250: no evidence"
+    step = (
+        f"  - segmented - full: correct & fluent +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250: no evidence"
+    )
     assert step in text
     assert f"paper's accuracy +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250, composite " in text
     assert "  - full - baseline: correct & fluent +0.0 points [" in text and "McNemar p = 1.000" in text

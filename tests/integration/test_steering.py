@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fusion.config.segments import segment_bounds
 from fusion.errors import ConfigError
-from fusion.generation import encode, eos_ids, greedy
-from fusion.reference import reference_means, span_positions
-from fusion.segments import segment_bounds
-from fusion.steering import capture, layer_strengths, steer
+from fusion.model.generation import encode, eos_ids, greedy
+from fusion.model.reference import reference_means, span_positions
+from fusion.model.steering import capture, layer_strengths, steer
 
 QUESTION = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer and explanation:"
 REFERENCE = QUESTION + "\nMichio Sugeno\nHe is a Japanese engineer known for fuzzy control."
@@ -195,9 +195,9 @@ def test_cached_running_mean_covers_every_position_seen(loaded, targets):
 
 def test_a_batch_of_prompts_answers_like_each_prompt_alone(loaded):
     """Unsteered answers are batched across prompts (left padding); each equals its answer alone."""
-    from fusion.data import load_simpleqa
-    from fusion.prompts import render
-    from fusion.schema import PromptsConfig
+    from fusion.config.schema import PromptsConfig
+    from fusion.data.simpleqa import load_simpleqa
+    from fusion.model.prompts import render
 
     texts = [render(PromptsConfig(chat_template=True), loaded.tokenizer, p).baseline for p in load_simpleqa()[:4]]
     assert len({len(loaded.tokenizer(t)["input_ids"]) for t in texts}) > 1, "needs prompts of different lengths"

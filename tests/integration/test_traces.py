@@ -8,13 +8,14 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from fusion.datasets import prompt_digest
+from fusion.config.schema import JobConfig
 from fusion.errors import ServiceUnavailable
-from fusion.fluency import fluency
-from fusion.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
+from fusion.evaluate.fluency import fluency
+from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
 from fusion.records import Prompt
-from fusion.schema import JobConfig
-from fusion.traces import (
+from fusion.tracking.datasets import prompt_digest
+from fusion.tracking.runs import Tracker, read_table
+from fusion.tracking.traces import (
     CORRECT_FLUENT_SOURCE,
     EXPECTATION,
     FEEDBACK,
@@ -24,7 +25,6 @@ from fusion.traces import (
     answer_traces,
     log_answer_traces,
 )
-from fusion.tracking import Tracker, read_table
 
 PROMPTS = [Prompt(0, "Who wrote Hamlet?", "William Shakespeare"), Prompt(1, "Capital of France?", "Paris")]
 
@@ -76,7 +76,7 @@ def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume
 
 
 def test_a_degenerate_answer_is_traced_as_such_whatever_the_judge_said(tmp_path):
-    """Fluency is code's verdict (fusion.fluency), beside the judge's grade: a loop of gold words the
+    """Fluency is code's verdict (fusion.evaluate.fluency), beside the judge's grade: a loop of gold words the
     judge called CORRECT is degenerate and not correct_fluent, with the measures behind it."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     loop = "William Shakespeare " * 10

@@ -10,8 +10,8 @@ import torch
 
 from fusion.errors import SetupError
 from fusion.steer import replay
-from fusion.tracking import read_table
-from fusion.vectors import artifact_name, load_steering
+from fusion.tracking.runs import read_table
+from fusion.tracking.vectors import artifact_name, load_steering
 from tests.helpers import PROJECT_ROOT, run_fusion, runs_of
 
 

@@ -6,9 +6,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
-from fusion.config import validate
+from fusion.config.compose import validate
+from fusion.config.schema import register_schema
 from fusion.errors import ConfigError
-from fusion.schema import register_schema
 from tests.helpers import CONF_DIR
 
 CONF = CONF_DIR

@@ -8,13 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from fusion import cpu_linear
-from fusion.config import validate
-from fusion.cpu_linear import PackedLinear, pack_linears
-from fusion.devices import DeviceError, resolve
+from fusion.config.compose import validate
+from fusion.config.schema import JobConfig, ModelConfig
 from fusion.errors import ConfigError
-from fusion.random_models import random_model
-from fusion.schema import JobConfig, ModelConfig
+from fusion.model import cpu_linear
+from fusion.model.cpu_linear import PackedLinear, pack_linears
+from fusion.model.devices import DeviceError, resolve
+from fusion.model.random_models import random_model
 from tests.unit.test_devices import prompts
 
 pytestmark = pytest.mark.skipif(not cpu_linear.available(), reason="this torch build has no oneDNN")

@@ -8,7 +8,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from fusion.data import default_data_path, load_index_file, load_simpleqa, select_prompts
+from fusion.data.simpleqa import default_data_path, load_index_file, load_simpleqa, select_prompts
 from fusion.errors import SetupError
 from tests.helpers import PAPER_DIR, PROJECT_ROOT
 

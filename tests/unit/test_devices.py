@@ -11,15 +11,15 @@ import sys
 import pytest
 import torch
 
-from fusion import cpu_linear
-from fusion.cpu_linear import pack_linears
-from fusion.devices import DeviceError, input_device, resolve
-from fusion.generation import Encoded, continuation_nll, greedy
-from fusion.models import load_model
-from fusion.random_models import random_model
-from fusion.reference import reference_means
-from fusion.schema import ModelConfig, QuantizationConfig
-from fusion.steering import capture, steer
+from fusion.config.schema import ModelConfig, QuantizationConfig
+from fusion.model import cpu_linear
+from fusion.model.cpu_linear import pack_linears
+from fusion.model.devices import DeviceError, input_device, resolve
+from fusion.model.generation import Encoded, continuation_nll, greedy
+from fusion.model.loading import load_model
+from fusion.model.random_models import random_model
+from fusion.model.reference import reference_means
+from fusion.model.steering import capture, steer
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device on this machine (CI never has one)")
@@ -260,7 +260,7 @@ def test_the_random_weight_benchmark_needs_no_experiment_stack(tmp_path):
     """The GPU benchmark must run where only torch and transformers are installed."""
     out = tmp_path / "bench.json"
     script = (
-        "import sys; from fusion.bench import main; "
+        "import sys; from fusion.bench.cli import main; "
         f"main(['--random-weights', 'tiny', '--device', 'cpu', '--max-new-tokens', '6', '--json', r'{out}']); "
         "print('HEAVY', [m for m in ('hydra', 'omegaconf', 'mlflow', 'optuna') if m in sys.modules])"
     )

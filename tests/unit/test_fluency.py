@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.fluency import (
+from fusion.evaluate.fluency import (
     MAX_COMPRESSION_RATIO,
     broken_word_share,
     compression_ratio,
@@ -12,7 +12,7 @@ from fusion.fluency import (
     repeated_ngram_share,
     symbol_share,
 )
-from fusion.scoring import objective, search_objective
+from fusion.evaluate.scoring import objective, search_objective
 
 SENTENCE = (
     "Michio Sugeno received the IEEE Frank Rosenblatt Award in 2010 for his pioneering work on fuzzy "

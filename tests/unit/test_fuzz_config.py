@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from fusion.config import compose_job, validate
+from fusion.config.compose import compose_job, validate
+from fusion.config.overrides import check_composition, check_overrides
 from fusion.errors import one_line_errors
-from fusion.overrides import check_composition, check_overrides
-from fusion.preflight import prepare
+from fusion.search.preflight import prepare
 from tests.helpers import PROJECT_ROOT
 
 

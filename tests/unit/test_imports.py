@@ -13,28 +13,31 @@ from tests.helpers import PROJECT_ROOT
 PACKAGE = PROJECT_ROOT / "fusion"
 # config, data, scoring, report: importable (and fast) without torch
 TORCH_FREE = [
-    "fusion.config",
-    "fusion.schema",
+    "fusion.config.compose",
+    "fusion.config.schema",
     "fusion.errors",
-    "fusion.overrides",
-    "fusion.segments",
-    "fusion.outcomes",
-    "fusion.metrics",
-    "fusion.scoring",
-    "fusion.data",
+    "fusion.config.overrides",
+    "fusion.config.segments",
+    "fusion.evaluate.fluency",
+    "fusion.evaluate.agreement",
+    "fusion.tracking.answers",
+    "fusion.evaluate.outcomes",
+    "fusion.evaluate.metrics",
+    "fusion.evaluate.scoring",
+    "fusion.data.simpleqa",
     "fusion.records",
-    "fusion.stats",
-    "fusion.targets",
-    "fusion.sources",
-    "fusion.preflight",
-    "fusion.report",
-    "fusion.report_text",
-    "fusion.plots",
-    "fusion.parity",
-    "fusion.tracking",
-    "fusion.traces",
-    "fusion.datasets",
-    "fusion.studies",
+    "fusion.report.stats",
+    "fusion.config.targets",
+    "fusion.model.sources",
+    "fusion.search.preflight",
+    "fusion.report.build",
+    "fusion.report.text",
+    "fusion.report.plots",
+    "fusion.report.parity",
+    "fusion.tracking.runs",
+    "fusion.tracking.traces",
+    "fusion.tracking.datasets",
+    "fusion.tracking.studies",
 ]
 
 
@@ -77,7 +80,8 @@ def test_no_import_cycle_among_fusion_modules():
 
 def test_every_module_imports_on_its_own():
     code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
-    modules = sorted(module_name(p) for p in PACKAGE.rglob("*.py"))
+    # a package's __main__ runs its command when imported: it is an entry point, not a module
+    modules = sorted(module_name(p) for p in PACKAGE.rglob("*.py") if p.name != "__main__.py")
     result = subprocess.run(
         [sys.executable, "-c", code, *modules], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
     )
@@ -91,3 +95,37 @@ def test_the_torch_free_modules_do_not_import_torch():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+# the subpackages from the ground up: each imports only those before it (and the ground modules),
+# never one after it; the entry points (fusion.run, fusion.steer, ...) sit on top
+LAYERS = ["config", "data", "model", "evaluate", "tracking", "report", "search", "bench"]
+GROUND = {"fusion.errors", "fusion.records"}
+
+
+def layer_of(module: str) -> int:
+    if module in GROUND:
+        return -1
+    part = module.split(".")[1] if module.count(".") else ""
+    return LAYERS.index(part) if part in LAYERS else len(LAYERS)  # the entry points: above every layer
+
+
+def test_each_subpackage_imports_only_those_below_it():
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    wrong = []
+    for module, path in modules.items():
+        for dep in top_level_imports(path) | lazy_imports(path):
+            if dep in modules and dep != "fusion" and layer_of(dep) > layer_of(module):
+                wrong.append(f"{module} -> {dep}")
+    assert not wrong, "a subpackage imports one above it: " + ", ".join(sorted(wrong))
+
+
+def lazy_imports(path) -> set[str]:
+    """Modules of this package imported anywhere in ``path``, inside functions too."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fusion"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("fusion"))
+    return found

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from fusion.fluency import fluency
-from fusion.metrics import run_description, summary_metrics, summary_table
-from fusion.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
+from fusion.evaluate.fluency import fluency
+from fusion.evaluate.metrics import run_description, summary_metrics, summary_table
+from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
 
 LOOP = "the Coast Guard " * 12  # gold words in a loop: accurate by the paper's metric, and babble
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fusion.report_text import seed_table
+from fusion.report.text import seed_table
 
 
 def replicate(wall: float, resumed: bool) -> dict:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.judges import Judge
-from fusion.judges.factory import make_judge
-from fusion.judges.rules import RUBRIC, RulesJudge, normalise
+from fusion.config.schema import RulesJudgeConfig
+from fusion.evaluate.judges import Judge
+from fusion.evaluate.judges.factory import make_judge
+from fusion.evaluate.judges.rules import RUBRIC, RulesJudge, normalise
 from fusion.records import SIMPLEQA_GRADES, GradeRequest
-from fusion.schema import RulesJudgeConfig
 
 CASES = [
     # gold, answer (continuation only), SimpleQA grade, quality

@@ -3,7 +3,7 @@ which fluency thresholds a degenerate answer crossed."""
 
 from __future__ import annotations
 
-from fusion.outcomes import GradedAnswer
+from fusion.evaluate.outcomes import GradedAnswer
 from fusion.run import answer_line
 
 

@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from fusion.scoring import (
+from fusion.evaluate.scoring import (
     accuracy,
     composite,
     objective,

@@ -9,9 +9,9 @@ import optuna
 import pytest
 from tqdm.auto import tqdm
 
-from fusion.outcomes import Candidate
-from fusion.schema import SearchConfig
-from fusion.search import (
+from fusion.config.schema import SearchConfig
+from fusion.evaluate.outcomes import Candidate
+from fusion.search.weights import (
     StudySpec,
     best_trial,
     count_trials,

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from fusion.stats import compare_groups, evidence, mcnemar_exact, paired_bootstrap_ci
+from fusion.report.stats import compare_groups, evidence, mcnemar_exact, paired_bootstrap_ci
 from tests.helpers import PROJECT_ROOT
 
 
@@ -127,7 +127,7 @@ def test_evidence_says_which_test_gave_it():
     assert evidence(0.05, -0.1, 0.0) == "no evidence of a difference"
 
 
-@pytest.mark.parametrize("module", ["fusion.stats", "fusion.report"])
+@pytest.mark.parametrize("module", ["fusion.report.stats", "fusion.report.build"])
 def test_statistics_do_not_import_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)

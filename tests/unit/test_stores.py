@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fusion.errors import SetupError
-from fusion.stores import check_study_storage, check_tracking_store, redact
+from fusion.tracking.stores import check_study_storage, check_tracking_store, redact
 
 
 def free_port() -> int:

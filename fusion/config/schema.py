@@ -1,0 +1,213 @@
+"""The configuration schema: what Hydra composes into, one dataclass per config group.
+
+Registered in Hydra's ConfigStore by :func:`register_schema` (called at the entry point) as the
+base of ``conf/config.yaml``, with one schema per judge option, so a misspelt key fails at
+composition. Values are checked by :func:`fusion.config.compose.validate`. Torch- and Hydra-free:
+importing it registers nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RulesJudgeConfig:
+    """``judge=rules``: deterministic answer matching, offline; no settings."""
+
+    name: str = "rules"
+
+
+@dataclass
+class OpenAIJudgeConfig:
+    """``judge=openai``: the paper's rubrics sent to any OpenAI-compatible chat endpoint."""
+
+    name: str = "openai"
+    base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (required)
+    model: str | None = None  # a model the endpoint serves (required)
+    # the environment variable holding the key (never the key itself); null: no key
+    api_key_env: str | None = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    max_tokens: int = 256
+    timeout: float = 60.0  # seconds per call
+    max_retries: int = 4  # retries after the first attempt
+    backoff: float = 1.0  # seconds before the first retry; doubles each time
+    concurrency: int = 4  # calls in flight at once
+    # SQLite file of replies: a rerun never pays twice for a grading; null: none
+    reply_cache: str | None = "~/.cache/fusion/judge-cache.db"
+
+
+@dataclass
+class HFJudgeConfig:
+    """``judge=hf``: the paper's rubrics graded by a local transformers model of ``conf/model``."""
+
+    name: str = "hf"
+    model: str = "smollm2_135m"  # an option of conf/model, a local path or a hub id
+    max_new_tokens: int = 64
+    batch_size: int = 8
+    weights_cache_dir: str | None = "~/.cache/fusion/models"  # dequantized GGUF copies; null: none
+
+
+JUDGE_SCHEMAS: dict[str, type] = {"rules": RulesJudgeConfig, "openai": OpenAIJudgeConfig, "hf": HFJudgeConfig}
+
+
+@dataclass
+class ModelConfig:
+    """The ``model`` config group. Exactly one of ``gguf_package`` and ``id`` names the weights."""
+
+    name: str = "smollm2_135m"
+    id: str | None = None  # hub id, local HF directory, or a .gguf file
+    gguf_package: str | None = None  # a pip distribution that ships a .gguf file
+    gguf_file: str | None = None  # the .gguf inside a hub repo or local directory
+    # auto: CUDA when torch sees a GPU, else the CPU; or cpu, cuda, cuda:N
+    device: str = "auto"
+    # null: the whole model on `device`; auto/balanced/...: accelerate spreads it over the visible GPUs
+    device_map: str | None = None
+    # auto: float32 on the CPU, bfloat16 on a GPU that has it (else float16)
+    dtype: str = "auto"
+    # float32 on the CPU: auto/onednn run the linear layers on weights packed once for oneDNN
+    # (about twice as fast on an x86 CPU; last bits differ from torch's kernels); torch: torch's own
+    cpu_linear: str = "auto"
+    revision: str | None = None
+
+
+@dataclass
+class QuantizationConfig:
+    name: str = "none"
+    load_in_8bit: bool = False
+    llm_int8_threshold: float = 6.0
+
+
+@dataclass
+class SteeringConfig:
+    mode: str = "full"
+    # Segment starts after layer 0, e.g. [10, 20] cuts 30 layers into 0-9, 10-19, 20-29.
+    # None: thirds of whatever model is loaded. Only used by mode=segmented.
+    boundaries: list[int] | None = None
+    # exact: the paper's (no KV cache, each step's mean over the whole current sequence);
+    # cached: KV-cache decoding with running means, faster and approximate (see docs/method.md)
+    decoding: str = "exact"
+    # reference: each question's own reference means; shuffled: another question's of the same job
+    # (a seeded derangement: the placebo that separates the steering from the oracle selection)
+    target: str = "reference"
+
+
+@dataclass
+class Range:
+    low: float = 0.01
+    high: float = 1.0
+
+
+# search.objective: "paper" is the authors' objective, "fluent" penalises degenerate answers
+OBJECTIVES = ("paper", "fluent")
+
+
+@dataclass
+class SearchConfig:
+    n_trials: int = 5
+    # Trials asked from Optuna at once and generated as one batch.
+    batch_size: int = 5
+    sampler: str = "tpe"
+    # TPE's own default is 10 start-up trials: with the paper's 5 trials it is random search.
+    n_startup_trials: int = 10
+    seed: int = 0
+    # Rows generated together: the trial batches of several prompts are packed into one batch of
+    # at most this many rows (each prompt keeps its own study, so packing changes no trial).
+    # null: the measured default of the device (fusion.model.devices.DEFAULT_BATCH_ROWS).
+    max_batch_rows: int | None = None
+    alpha: Range = field(default_factory=Range)
+    gamma: Range = field(default_factory=Range)
+    # the objective: objective_weight * overlap - (1 - objective_weight) * min(ppl / perplexity_cap, 1),
+    # the perplexity scored by perplexity_model: null = the loaded (unsteered) model, or another
+    # causal LM: an option of conf/model (e.g. gemma3_270m), a local path or a hub id
+    objective_weight: float = 0.7
+    perplexity_cap: float = 100.0
+    perplexity_model: str | None = None
+    # fluent: the same, minus 1 for a degenerate answer (fusion.evaluate.fluency), so babble holding the gold
+    # words never beats a sentence; paper: the authors' objective as it stands (the replication)
+    objective: str = "fluent"
+    # Where per-prompt studies are kept: per_job = one SQLite file per job beside the tracking
+    # store (SQLite locks under concurrent writers, so jobs never share a file); url = the
+    # SQLAlchemy URL in study_url (e.g. postgresql://...) shared by many jobs; memory = not kept.
+    study_storage: str = "per_job"
+    study_url: str | None = None
+
+
+@dataclass
+class DataConfig:
+    name: str = "simpleqa"
+    path: str | None = None  # None: the wheel fetched by `make setup` (see fusion.data.simpleqa)
+    index_file: str | None = None  # a JSON list of SimpleQA row indices, e.g. "paper260"
+    # "all", or "baseline_failed": answer the selected pool unsteered, grade it with the judge and
+    # keep only the answers graded INCORRECT (the paper's selection)
+    select: str = "all"
+    offset: int = 0
+    limit: int | None = 5
+    shard: int = 0
+    num_shards: int = 1
+
+
+@dataclass
+class PromptsConfig:
+    """Prompt templates; the defaults are the paper's raw-text prompts (see docs/configuration.md, Prompts)."""
+
+    baseline: str = "{question}"
+    explanation: str = "Question: {question}\nAnswer: {gold}"
+    steer: str = "Question: {question}\nAnswer and explanation:"
+    # The paper splits the explanation off at Gemma's "**Explanation:**" marker; None keeps the
+    # whole continuation after the gold answer.
+    explanation_marker: str | None = None
+    # Wrap each prompt in the tokenizer's chat template (instruct models); set per model.
+    chat_template: bool = False
+    max_new_tokens: int = 100
+    # prompts answered together (left-padded) where nothing is steered: baseline, control and
+    # explanations (32: on a CPU a decoding step costs about the same for 8 or 32 rows)
+    unsteered_batch_size: int = 32
+
+
+@dataclass
+class EvalConfig:
+    overlap: str = "continuation"  # or "echo": include the echoed prompt, as the authors did
+    accuracy_threshold: float = 0.6
+
+
+@dataclass
+class TrackingConfig:
+    # None: a SQLite store under <project>/mlruns that `make ui` opens.
+    uri: str | None = None
+    experiment: str = "fusion"
+    run_name: str | None = None
+    # seconds the preflight waits for a tracking server or a study database before it gives up
+    check_timeout: float = 5.0
+
+
+@dataclass
+class JobConfig:
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(name="smollm2_135m"))
+    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
+    steering: SteeringConfig = field(default_factory=SteeringConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
+    # a typed node per judge option (RulesJudgeConfig, OpenAIJudgeConfig, HFJudgeConfig), chosen by
+    # the `judge` group: its yaml names its schema in its defaults list
+    # (None, outside Hydra: the rules judge)
+    judge: Any = None
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    seed: int = 0
+    # where dequantized GGUF weights are kept (first load writes, later loads read); None: nowhere
+    weights_cache_dir: str | None = None
+
+
+def register_schema() -> None:
+    """Make ``schema`` the base of ``conf/config.yaml`` and give each judge option its schema, so
+    unknown keys fail at composition."""
+    # imported here: the dataclasses stay usable without Hydra (the GPU machines have none)
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(name="schema", node=JobConfig)
+    for name, node in JUDGE_SCHEMAS.items():
+        store.store(group="judge", name=f"{name}_schema", node=node)

@@ -1,0 +1,1 @@
+"""The questions: SimpleQA from the packaged wheel or a CSV, index files, selection and shards."""

@@ -1,0 +1,2 @@
+"""What a job produces and how it is scored: outcomes, token overlap, fluency, the search
+objective, composite and strict metrics, judges and grader agreement."""

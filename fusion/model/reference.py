@@ -1,0 +1,51 @@
+"""Reference activations: one teacher-forced pass over the reference completion, every layer at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from fusion.model.devices import input_device
+from fusion.model.steering import Layers, capture
+
+
+def span_positions(offsets: Sequence[tuple[int, int]], span: tuple[int, int]) -> list[int]:
+    """Token positions whose characters lie inside ``span`` (special tokens, offset (0, 0), excluded).
+
+    Falls back to tokens that merely overlap the span when a tokenizer merges the span's first
+    character into the preceding token, so a non-empty span never yields no positions.
+    """
+    start, end = span
+    inside = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
+    if inside:
+        return inside
+    return [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
+
+
+@torch.inference_mode()
+def reference_means(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    layers: Layers,
+    text: str,
+    span: tuple[int, int],
+) -> torch.Tensor:
+    """``h_l`` for every layer: the layer output averaged over the span's tokens, ``[layers, d]``
+    float32, on the model's input device (layers spread by a device_map are gathered there)."""
+    encoded = tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
+    positions = span_positions(encoded["offset_mapping"][0].tolist(), span)
+    if not positions:
+        raise ValueError(f"reference span {span} covers no token of the reference text")
+    device = input_device(model)
+    with capture(layers) as outputs:
+        model(
+            input_ids=encoded["input_ids"].to(device),
+            attention_mask=encoded["attention_mask"].to(device),
+            use_cache=False,
+        )
+    index = torch.tensor(positions, device=device)
+    captured = [out for out in outputs if out is not None]
+    assert len(captured) == len(outputs), "a decoder layer did not run"
+    return torch.stack([out[0, index.to(out.device)].float().mean(dim=0).to(device) for out in captured])

@@ -1,0 +1,5 @@
+import sys
+
+from fusion.report.build import main
+
+sys.exit(main())

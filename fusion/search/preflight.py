@@ -1,0 +1,83 @@
+"""Preparing a job: every check on its inputs that needs no model weights, before anything heavy.
+
+Runs right after the config is validated and before transformers or MLflow are imported, so
+a missing model package or path, missing data, an unknown judge or an unset key variable,
+segment boundaries past the model's last layer (read from the GGUF header or config.json), or a
+device this machine does not have fail with one line in seconds. Only the device check imports
+torch, and only when the config names a device or precision other than the CPU's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fusion.config.compose import named_model_config, tracking_uri
+from fusion.config.schema import JobConfig
+from fusion.config.segments import segment_bounds
+from fusion.data.simpleqa import load_index_file, load_simpleqa, select_prompts
+from fusion.errors import FusionError, SetupError
+from fusion.evaluate.judges import Judge
+from fusion.evaluate.judges.factory import make_judge
+from fusion.model.sources import ModelSource, layer_count, resolve_source
+from fusion.records import Prompt
+from fusion.tracking.stores import check_study_storage, check_tracking_store
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a job needs that is cheap to get: getting it checks the model path, the data and the judge."""
+
+    source: ModelSource
+    prompts: list[Prompt]
+    judge: Judge
+    scorer_source: ModelSource | None = None  # search.perplexity_model, if set
+
+
+def load_prompts(job: JobConfig) -> list[Prompt]:
+    data = job.data
+    indices = load_index_file(data.index_file) if data.index_file else None
+    prompts = load_simpleqa(Path(data.path) if data.path else None)
+    return select_prompts(
+        prompts, indices=indices, offset=data.offset, limit=data.limit, shard=data.shard, num_shards=data.num_shards
+    )
+
+
+def check_placement(job: JobConfig) -> None:
+    """A GPU that is not there, or a dtype the device cannot compute in, fails here (DeviceError,
+    one line). Needs torch, so it runs last and only when the config asks for more than the CPU
+    in float32: ``auto`` always resolves to something this machine has."""
+    model = job.model
+    if (
+        model.device in ("auto", "cpu")
+        and model.dtype in ("auto", "float32")
+        and model.device_map is None
+        and model.cpu_linear != "onednn"
+    ):
+        return
+    from fusion.model.devices import resolve
+
+    resolve(model.device, model.dtype, model.device_map, model.cpu_linear)
+
+
+def prepare(job: JobConfig) -> Prepared:
+    """Resolve the model, the perplexity model, the data, the judge and the device; any of them
+    missing or wrong raises a one-line :class:`~fusion.errors.FusionError`."""
+    scorer = job.search.perplexity_model
+    try:
+        scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
+    except FusionError as error:
+        raise SetupError(f"search.perplexity_model={scorer}: {error}") from error
+    source = resolve_source(job.model)
+    num_layers = layer_count(source, job.model.revision) if job.steering.mode == "segmented" else None
+    if num_layers is not None:
+        segment_bounds(num_layers, job.steering.boundaries)  # checked again on the loaded model
+    prepared = Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
+    if job.steering.target == "shuffled" and len(prepared.prompts) < 2:
+        raise SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
+    check_placement(job)
+    timeout = job.tracking.check_timeout
+    check_tracking_store(tracking_uri(job), timeout)
+    if job.search.study_storage == "url":
+        check_study_storage(job.search.study_url, timeout)
+    return prepared

@@ -1,0 +1,214 @@
+"""Per-prompt weight search with Optuna's ask/tell interface, a batch of trials at a time.
+
+One study per prompt, its sampler seeded from the job seed and the prompt's SimpleQA index, so a
+prompt's search does not depend on which other prompts run in the job (shards, packs and resumed
+runs give the same numbers). Each batch of asked trials is evaluated together (one batched
+generation) and told back in order; the batches of several prompts can be packed into one
+generation (:func:`search_prompts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import optuna
+
+from fusion.config.schema import SearchConfig
+from fusion.evaluate.outcomes import Candidate, TrialResult
+from fusion.evaluate.scoring import search_objective
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+# Evaluates rows of per-segment strengths (alpha*gamma) as one batch.
+Evaluate = Callable[[Sequence[Sequence[float]]], list[Candidate]]
+
+
+def prompt_seed(job_seed: int, prompt_index: int) -> int:
+    """A stable per-prompt seed (independent of Python's hash randomisation)."""
+    digest = hashlib.sha256(f"{job_seed}:{prompt_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    if cfg.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.n_startup_trials)
+
+
+def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
+    """Rebuild trial results from a stored study (each trial keeps its answer and scores as attrs)."""
+    results = []
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    for t in sorted(study.get_trials(states=states), key=lambda t: t.number):
+        results.append(
+            TrialResult(
+                t.number,
+                tuple(t.params[f"alpha_{s}"] for s in range(n_segments)),
+                tuple(t.params[f"gamma_{s}"] for s in range(n_segments)),
+                t.user_attrs["answer"],
+                t.user_attrs["overlap"],
+                float(t.user_attrs["perplexity"]),
+                float(t.user_attrs.get("objective", t.value or 0.0)),  # studies stored before failures were kept
+                t.user_attrs.get("failure", ""),
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """One prompt's study in a packed search: its sampler seed and, with a storage, its name."""
+
+    seed: int
+    name: str | None = None
+
+
+# Evaluates (prompt slot, per-segment strengths) rows of several prompts as one batch.
+EvaluatePacked = Callable[[Sequence[tuple[int, Sequence[float]]]], list[Candidate]]
+# Called with (prompt slot, result) for every trial told or read back from storage.
+OnTrial = Callable[[int, TrialResult], None]
+
+
+def count_trials(bar: tqdm | None) -> OnTrial:
+    """An ``on_trial`` callback that advances ``bar`` by one per finished trial and shows every count.
+
+    A packed round tells all its trials in a burst after one batched generation (and a stored study
+    is read back in one), faster than tqdm's ``mininterval``: left to itself tqdm would draw the
+    first of them ("1/25") and keep that on screen while the pack is graded and logged.
+    """
+
+    def on_trial(_slot: int, _result: TrialResult) -> None:
+        if bar is not None and not bar.update(1):
+            bar.refresh()  # a no-op on a disabled bar
+
+    return on_trial
+
+
+def _open_study(
+    spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None
+) -> optuna.Study | list[TrialResult]:
+    """A new study for ``spec``, or the results of a stored one that holds all its trials.
+
+    An incomplete stored study (the job died mid-search) is deleted and searched from its start,
+    so the seeded sampler draws the same weights as an uninterrupted run would.
+    """
+    if storage is not None and spec.name is not None:
+        try:
+            stored = optuna.load_study(study_name=spec.name, storage=storage)
+        except KeyError:
+            stored = None
+        if stored is not None:
+            done = _stored_results(stored, n_segments)
+            if len(done) >= cfg.n_trials:
+                return done[: cfg.n_trials]
+            optuna.delete_study(study_name=spec.name, storage=storage)
+    return optuna.create_study(
+        direction="maximize", sampler=make_sampler(cfg, spec.seed), storage=storage, study_name=spec.name
+    )
+
+
+def search_prompts(
+    evaluate: EvaluatePacked,
+    specs: Sequence[StudySpec],
+    n_segments: int,
+    cfg: SearchConfig,
+    *,
+    on_trial: OnTrial | None = None,
+    storage: str | None = None,
+) -> list[list[TrialResult]]:
+    """Search several prompts at once: one study per prompt, their trial batches packed together.
+
+    Each round asks every unfinished study for its next ``cfg.batch_size`` trials, evaluates all of
+    them as one batch, and tells each study its own results. A study sees exactly the asks and tells
+    it would see searched alone, and rows of a batch do not interact, so packing changes no trial.
+    Studies already complete in ``storage`` are read back, not searched. ``on_trial(slot, result)``
+    is called for every trial told (read-back trials included), in order.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    results: list[list[TrialResult]] = [[] for _ in specs]
+    studies: list[optuna.Study | None] = []
+    for slot, spec in enumerate(specs):
+        opened = _open_study(spec, cfg, n_segments, storage)
+        if isinstance(opened, list):
+            results[slot] = opened
+            studies.append(None)
+            for result in opened:
+                if on_trial is not None:
+                    on_trial(slot, result)
+        else:
+            studies.append(opened)
+    while True:
+        asked = []  # (slot, trial, alphas, gammas)
+        for slot, study in enumerate(studies):
+            if study is None:
+                continue
+            for _ in range(min(cfg.batch_size, cfg.n_trials - len(results[slot]))):
+                trial = study.ask()
+                alphas = tuple(
+                    trial.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments)
+                )
+                gammas = tuple(
+                    trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments)
+                )
+                asked.append((slot, trial, alphas, gammas))
+        if not asked:
+            return results
+        candidates = evaluate([(slot, [a * g for a, g in zip(alphas, gammas)]) for slot, _, alphas, gammas in asked])
+        for (slot, trial, alphas, gammas), cand in zip(asked, candidates):
+            study = studies[slot]
+            assert study is not None
+            value = search_objective(
+                cfg.objective, cand.answer, cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap
+            )
+            # JSON-safe: an empty answer has perplexity inf
+            trial.set_user_attr("answer", cand.answer)
+            trial.set_user_attr("overlap", cand.overlap)
+            trial.set_user_attr("perplexity", cand.perplexity if math.isfinite(cand.perplexity) else "inf")
+            trial.set_user_attr("objective", value)
+            if cand.failure:
+                trial.set_user_attr("failure", cand.failure)
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, value)
+            result = TrialResult(
+                trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value, cand.failure
+            )
+            results[slot].append(result)
+            if on_trial is not None:
+                on_trial(slot, result)
+        for slot, study in enumerate(studies):
+            if study is not None and len(results[slot]) >= cfg.n_trials:
+                studies[slot] = None
+
+
+def search_prompt(
+    evaluate: Evaluate,
+    n_segments: int,
+    cfg: SearchConfig,
+    seed: int,
+    *,
+    on_trial: Callable[[TrialResult], None] | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+) -> list[TrialResult]:
+    """One prompt's search: :func:`search_prompts` with a pack of one."""
+    return search_prompts(
+        lambda rows: evaluate([strengths for _, strengths in rows]),
+        [StudySpec(seed, study_name)],
+        n_segments,
+        cfg,
+        on_trial=None if on_trial is None else (lambda _slot, result: on_trial(result)),
+        storage=storage,
+    )[0]
+
+
+def best_trial(results: Sequence[TrialResult]) -> TrialResult:
+    """The trial with the highest objective among those that did not fail (all of them if every
+    trial failed); ties go to the earliest trial (deterministic)."""
+    pool = [r for r in results if not r.failure] or list(results)
+    return max(pool, key=lambda r: (r.objective, -r.number))
