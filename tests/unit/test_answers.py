@@ -1,0 +1,94 @@
+"""A study's answers file: written, read back, regraded, and a report rebuilt from it without a model.
+
+``tests/data/answers_sample.jsonl.gz`` holds the first 8 questions of three groups of the committed
+replication (baseline, full with the fluent and with the paper's objective), as
+``fusion.report --replication`` wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from fusion.evaluate.fluency import fluency
+from fusion.evaluate.judges.rules import RUBRIC, RulesJudge, grade_answer
+from fusion.evaluate.scoring import composite, correct_fluent
+from fusion.tracking.answers import ANSWER_PREFIXES, read_answers, regrade, write_answers
+from tests.helpers import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
+
+
+def test_the_sample_round_trips_byte_for_byte(tmp_path):
+    reps = read_answers(SAMPLE)
+    assert [(r.mode, r.params["search.objective"], len(r.rows)) for r in reps] == [
+        ("baseline", "fluent", 8),
+        ("full", "fluent", 8),
+        ("full", "paper", 8),
+    ]
+    again = write_answers(tmp_path / "again.jsonl.gz", reps)
+    assert again.read_bytes() == SAMPLE.read_bytes()  # fixed gzip timestamp, sorted keys
+
+
+def test_regrade_grades_every_answer_again_and_keeps_the_overlap():
+    reps = read_answers(SAMPLE)
+    # pretend an earlier judge called every answer CORRECT with quality 5
+    stale = [
+        replace(rep, rows=[{**row, **{f"{p}simpleqa": "CORRECT" for p in ANSWER_PREFIXES}} for row in rep.rows])
+        for rep in reps
+    ]
+    for old, new in zip(reps, regrade(stale, RulesJudge())):
+        assert new.tags["fusion.judge"] == "rules" and new.tags["fusion.regraded"] == "true"
+        for before, row in zip(old.rows, new.rows):
+            for prefix in ANSWER_PREFIXES:
+                label, quality, _ = grade_answer(row["gold"], row[f"{prefix}answer"], row["question"])
+                assert (row[f"{prefix}simpleqa"], row[f"{prefix}quality"]) == (label, quality)
+                assert row[f"{prefix}overlap"] == before[f"{prefix}overlap"]  # needs no judge
+                assert row[f"{prefix}composite"] == composite(before[f"{prefix}overlap"], quality)
+                assert row[f"{prefix}fluency"] == fluency(row[f"{prefix}answer"]).metrics()
+            assert row["rubric"] == RUBRIC
+
+
+def test_a_report_is_rebuilt_and_regraded_from_the_answers_file_alone(tmp_path):
+    out = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-m", "fusion.report", "--answers", str(SAMPLE), "--regrade", "judge=rules"]
+        + ["--replication", "--json", "--resamples", "200", "--out", str(out)],
+        cwd=tmp_path,  # no project store: nothing but the file is read
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    numbers = json.loads(result.stdout)
+    assert list(numbers) == ["baseline", "full[fluent]", "full[paper]", "paired"]
+    regraded = {(r.mode, r.params["search.objective"]): r for r in regrade(read_answers(SAMPLE), RulesJudge())}
+    for label, key in (("full[fluent]", ("full", "fluent")), ("full[paper]", ("full", "paper"))):
+        rows = regraded[key].rows
+        strict = sum(correct_fluent(r["simpleqa"], r["answer"]) for r in rows) / len(rows)
+        assert numbers[label]["correct_fluent"] == pytest.approx(strict)
+        assert numbers[label]["accuracy"] == pytest.approx(sum(r["composite"] >= 0.6 for r in rows) / len(rows))
+    pairs = {(p["a"], p["b"]) for p in numbers["paired"]}
+    assert ("full[fluent]", "full[paper]") in pairs and ("full[fluent]", "baseline") in pairs
+    text = (out / "REPORT.md").read_text()
+    assert "regraded from the recorded answers" in text and "**Does the fluent objective beat the paper's?**" in text
+    assert read_answers(out / "answers.jsonl.gz")[1].rows == regraded[("full", "fluent")].rows
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_a_bad_answers_file_fails_in_one_line(tmp_path):
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_text("not gzip")
+    result = subprocess.run(
+        [sys.executable, "-m", "fusion.report", "--answers", str(bad), "--out", str(tmp_path / "r")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and result.stderr.startswith("fusion: --answers ")
+    assert len(result.stderr.strip().splitlines()) == 1
