@@ -1,3 +1,84 @@
-"""Fusion Steering: prompt-specific activation steering experiments (arXiv 2505.22572)."""
+"""Fusion Steering: prompt-specific activation steering experiments (arXiv 2505.22572).
+
+The public API (everything else is internal and may move):
+
+- ``load_vectors(source, prompt=None, *, tracking_uri=None) -> SteeringVectors``: a run's steering
+  vectors, from a ``.safetensors`` file it saved, or from its run id and a question's SimpleQA index.
+- ``SteeringVectors``: reference means ``targets`` ``[layers, d]`` and ``strengths`` ``[1, layers]``;
+  ``vectors.apply(model)`` steers any Hugging Face causal LM inside a ``with`` block and always
+  removes its hooks; ``vectors.scaled(f)`` multiplies the strengths.
+- ``capture_reference_means(model, tokenizer, text, span=None) -> torch.Tensor``: each decoder
+  layer's output averaged over (a span of) a text, ``[layers, d]``: a steering target.
+- ``load_model(name="smollm2_135m") -> (model, tokenizer)``: a ``conf/model`` option (or a local
+  path or hub id) loaded as a job loads it.
+- ``steer(layers, targets, strengths, *, cached=False)``: the steering hooks themselves, as a
+  context manager, for a batch with one row of strengths per row.
+- ``run(overrides=(), output_dir=None) -> JobResult``: one job from Python, composed and checked as
+  ``python -m fusion.run OVERRIDES`` is.
+- ``FusionError``: the one error type of bad input (its message is one line naming the fix).
+
+Example (docs/api.md)::
+
+    import fusion
+
+    result = fusion.run(["data.limit=1", "search.n_trials=2", "steering.decoding=cached"])
+    vectors = fusion.load_vectors(result.run_id, prompt=result.outcomes[0].index, tracking_uri=result.tracking_uri)
+    model, tokenizer = fusion.load_model("smollm2_135m")
+    inputs = tokenizer(vectors.meta["steer_text"], return_tensors="pt")
+    with vectors.apply(model):
+        ids = model.generate(**inputs, max_new_tokens=100, do_sample=False)
+
+Importing ``fusion`` loads nothing heavy: each name is imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it
+_API = {
+    "load_vectors": "fusion.tracking.vectors",
+    "SteeringVectors": "fusion.tracking.vectors",
+    "capture_reference_means": "fusion.model.reference",
+    "steer": "fusion.model.steering",
+    "load_model": "fusion.model.loading",
+    "run": "fusion.run",
+    "JobResult": "fusion.search.pipeline",
+    "FusionError": "fusion.errors",
+}
+_DEFINED_AS = {"load_model": "load_named_model"}  # the name inside its module, where it differs
+__all__ = [
+    "FusionError",
+    "JobResult",
+    "SteeringVectors",
+    "__version__",
+    "capture_reference_means",
+    "load_model",
+    "load_vectors",
+    "run",
+    "steer",
+]
+
+if TYPE_CHECKING:
+    from fusion.errors import FusionError
+    from fusion.model.loading import load_named_model as load_model
+    from fusion.model.reference import capture_reference_means
+    from fusion.model.steering import steer
+    from fusion.run import run
+    from fusion.search.pipeline import JobResult
+    from fusion.tracking.vectors import SteeringVectors, load_vectors
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), _DEFINED_AS.get(name, name))
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fusion' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

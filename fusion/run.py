@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,9 +105,37 @@ def main(cfg: DictConfig) -> float:
     return result.summary["accuracy"]
 
 
-if __name__ == "__main__":
+def run(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -> JobResult:
+    """Run one job from Python: the same composition, checks and pipeline as
+    ``python -m fusion.run OVERRIDES`` (no sweep: one job). Records go to ``output_dir`` (default
+    ``outputs/api/<date>/<time>``); the result holds the MLflow run id, the summary and each
+    prompt's outcome. Bad input raises :class:`fusion.errors.FusionError` with its one-line message."""
+    import time
+
+    from fusion.config.compose import compose_job
+    from fusion.search.pipeline import run_job
+    from fusion.search.preflight import prepare
+
+    overrides = list(overrides)
+    check_overrides(overrides)
+    check_composition(overrides)
+    cfg = compose_job(overrides)
+    job = validate(cfg)
+    prepared = prepare(job)
+    resolved = {str(k): v for k, v in OmegaConf.to_container(cfg, resolve=True).items()}  # type: ignore[union-attr]
+    folder = Path(output_dir) if output_dir else Path("outputs") / "api" / time.strftime("%Y-%m-%d/%H-%M-%S")
+    with sigterm_as_interrupt():
+        return run_job(job, resolved, output_dir=folder, prepared=prepared)
+
+
+def cli() -> None:
+    """``python -m fusion.run`` and ``fusion run``: check the overrides in one line, then Hydra."""
     with one_line_errors():
         overrides = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
         check_overrides(overrides)
         check_composition(overrides)
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -177,3 +177,15 @@ def shared_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: str | N
             _SHARED.pop(next(iter(_SHARED)))
         _SHARED[key] = load_model(cfg, quant, Path(cache_dir).expanduser() if cache_dir else None)
     return _SHARED[key]
+
+
+def load_named_model(name: str = "smollm2_135m", cache_dir: str | Path | None = "~/.cache/fusion/models") -> tuple:
+    """``(model, tokenizer)`` of a ``conf/model`` option (or a local path or hub id), loaded as a job
+    loads it: on its device, in eval mode, left-padded, with the same CPU kernels."""
+    from fusion.config.compose import named_model_config
+    from fusion.config.schema import QuantizationConfig
+
+    loaded = load_model(
+        named_model_config(name), QuantizationConfig(), Path(cache_dir).expanduser() if cache_dir else None
+    )
+    return loaded.model, loaded.tokenizer

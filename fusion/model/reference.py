@@ -49,3 +49,14 @@ def reference_means(
     captured = [out for out in outputs if out is not None]
     assert len(captured) == len(outputs), "a decoder layer did not run"
     return torch.stack([out[0, index.to(out.device)].float().mean(dim=0).to(device) for out in captured])
+
+
+def capture_reference_means(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, text: str, span: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """``h_l`` of ``text`` for every decoder layer of any Hugging Face causal LM: each layer's output
+    averaged over the tokens of ``text[span[0]:span[1]]`` (default: all of it), ``[layers, d]``
+    float32. With a run's reference text and span (gold answer + explanation) this is its target."""
+    from fusion.model.loading import find_decoder_layers
+
+    return reference_means(model, tokenizer, find_decoder_layers(model), text, span or (0, len(text)))

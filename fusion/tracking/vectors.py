@@ -11,6 +11,9 @@ returns them ready for :func:`fusion.model.steering.steer`; ``python -m fusion.s
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +24,12 @@ from safetensors.torch import load_file, save_file
 from fusion.errors import SetupError
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from fusion.config.schema import JobConfig
     from fusion.evaluate.outcomes import PromptOutcome
     from fusion.model.loading import LoadedModel
+    from fusion.model.steering import SteeringSession
 
 FORMAT = "fusion-steering-vectors/1"
 
@@ -43,6 +49,33 @@ class SteeringVectors:
     def scaled(self, factor: float) -> SteeringVectors:
         """The same steering with every strength multiplied by ``factor``."""
         return SteeringVectors(self.targets, self.strengths * factor, {**self.meta, "strength_scale": factor})
+
+    @contextmanager
+    def apply(self, model: nn.Module, *, cached: bool | None = None) -> Iterator[SteeringSession]:
+        """Steer ``model`` (any Hugging Face causal LM with these vectors' layer count and width)
+        inside the block; the hooks are removed on exit, whatever happens.
+
+        ``cached`` (default: as the run decoded) keeps running means for KV-cached generation, so
+        ``model.generate(...)`` works as usual: one generation of one unpadded prompt per block, since
+        the running means carry over from one forward pass to the next. ``cached=False`` is the
+        paper's exact mode: generate with ``use_cache=False``.
+        """
+        from fusion.model.devices import input_device
+        from fusion.model.loading import find_decoder_layers
+        from fusion.model.steering import steer
+
+        layers = find_decoder_layers(model)
+        width = self.targets.shape[-1]
+        if len(layers) != self.targets.shape[0] or getattr(model.config, "hidden_size", width) != width:
+            raise SetupError(
+                f"these steering vectors are for {self.targets.shape[0]} layers of width {width}, the model has "
+                f"{len(layers)} layers of width {getattr(model.config, 'hidden_size', '?')}: load "
+                f"{self.meta.get('model_identity', 'the model they were made for')}"
+            )
+        use_cache = self.meta.get("decoding", "cached") == "cached" if cached is None else cached
+        targets = self.targets.to(input_device(model))
+        with steer(layers, targets, self.strengths, cached=use_cache) as session:
+            yield session
 
     def check_model(self, identity: str, num_layers: int, hidden_size: int) -> None:
         """Refuse, in one line, a model the vectors were not made for."""
@@ -112,6 +145,18 @@ def read_vectors(path: Path) -> SteeringVectors:
     return SteeringVectors(tensors["targets"], tensors["strengths"][None, :], json.loads(header["index"]))
 
 
+def load_vectors(source: str | Path, prompt: int | None = None, *, tracking_uri: str | None = None) -> SteeringVectors:
+    """Steering vectors from a ``.safetensors`` file a run saved, or from a run: ``source`` its run
+    id and ``prompt`` the SimpleQA index of the question (``MLFLOW_TRACKING_URI`` or the project's
+    store unless ``tracking_uri`` names one)."""
+    if prompt is None:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise SetupError(f"no steering-vector file {path}: pass a file, or a run id and prompt=<SimpleQA index>")
+        return read_vectors(path)
+    return load_steering(str(source), prompt, tracking_uri)
+
+
 def load_steering(run_id: str, prompt: int, tracking_uri: str | None = None) -> SteeringVectors:
     """The steering that a run found for the prompt with SimpleQA index ``prompt``, from its artifact."""
     from mlflow.exceptions import MlflowException
@@ -119,7 +164,7 @@ def load_steering(run_id: str, prompt: int, tracking_uri: str | None = None) -> 
 
     from fusion.config.compose import default_tracking_uri
 
-    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    client = MlflowClient(tracking_uri=tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())
     try:
         local = client.download_artifacts(run_id, artifact_name(prompt))
     except (MlflowException, OSError) as error:

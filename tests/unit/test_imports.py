@@ -129,3 +129,9 @@ def lazy_imports(path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("fusion"))
     return found
+
+
+def test_the_public_api_names_are_what_the_package_exports():
+    import fusion
+
+    assert set(fusion.__all__) == {*fusion._API, "__version__"}
