@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import re
 from pathlib import Path
 
@@ -221,7 +222,8 @@ def named_model_config(name: str) -> ModelConfig:
 
 
 def default_tracking_uri() -> str:
-    return f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
+    """``MLFLOW_TRACKING_URI`` when set, as every MLflow tool reads it; else this project's SQLite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
 
 
 def default_artifact_root() -> str:

@@ -71,6 +71,14 @@ def _read(path: Path) -> tuple[Prompt, ...]:
     missing = {"problem", "answer"} - set(frame.columns)
     if missing:
         raise SetupError(f"data file {path} lacks columns {sorted(missing)}: it needs problem and answer")
+    blank = frame["problem"].isna() | frame["answer"].isna()
+    blank |= frame["problem"].astype(str).str.strip().eq("") | frame["answer"].astype(str).str.strip().eq("")
+    if blank.any():
+        rows = [int(i) for i in frame.index[blank]]
+        raise SetupError(
+            f"data file {path}: {len(rows)} row(s) with an empty problem or answer (first: data row {rows[0]}): "
+            "fill them in or drop them"
+        )
     topics = frame["metadata"].map(_topic) if "metadata" in frame else [""] * len(frame)
     return tuple(
         Prompt(index=i, question=q, gold=a, topic=t)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # legends placed outside the axes stay in
     plt.close(fig)
     return path
 
@@ -71,14 +71,22 @@ def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     counts = {summary[m].get("n_prompts") for m in modes}
     ticks = [f"{m}\n({summary[m]['n_prompts']} q.)" for m in modes] if len(counts) > 1 else modes
     paths = []
-    fig, ax = plt.subplots(figsize=(5, 3.5) if len(modes) < 5 else (7, 4))
+    fig, ax = plt.subplots(figsize=(5, 3.5) if len(modes) < 5 else (8, 4))
+    x = np.arange(len(modes))
+    strict = [100 * (summary[m].get("correct_fluent") or 0.0) for m in modes]
+    strict_sd = [100 * (summary[m].get("correct_fluent_sd") or 0.0) for m in modes]
+    ax.bar(x - 0.2, strict, 0.4, yerr=strict_sd, color="tab:green", label="correct & fluent (strict)")
     ax.bar(
-        ticks,
+        x + 0.2,
         [100 * summary[m]["accuracy"] for m in modes],
+        0.4,
         yerr=[100 * summary[m]["accuracy_sd"] for m in modes],
         color="tab:blue",
+        label="accuracy (paper: composite >= 0.6)",
     )
-    ax.set(ylabel="accuracy (%)", title="Accuracy (composite >= 0.6)")
+    ax.set_xticks(x, ticks)
+    ax.set(ylabel="share of questions (%)", title="Strict metric and the paper's accuracy")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     ax.tick_params(axis="x", labelrotation=20)  # mode@trials labels would overlap
     paths.append(save(fig, out / "accuracy.png"))
     fig, ax = plt.subplots(figsize=(5, 3.5) if len(modes) < 5 else (7, 4))
@@ -99,6 +107,7 @@ def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
                 profile[layer] = mean
         ax.plot(range(len(profile)), profile, label=mode, drawstyle="steps-mid")
     ax.set(xlabel="decoder layer", ylabel="mean best alpha × gamma", title="Per-layer weight profile")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # outside the axes: the lines fill the plot
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     paths.append(save(fig, out / "layer_profiles.png"))
     return paths

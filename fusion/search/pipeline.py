@@ -78,6 +78,16 @@ def job_key(resolved_config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def default_run_name(job: JobConfig) -> str:
+    """What tells runs apart in MLflow's tables: mode, the placebo target, decoding, objective, seed
+    (``full-shuffled-cached-fluent-s0-smollm2_135m``; the baseline searches nothing: ``baseline-smollm2_135m``)."""
+    if job.steering.mode == "baseline":
+        return f"baseline-{job.model.name}"
+    target = ["shuffled"] if job.steering.target == "shuffled" else []
+    parts = [job.steering.mode, *target, job.steering.decoding, job.search.objective, f"s{job.search.seed}"]
+    return "-".join([*parts, job.model.name])
+
+
 def store_gone(uri: str, error: Exception, output_dir: Path) -> ServiceUnavailable:
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return ServiceUnavailable(
@@ -155,7 +165,7 @@ def run_job(
         "fusion.dataset": f"{job.data.name}:{len(prompts)}:{prompt_digest(prompts)}",  # the dataset input's digest
         **environment_tags(),
     }
-    run_name = job.tracking.run_name or f"{job.steering.mode}-{job.model.name}"
+    run_name = job.tracking.run_name or default_run_name(job)
     # from the run's creation on, everything sits in the try: an interruption anywhere marks the run
     # KILLED (left open, MLflow's exit handler would close it as FINISHED)
     status = "FAILED"

@@ -49,6 +49,11 @@ def _sqlite_path(uri: str) -> Path:
     return Path(uri.removeprefix("sqlite:///")).expanduser()
 
 
+# the stores MLflow's tracking client opens besides sqlite, http(s) and file (its SQLAlchemy
+# backends, Databricks and its plugins' usual schemes)
+SERVED_SCHEMES = {"postgresql", "mysql", "mssql", "databricks", "databricks-uc", "uc"}
+
+
 def check_tracking_store(uri: str, timeout: float) -> None:
     """A local store can be written; a tracking server answers as MLflow does, within ``timeout`` s."""
     fix = "fix tracking.uri (or MLFLOW_TRACKING_URI)"
@@ -77,7 +82,12 @@ def check_tracking_store(uri: str, timeout: float) -> None:
     elif uri.startswith("file:") or "://" not in uri:
         folder = Path(uri.removeprefix("file://").removeprefix("file:")).expanduser()
         _writable_folder(folder / "x", "tracking.uri", uri, fix)
-    # other schemes (databricks, ...) are the plugin's business: MLflow reports them itself
+    elif uri.split("://", 1)[0].split("+")[0] not in SERVED_SCHEMES:
+        raise SetupError(
+            f"tracking.uri={redact(uri)}: MLflow serves no {uri.split('://', 1)[0]!r} store: use sqlite:///path/mlflow.db, "
+            f"http(s)://host:port, file:/folder or a database URL (postgresql://, mysql://, mssql://); {fix}"
+        )
+    # the database and Databricks schemes are MLflow's business: it reports a bad one itself
 
 
 def check_study_storage(url: str | None, timeout: float) -> None:

@@ -11,7 +11,6 @@ returns them ready for :func:`fusion.model.steering.steer`; ``python -m fusion.s
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -164,7 +163,7 @@ def load_steering(run_id: str, prompt: int, tracking_uri: str | None = None) -> 
 
     from fusion.config.compose import default_tracking_uri
 
-    client = MlflowClient(tracking_uri=tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())
+    client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
     try:
         local = client.download_artifacts(run_id, artifact_name(prompt))
     except (MlflowException, OSError) as error:

@@ -79,3 +79,20 @@ def test_bad_values_name_the_key(override, key):
 def test_unknown_options_and_keys_fail_at_composition(override):
     with pytest.raises(ConfigCompositionException):
         composed(override)
+
+
+def test_default_run_names_tell_the_groups_apart():
+    from fusion.config.compose import compose_job, validate
+    from fusion.search.pipeline import default_run_name
+
+    def name(*overrides: str) -> str:
+        return default_run_name(validate(compose_job(list(overrides))))
+
+    assert name("steering=baseline") == "baseline-smollm2_135m"
+    assert name("steering=full") == "full-exact-fluent-s0-smollm2_135m"
+    assert name("steering=full", "steering.target=shuffled", "steering.decoding=cached") == (
+        "full-shuffled-cached-fluent-s0-smollm2_135m"
+    )
+    assert name("steering=segmented", "search.objective=paper", "search.seed=2") == (
+        "segmented-exact-paper-s2-smollm2_135m"
+    )

@@ -170,6 +170,13 @@ def test_the_fuzzer_covers_every_key_that_cfg_job_prints():
         (["search.n_trials=(1"], "search.n_trials=(1"),
         # a file that exists but is no CSV (the fuzzer met an SQLite file an earlier case had made)
         ([f"data.path={PROJECT_ROOT / 'docs' / 'screenshots' / 'run.png'}"], "run.png is not a SimpleQA CSV"),
+        # a CSV whose rows have an empty field; a tracking URI whose scheme MLflow serves no store for
+        (
+            ["data=simpleqa", f"data.path={PROJECT_ROOT / 'tests' / 'data' / 'blank_answer.csv'}"],
+            "1 row(s) with an empty problem or answer (first: data row 1)",
+        ),
+        (["tracking.uri=ftp://host/store"], "MLflow serves no 'ftp' store"),
+        (["tracking.uri=s3://bucket/mlflow"], "MLflow serves no 's3' store"),
     ],
 )
 def test_found_cases_fail_in_one_line(case, message, capsys):
