@@ -167,3 +167,28 @@ def test_unset_judge_key_variable_fails_in_one_line_before_the_model_loads():
         "fusion: judge.api_key_env: environment variable FUSION_UNSET_KEY is unset: export FUSION_UNSET_KEY=... "
         "(the key is read only from the environment; judge.api_key_env=null for a server without keys)"
     ]
+
+
+def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(tmp_path):
+    """``fusion`` (here ``python -m fusion``, the console script's module): its help, a wrong
+    subcommand in one line, and ``fusion run --cfg job`` composing the same conf/ from another folder."""
+
+    def fusion(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fusion", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+
+    helped = fusion("--help")
+    assert helped.returncode == 0
+    for command in ("run", "report", "steer", "studies", "bench", "parity"):
+        assert f"\n  {command} " in helped.stdout, command
+    wrong = fusion("sweep")
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
+        "fusion: no command 'sweep': use one of run, report, steer, studies, bench, parity (fusion --help)"
+    ]
+    job = fusion("run", "--cfg", "job", "steering=segmented")
+    assert job.returncode == 0, job.stderr[-2000:]
+    assert "mode: segmented" in job.stdout and "objective: fluent" in job.stdout
+    assert fusion("report", "--help").stdout.startswith("usage: ")
+    bad = fusion("run", "steering.mdoe=full")
+    assert bad.returncode == 2 and "did you mean steering.mode?" in bad.stderr
