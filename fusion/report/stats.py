@@ -186,13 +186,15 @@ def compare_groups(
     def means(group: Mapping[Hashable, Sequence[Observation]], part: int) -> list[float]:
         return [sum(o[part] for o in group[p]) / len(group[p]) for p in shared]
 
-    acc_a, acc_b = means(a, 0), means(b, 0)
-    comp_a, comp_b = means(a, 1), means(b, 1)
-    acc_diff, acc_low, acc_high = paired_bootstrap_ci(acc_a, acc_b, resamples=resamples, seed=seed, level=level)
-    comp_diff, low, high = paired_bootstrap_ci(comp_a, comp_b, resamples=resamples, seed=seed, level=level)
-    b_count = sum(x > y for x, y in zip(acc_a, acc_b))
-    c_count = sum(x < y for x, y in zip(acc_a, acc_b))
-    p = mcnemar_exact(b_count, c_count)
+    def zero_one(part: int) -> tuple[list[float], list[float], float, float, float, int, int, float]:
+        """A 0/1 outcome's seed means, mean difference and interval, discordant counts and McNemar p."""
+        x, y = means(a, part), means(b, part)
+        diff, lo, hi = paired_bootstrap_ci(x, y, resamples=resamples, seed=seed, level=level)
+        more, fewer = sum(u > v for u, v in zip(x, y)), sum(u < v for u, v in zip(x, y))
+        return x, y, diff, lo, hi, more, fewer, mcnemar_exact(more, fewer)
+
+    acc_a, acc_b, acc_diff, acc_low, acc_high, b_count, c_count, p = zero_one(0)
+    comp_diff, low, high = paired_bootstrap_ci(means(a, 1), means(b, 1), resamples=resamples, seed=seed, level=level)
     n = len(shared)
     both = sum(x * y for x, y in zip(acc_a, acc_b)) / n
     neither = sum((1 - x) * (1 - y) for x, y in zip(acc_a, acc_b)) / n
@@ -201,11 +203,7 @@ def compare_groups(
     verdict = evidence(p, low, high)
     strict: dict[str, object] = {}
     if all(len(o) > 2 for q in shared for o in (*a[q], *b[q])):
-        strict_a, strict_b = means(a, 2), means(b, 2)
-        s_diff, s_low, s_high = paired_bootstrap_ci(strict_a, strict_b, resamples=resamples, seed=seed, level=level)
-        s_b = sum(x > y for x, y in zip(strict_a, strict_b))
-        s_c = sum(x < y for x, y in zip(strict_a, strict_b))
-        s_p = mcnemar_exact(s_b, s_c)
+        _, _, s_diff, s_low, s_high, s_b, s_c, s_p = zero_one(2)
         strict = dict(
             strict_diff=100 * s_diff,
             strict_ci_low=100 * s_low,
