@@ -11,17 +11,18 @@ The public API (everything else is internal and may move):
   layer's output averaged over (a span of) a text, ``[layers, d]``: a steering target.
 - ``load_model(name="smollm2_135m") -> (model, tokenizer)``: a ``conf/model`` option (or a local
   path or hub id) loaded as a job loads it.
-- ``steer(layers, targets, strengths, *, cached=False)``: the steering hooks themselves, as a
+- ``steering(layers, targets, strengths, *, cached=False)``: the steering hooks themselves, as a
   context manager, for a batch with one row of strengths per row.
-- ``run(overrides=(), output_dir=None) -> JobResult``: one job from Python, composed and checked as
-  ``python -m fusion.run OVERRIDES`` is.
+- ``run_job(overrides=(), output_dir=None) -> JobResult``: one job from Python, composed and checked
+  as ``python -m fusion.run OVERRIDES`` is. (Not ``fusion.run``, nor ``fusion.steer`` for the hooks: those
+  names are the entry-point modules, and importing one would replace a function of that name.)
 - ``FusionError``: the one error type of bad input (its message is one line naming the fix).
 
 Example (docs/api.md)::
 
     import fusion
 
-    result = fusion.run(["data.limit=1", "search.n_trials=2", "steering.decoding=cached"])
+    result = fusion.run_job(["data.limit=1", "search.n_trials=2", "steering.decoding=cached"])
     vectors = fusion.load_vectors(result.run_id, prompt=result.outcomes[0].index, tracking_uri=result.tracking_uri)
     model, tokenizer = fusion.load_model("smollm2_135m")
     inputs = tokenizer(vectors.meta["steer_text"], return_tensors="pt")
@@ -43,13 +44,13 @@ _API = {
     "load_vectors": "fusion.tracking.vectors",
     "SteeringVectors": "fusion.tracking.vectors",
     "capture_reference_means": "fusion.model.reference",
-    "steer": "fusion.model.steering",
+    "steering": "fusion.model.steering",
     "load_model": "fusion.model.loading",
-    "run": "fusion.run",
+    "run_job": "fusion.run",
     "JobResult": "fusion.search.pipeline",
     "FusionError": "fusion.errors",
 }
-_DEFINED_AS = {"load_model": "load_named_model"}  # the name inside its module, where it differs
+_DEFINED_AS = {"load_model": "load_named_model", "run_job": "run", "steering": "steer"}  # the name inside its module, where it differs
 __all__ = [
     "FusionError",
     "JobResult",
@@ -58,16 +59,16 @@ __all__ = [
     "capture_reference_means",
     "load_model",
     "load_vectors",
-    "run",
-    "steer",
+    "run_job",
+    "steering",
 ]
 
 if TYPE_CHECKING:
     from fusion.errors import FusionError
     from fusion.model.loading import load_named_model as load_model
     from fusion.model.reference import capture_reference_means
-    from fusion.model.steering import steer
-    from fusion.run import run
+    from fusion.model.steering import steer as steering
+    from fusion.run import run as run_job
     from fusion.search.pipeline import JobResult
     from fusion.tracking.vectors import SteeringVectors, load_vectors
 

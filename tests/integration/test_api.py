@@ -40,7 +40,25 @@ def test_help_lists_the_public_api_and_import_loads_no_torch():
     out = subprocess.run(
         [sys.executable, "-c", "import fusion; help(fusion)"], capture_output=True, text=True, timeout=300
     ).stdout
-    for name in ("load_vectors", "SteeringVectors", "capture_reference_means", "load_model", "steer", "run"):
+    for name in ("load_vectors", "SteeringVectors", "capture_reference_means", "load_model", "steering", "run_job"):
         assert f"``{name}" in out, name
     code = "import sys, fusion; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout == "False\n"
+
+
+def test_no_submodule_shadows_a_public_name():
+    """Importing a submodule sets it as an attribute of its package: one named like a public
+    function (``fusion.run``, the entry point) would replace that function once anything imported
+    it. Import every module, then every public name must still be what the API documents."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, inspect, pkgutil, fusion\n"
+        "for m in pkgutil.walk_packages(fusion.__path__, 'fusion.'):\n"
+        "    if not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
+        "print([n for n in fusion.__all__ if inspect.ismodule(getattr(fusion, n))])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
