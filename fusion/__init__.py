@@ -50,7 +50,11 @@ _API = {
     "JobResult": "fusion.search.pipeline",
     "FusionError": "fusion.errors",
 }
-_DEFINED_AS = {"load_model": "load_named_model", "run_job": "run", "steering": "steer"}  # the name inside its module, where it differs
+_DEFINED_AS = {
+    "load_model": "load_named_model",
+    "run_job": "run",
+    "steering": "steer",
+}  # the name inside its module, where it differs
 __all__ = [
     "FusionError",
     "JobResult",
