@@ -9,7 +9,7 @@ The public API (everything else is internal and may move):
   removes its hooks; ``vectors.scaled(f)`` multiplies the strengths.
 - ``capture_reference_means(model, tokenizer, text, span=None) -> torch.Tensor``: each decoder
   layer's output averaged over (a span of) a text, ``[layers, d]``: a steering target.
-- ``load_model(name="smollm2_135m") -> (model, tokenizer)``: a ``conf/model`` option (or a local
+- ``load_model(name="smollm2_135m") -> (model, tokenizer)``: a ``fusion/conf/model`` option (or a local
   path or hub id) loaded as a job loads it.
 - ``steering(layers, targets, strengths, *, cached=False)``: the steering hooks themselves, as a
   context manager, for a batch with one row of strengths per row.

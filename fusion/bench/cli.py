@@ -18,7 +18,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from fusion.paths import PROJECT_ROOT
 
 
 def report(results: dict[str, Any], path: Path) -> None:

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from fusion.config.compose import PROJECT_ROOT
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
@@ -30,6 +29,7 @@ from fusion.model.generation import encode, eos_ids, greedy
 from fusion.model.loading import LoadedModel, ModelConfig, QuantizationConfig, load_model
 from fusion.model.prompts import render
 from fusion.model.steering import steer
+from fusion.paths import PROJECT_ROOT
 from fusion.records import Prompt
 from fusion.search.runner import PromptRunner
 from fusion.search.weights import best_trial

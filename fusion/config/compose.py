@@ -29,9 +29,8 @@ from fusion.config.schema import (
 )
 from fusion.config.targets import TARGETS
 from fusion.errors import ConfigError
+from fusion.paths import CONF_DIR, PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONF_DIR = PROJECT_ROOT / "conf"
 STEERING_MODES = ("baseline", "full", "segmented")
 DECODINGS = ("exact", "cached")
 SAMPLERS = ("tpe", "random")
@@ -193,14 +192,14 @@ def _validate_judge(judge: object) -> None:
             _fail("judge.reply_cache", "must be a file path or null")
     elif isinstance(judge, HFJudgeConfig):
         if not judge.model.strip():
-            _fail("judge.model", "missing: set judge.model=smollm2_135m (an option of conf/model)")
+            _fail("judge.model", "missing: set judge.model=smollm2_135m (an option of fusion/conf/model)")
         for key in ("max_new_tokens", "batch_size"):
             if getattr(judge, key) < 1:
                 _fail(f"judge.{key}", f"must be >= 1 (got {getattr(judge, key)})")
 
 
 def compose_job(overrides: list[str]) -> DictConfig:
-    """Compose ``conf/config.yaml`` with ``overrides``, inside a running Hydra app or outside one."""
+    """Compose ``fusion/conf/config.yaml`` with ``overrides``, inside a running Hydra app or outside one."""
     register_schema()
     if GlobalHydra.instance().is_initialized():
         return compose(config_name="config", overrides=overrides)
@@ -209,7 +208,7 @@ def compose_job(overrides: list[str]) -> DictConfig:
 
 
 def named_model_config(name: str) -> ModelConfig:
-    """A model by ``conf/model`` option (composed by Hydra, e.g. ``smollm2_135m``), else by local path
+    """A model by ``fusion/conf/model`` option (composed by Hydra, e.g. ``smollm2_135m``), else by local path
     or hub id (``org/name``); ConfigError for a bare name that is neither."""
     if (CONF_DIR / "model" / f"{name}.yaml").is_file():
         model = OmegaConf.to_object(compose_job([f"model={name}"]).model)
@@ -217,7 +216,7 @@ def named_model_config(name: str) -> ModelConfig:
         return model
     if "/" not in name and not Path(name).expanduser().exists():
         options = ", ".join(sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")))
-        raise ConfigError(f"no model '{name}' in conf/model ({options}), and it is no path or org/name hub id")
+        raise ConfigError(f"no model '{name}' in fusion/conf/model ({options}), and it is no path or org/name hub id")
     return ModelConfig(name=Path(name).name, id=name)
 
 

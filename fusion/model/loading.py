@@ -180,7 +180,7 @@ def shared_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: str | N
 
 
 def load_named_model(name: str = "smollm2_135m", cache_dir: str | Path | None = "~/.cache/fusion/models") -> tuple:
-    """``(model, tokenizer)`` of a ``conf/model`` option (or a local path or hub id), loaded as a job
+    """``(model, tokenizer)`` of a ``fusion/conf/model`` option (or a local path or hub id), loaded as a job
     loads it: on its device, in eval mode, left-padded, with the same CPU kernels."""
     from fusion.config.compose import named_model_config
     from fusion.config.schema import QuantizationConfig

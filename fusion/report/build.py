@@ -26,11 +26,12 @@ import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from fusion.config.compose import PROJECT_ROOT, compose_job, default_tracking_uri, validate
+from fusion.config.compose import compose_job, default_tracking_uri, validate
 from fusion.errors import SetupError, one_line_errors
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.metrics import summary_metrics
 from fusion.evaluate.scoring import correct_fluent
+from fusion.paths import PROJECT_ROOT
 from fusion.report.plots import report_plots
 from fusion.report.stats import Observation, PairedComparison, compare_groups
 from fusion.report.text import markdown, paired_markdown, replication_report

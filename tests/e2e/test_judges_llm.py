@@ -346,7 +346,7 @@ def test_an_unknown_judge_key_fails_at_composition_too():
 
 
 def test_a_judge_model_that_is_not_there_fails_with_one_line():
-    with pytest.raises(ConfigError, match="no model 'no_such_model' in conf/model"):
+    with pytest.raises(ConfigError, match="no model 'no_such_model' in fusion/conf/model"):
         make_judge(HFJudgeConfig(model="no_such_model"))
     with pytest.raises(ConfigError, match="judge.batch_size: must be >= 1"):
         validate(compose_job(["judge=hf", "judge.batch_size=0"]))

@@ -171,7 +171,7 @@ def test_unset_judge_key_variable_fails_in_one_line_before_the_model_loads():
 
 def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(tmp_path):
     """``fusion`` (here ``python -m fusion``, the console script's module): its help, a wrong
-    subcommand in one line, and ``fusion run --cfg job`` composing the same conf/ from another folder."""
+    subcommand in one line, and ``fusion run --cfg job`` composing the same fusion/conf/ from another folder."""
 
     def fusion(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
