@@ -1,4 +1,5 @@
-"""Replay or reuse a run's steering: ``python -m fusion.steer --run-id ID --prompt N``.
+"""Replay or reuse a run's steering: ``python -m fusion.steer --run-id ID --prompt N`` (the
+question's SimpleQA index) or ``--position P`` (its row in the run's ``prompts.json``, 0-based).
 
 Loads the prompt's steering vectors from the run's artifact alone (:mod:`fusion.tracking.vectors`), loads
 the same model, and generates the steered answer again (the same tokens, on the same model in
@@ -53,18 +54,43 @@ def replay(
     return str(loaded.tokenizer.decode(ids, skip_special_tokens=True)).strip(), meta
 
 
+def prompt_at(run_id: str, position: int, tracking_uri: str | None = None) -> int:
+    """The SimpleQA index of the question at ``position`` of a run (the order of its prompts.json)."""
+    from mlflow.tracking import MlflowClient
+
+    from fusion.config.compose import default_tracking_uri
+    from fusion.errors import SetupError
+    from fusion.tracking.runs import read_table
+
+    rows = read_table(MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()), run_id, "prompts.json")
+    for row in rows:
+        if row["position"] == position:
+            return int(row["index"])
+    positions = sorted(r["position"] for r in rows)
+    have = f"positions {positions[0]}..{positions[-1]}" if positions else "no finished prompts"
+    raise SetupError(f"run {run_id} has no prompt at position {position} ({have}): pass --position within them")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fusion.steer", description=__doc__.splitlines()[0])
     parser.add_argument("--run-id", required=True)
-    parser.add_argument("--prompt", type=int, required=True, help="the prompt's SimpleQA index (prompts.json: index)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--prompt", "--index", type=int, help="the question's SimpleQA index (prompts.json: index)")
+    which.add_argument("--position", type=int, help="the question's row in the run, 0-based (prompts.json: position)")
     parser.add_argument("--question", default=None, help="apply the steering to this question instead")
     parser.add_argument("--strength-scale", type=float, default=1.0, help="multiply every strength by this")
-    parser.add_argument("--tracking-uri", default=None, help="default: this project's mlruns/mlflow.db")
+    parser.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI, else this project's store")
     args = parser.parse_args(argv)
     with one_line_errors():
+        if args.position is not None:
+            index = prompt_at(args.run_id, args.position, args.tracking_uri)
+            print(f"(position {args.position} of run {args.run_id}: SimpleQA index {index})", file=sys.stderr)
+        else:
+            index = args.prompt
+            print(f"(SimpleQA index {index}; --position P picks a question by its row instead)", file=sys.stderr)
         answer, meta = replay(
             args.run_id,
-            args.prompt,
+            index,
             question=args.question,
             strength_scale=args.strength_scale,
             tracking_uri=args.tracking_uri,
@@ -73,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.question is None and args.strength_scale == 1.0:
         same = answer == meta["answer"]
         print(
-            f"(the logged answer of run {args.run_id}, prompt {args.prompt}: {'identical' if same else 'DIFFERENT'})",
+            f"(the logged answer of run {args.run_id}, SimpleQA index {index}: {'identical' if same else 'DIFFERENT'})",
             file=sys.stderr,
         )
         return 0 if same else 1

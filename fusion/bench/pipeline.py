@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +17,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from fusion.bench.jobs import default_job
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
@@ -29,7 +27,6 @@ from fusion.model.generation import encode, eos_ids, greedy
 from fusion.model.loading import LoadedModel, ModelConfig, QuantizationConfig, load_model
 from fusion.model.prompts import render
 from fusion.model.steering import steer
-from fusion.paths import PROJECT_ROOT
 from fusion.records import Prompt
 from fusion.search.runner import PromptRunner
 from fusion.search.weights import best_trial
@@ -129,31 +126,6 @@ class Bench:
             if pack_seconds is not None:
                 pack_seconds.append(seconds)
         return out
-
-
-def default_run_peak_rss_mb(limit: int) -> tuple[float, float]:
-    """Peak RSS and wall time of ``python -m fusion.run`` on ``limit`` prompts, in a child process.
-
-    The peak is the child's own (``VmHWM`` of its memory map, read as it exits): ``ru_maxrss`` of a
-    child also counts this process's resident pages, which Linux carries over into a child that is
-    spawned (vfork) and then execs, and this process holds two models by then.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        status = Path(tmp) / "status"
-        overrides = [f"data.limit={limit}", f"tracking.uri=sqlite:///{tmp}/m.db", f"hydra.run.dir={tmp}/run"]
-        child = (
-            "import atexit, os, runpy, sys; "
-            "os.path.exists('/proc/self/status') and atexit.register("
-            f"lambda: open({str(status)!r}, 'w').write(open('/proc/self/status').read())); "
-            f"sys.argv = ['fusion.run', *{overrides!r}]; runpy.run_module('fusion.run', run_name='__main__')"
-        )
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, check=True, capture_output=True)
-        seconds = time.perf_counter() - start
-        if not status.exists():  # no /proc (macOS): the child's ru_maxrss, an upper bound (see above), in bytes there
-            return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, seconds
-        peak_kb = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
-    return peak_kb / 1024, seconds
 
 
 def run_pipeline(
@@ -295,5 +267,9 @@ def run_pipeline(
     r["prompts_batched_s"], together = timed(lambda: greedy(bench.model, encode(bench.tok, texts), **kwargs))
     r["prompt_batching_speedup"] = r["prompts_alone_s"] / r["prompts_batched_s"]
     r["prompt_batching_agreement"] = statistics.mean(a == b for a, b in zip(alone, together))
-    r["default_run_peak_rss_mb"], r["default_run_1_prompt_s"] = default_run_peak_rss_mb(1)
+    # the default job (make run: 5 questions, cached decoding) and the same job in the paper's
+    # exact decoding, side by side
+    r["default_job_peak_rss_mb"], r["default_job_process_s"], r["default_job_s"] = default_job()
+    _, _, r["default_job_exact_s"] = default_job("steering.decoding=exact")
+    r["default_job_exact_vs_cached"] = r["default_job_exact_s"] / r["default_job_s"]
     return r

@@ -85,9 +85,10 @@ class SteeringConfig:
     # Segment starts after layer 0, e.g. [10, 20] cuts 30 layers into 0-9, 10-19, 20-29.
     # None: thirds of whatever model is loaded. Only used by mode=segmented.
     boundaries: list[int] | None = None
-    # exact: the paper's (no KV cache, each step's mean over the whole current sequence);
-    # cached: KV-cache decoding with running means, faster and approximate (see docs/method.md)
-    decoding: str = "exact"
+    # cached (the default, so the first job is quick): KV-cache decoding with running means,
+    # approximate; exact: the paper's (no KV cache, each step's mean over the whole current
+    # sequence; about 10x the job time on a CPU). See docs/method.md.
+    decoding: str = "cached"
     # reference: each question's own reference means; shuffled: another question's of the same job
     # (a seeded derangement: the placebo that separates the steering from the oracle selection)
     target: str = "reference"
@@ -136,9 +137,10 @@ class SearchConfig:
 
 @dataclass
 class DataConfig:
-    name: str = "simpleqa"
+    # the defaults are the composed default (fusion/conf/data/paper260.yaml): the paper's questions
+    name: str = "paper260"
     path: str | None = None  # None: the wheel fetched by `make setup` (see fusion.data.simpleqa)
-    index_file: str | None = None  # a JSON list of SimpleQA row indices, e.g. "paper260"
+    index_file: str | None = "paper260"  # a JSON list of SimpleQA row indices; None: every row
     # "all", or "baseline_failed": answer the selected pool unsteered, grade it with the judge and
     # keep only the answers graded INCORRECT (the paper's selection)
     select: str = "all"

@@ -37,6 +37,23 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
     return metrics
 
 
+# summary keys that count things (whole numbers), and the one that is a duration
+COUNT_KEYS = ("n_prompts", "failed_trials", "accurate_degenerate", "selection_pool", "selection_kept")
+
+
+def rounded_summary(metrics: Mapping[str, float]) -> dict[str, float]:
+    """The summary as it is logged and shown: counts whole, seconds to a tenth, shares and means to
+    four decimals (a share of 260 questions moves in steps of 0.0038; more digits are float noise
+    that MLflow's tables would print in full)."""
+
+    def places(key: str) -> int:
+        if key.endswith(COUNT_KEYS):
+            return 0
+        return 1 if key == "wall_seconds" else 4
+
+    return {k: round(float(v), places(k)) if math.isfinite(v) else v for k, v in metrics.items()}
+
+
 def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
     """One row of ``trials.json`` per Optuna trial of the prompt."""
     rows = []

@@ -9,7 +9,7 @@ Rows that reach EOS leave the exact-mode batch, so long answers do not pay for f
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -63,6 +63,7 @@ def greedy(
     session: SteeringSession | None = None,
     use_cache: bool = False,
     nonfinite_rows: set[int] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> list[list[int]]:
     """Greedy continuation token ids per row (EOS excluded).
 
@@ -74,6 +75,8 @@ def greedy(
     Everything lives on the model's input device. The loop waits for the device once per step: the
     new tokens and the stop/NaN flags come back to the host together; which rows and columns to
     keep is worked out on the host from them (padding is tracked there as each row's first column).
+    ``on_step(steps, rows_running)`` is called after every decode step, so a caller can show progress
+    inside one long batched generation.
     """
     device = input_device(model)
     rows = prompt.ids.shape[0]
@@ -126,6 +129,8 @@ def greedy(
             if not finished:
                 out[row].append(host_tokens[position])
                 keep_rows.append(position)
+        if on_step is not None:
+            on_step(step + 1, len(keep_rows))
         if not keep_rows:
             break
         if use_cache:

@@ -22,7 +22,7 @@ from fusion.config.schema import JobConfig
 from fusion.config.segments import segments_tag
 from fusion.config.targets import shuffled_partners
 from fusion.errors import ServiceUnavailable, SetupError
-from fusion.evaluate.metrics import run_description, summary_metrics, trial_rows
+from fusion.evaluate.metrics import rounded_summary, run_description, summary_metrics, trial_rows
 from fusion.evaluate.outcomes import PromptOutcome
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
 from fusion.model.prompts import render
@@ -229,6 +229,7 @@ def run_job(
         outcomes.sort(key=lambda o: o.position)
         summary = summary_metrics([o.row() for o in outcomes], job.eval.accuracy_threshold)
         summary["wall_seconds"] = time.perf_counter() - started
+        summary = rounded_summary(summary)  # what MLflow shows; the report recomputes from the rows
         tracker.log_summary(summary)
         tracker.describe(
             run_description(job.steering.mode, job.model.name, len(outcomes), job.steering.decoding, summary)

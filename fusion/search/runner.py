@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -25,7 +25,15 @@ from fusion.model.prompts import PromptTexts, reference_text, render, split_expl
 from fusion.model.reference import reference_means
 from fusion.model.steering import layer_strengths, steer
 from fusion.records import Grade, GradeRequest, Prompt
-from fusion.search.weights import OnTrial, StudySpec, best_trial, count_trials, prompt_seed, search_prompts
+from fusion.search.weights import (
+    OnTrial,
+    StudySpec,
+    best_trial,
+    count_trials,
+    prompt_seed,
+    search_prompts,
+    show_decode_steps,
+)
 from fusion.tracking.answer_store import AnswerStore, batch_key
 from fusion.tracking.vectors import prompt_vectors
 
@@ -180,6 +188,7 @@ class PromptRunner:
         texts: Sequence[PromptTexts],
         targets: Sequence[torch.Tensor],
         on_trial: OnTrial | None = None,
+        on_step: Callable[[int, int], None] | None = None,
     ) -> list[list[TrialResult]]:
         """The searches of several prompts, their trials generated together (one batch per round).
 
@@ -198,6 +207,7 @@ class PromptRunner:
                     session=session,
                     use_cache=job.steering.decoding == "cached",
                     nonfinite_rows=nonfinite,
+                    on_step=on_step,
                 )
             candidates: list[Candidate | None] = [None] * len(rows)
             for slot in dict.fromkeys(slots):
@@ -251,7 +261,13 @@ class PromptRunner:
             )
 
             reference_of = {p.index: targets for p, (_, targets) in zip(prompts, references)}
-            searches = self.search_pack(prompts, texts, [targets for _, targets in references], count_trials(trial_bar))
+            searches = self.search_pack(
+                prompts,
+                texts,
+                [targets for _, targets in references],
+                count_trials(trial_bar),
+                show_decode_steps(trial_bar, job.prompts.max_new_tokens),
+            )
             searched = [(explanation, t, best_trial(t)) for (explanation, _), t in zip(references, searches)]
         seconds = round((time.perf_counter() - start) / len(pack), 3)
         # graded and handed over one prompt at a time: the caller commits each before the next is

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -87,6 +88,22 @@ def count_trials(bar: tqdm | None) -> OnTrial:
             bar.refresh()  # a no-op on a disabled bar
 
     return on_trial
+
+
+def show_decode_steps(bar: tqdm | None, max_new_tokens: int, every_seconds: float = 0.5) -> Callable[[int, int], None]:
+    """An ``on_step`` callback for a batched generation: the bar's postfix shows the decode step and
+    the rows still running, so progress moves while one packed batch of trials generates (on a CPU
+    that is minutes before the first trial is told). Redrawn at most every ``every_seconds``."""
+    last = [0.0]
+
+    def on_step(step: int, running: int) -> None:
+        now = time.monotonic()
+        if bar is None or (now - last[0] < every_seconds and running):
+            return
+        last[0] = now
+        bar.set_postfix_str(f"decoding step {step}/{max_new_tokens}, {running} rows running")
+
+    return on_step
 
 
 def _open_study(

@@ -84,3 +84,18 @@ def test_vectors_for_another_model_or_a_missing_prompt_are_refused_in_one_line(f
     assert "made for" in str(error.value) and "\n" not in str(error.value)
     with pytest.raises(SetupError, match="has no steering vectors for prompt 4000"):
         load_steering(run.info.run_id, 4000, uri)
+
+
+def test_the_command_line_picks_a_question_by_position_and_says_which_index_it_used(finished_run):
+    uri, client, run = finished_run
+    row = next(r for r in read_table(client, run.info.run_id, "prompts.json") if r["position"] == 2)
+    args = [sys.executable, "-m", "fusion.steer", "--run-id", run.info.run_id, "--tracking-uri", uri]
+    by_position = subprocess.run(
+        [*args, "--position", "2"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert by_position.returncode == 0, by_position.stderr[-2000:]
+    assert f"position 2 of run {run.info.run_id}: SimpleQA index {row['index']}" in by_position.stderr
+    assert by_position.stdout.strip() == row["answer"] and "identical" in by_position.stderr
+    missing = subprocess.run([*args, "--position", "7"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "no prompt at position 7 (positions 0..2)" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

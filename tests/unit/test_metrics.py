@@ -99,3 +99,24 @@ def test_a_summary_logged_before_a_metric_existed_shows_n_a_for_it():
     assert strict == "| correct & fluent (strict) | n/a | n/a | n/a | n/a | n/a |"
     accuracy = next(line for line in lines if line.startswith("| accuracy"))
     assert accuracy.endswith("| 100.0% | 0.0% | n/a | +100.0% | n/a |")
+
+
+def test_the_logged_summary_is_rounded_to_what_each_number_means():
+    from fusion.evaluate.metrics import rounded_summary
+
+    raw = {
+        "accuracy": 1 / 3,
+        "composite_mean": 0.123456789,
+        "n_prompts": 3.0,
+        "baseline_accurate_degenerate": 2.0000000001,
+        "wall_seconds": 43.21987,
+        "objective_mean": float("nan"),
+    }
+    assert rounded_summary(raw) == {
+        "accuracy": 0.3333,
+        "composite_mean": 0.1235,
+        "n_prompts": 3.0,
+        "baseline_accurate_degenerate": 2.0,
+        "wall_seconds": 43.2,
+        "objective_mean": pytest.approx(float("nan"), nan_ok=True),
+    }

@@ -118,3 +118,31 @@ def test_a_disabled_trial_bar_is_left_alone():
     with tqdm(total=3, file=screen, disable=True) as bar:
         search_prompt(scorer([]), 1, SearchConfig(n_trials=3), seed=0, on_trial=lambda r: count_trials(bar)(0, r))
         assert screen.getvalue() == ""
+
+
+def test_progress_moves_during_one_batched_generation():
+    """A packed batch tells its trials only when it ends (minutes on a CPU): the trials bar shows
+    the decode step meanwhile, driven by greedy's per-step callback on a real (tiny) model."""
+    import torch
+
+    from fusion.model.generation import Encoded, greedy
+    from fusion.model.random_models import random_model
+    from fusion.search.weights import show_decode_steps
+
+    out = io.StringIO()
+    seen: list[tuple[int, int]] = []
+    with tqdm(total=10, desc="trials", file=out, mininterval=0) as bar:
+        show = show_decode_steps(bar, max_new_tokens=6, every_seconds=0)
+
+        def on_step(step: int, running: int) -> None:
+            seen.append((step, running))
+            show(step, running)
+
+        ids = torch.tensor([[3, 4, 5], [6, 7, 8]])
+        rows = greedy(
+            random_model("tiny"), Encoded(ids, torch.ones_like(ids)), max_new_tokens=6, stop_ids=set(), on_step=on_step
+        )
+    assert [step for step, _ in seen] == list(range(1, 7)) and all(running == 2 for _, running in seen[:-1])
+    assert [len(r) for r in rows] == [6, 6]
+    assert "decoding step 6/6, 2 rows running" in out.getvalue()
+    assert bar.n == 0  # the trial count itself moves only when trials are told
