@@ -1,0 +1,183 @@
+"""The replication's REPORT.md: the report's tables and verdicts with what they were measured on
+(command, machine, model, judge, prompts, steering, search) and what they leave open."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+from typing import Any
+
+from fusion.report.stats import PairedComparison
+from fusion.report.text import markdown, seed_table
+from fusion.report.verdicts import agreement_table, ordering, paired_markdown, verdicts
+from fusion.tracking.answers import Replicate
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else 0
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, no GPU used; Python {platform.python_version()}, torch {_version('torch')}"
+
+
+def _version(package: str) -> str:
+    # the installed version without importing it: the report must not pay for loading torch
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list[str]:
+    """What the study leaves open, read from its own runs (model, judge, seeds, subsets)."""
+    models = sorted({r.params.get("model.name", "?") for r in reps})
+    judges = sorted({r.tags.get("fusion.judge", "?") for r in reps})
+    seeds = max((len(e["replicates"]) for e in summary.values() if e["mode"] != "baseline"), default=0)
+    counts = sorted({int(e["n_prompts"]) for e in summary.values()})
+    lines = ["- Steering toward a reference built from the gold answer says nothing about answering without it."]
+    if not any(m.startswith("gemma2_2b") for m in models):
+        lines.append(
+            f"- The model is {', '.join(models)}, not the paper's Gemma-2-2B-IT: the effect sizes are not the paper's."
+        )
+    if any(j.startswith("rules") for j in judges):
+        lines.append(
+            "- The rules judge grades by matching the gold answer, not with an LLM as the paper did: "
+            "the SimpleQA grades and quality scores are not the paper's. On the authors' own held-out answers it "
+            "agrees with their Mistral grader at Cohen's kappa 0.64 (docs/judges.md): a strict verdict that "
+            "hinges on a few questions may move under another judge."
+        )
+    if seeds == 1:
+        lines.append("- One search seed per group: the intervals resample questions, not the search's own variation.")
+    if len(counts) > 1:
+        lines.append(
+            f"- Groups ran on {' and '.join(str(c) for c in counts)} questions: a comparison holds only for "
+            "the questions both groups answered (the paired statistics use exactly those)."
+        )
+    return lines
+
+
+def replication_report(
+    summary: dict[str, dict[str, Any]],
+    reps: list[Replicate],
+    command: str,
+    wall_seconds: float | None,
+    pairs: list[PairedComparison] | None = None,
+) -> str:
+    """experiments/paper_replication/REPORT.md: the paper-style table with what it was measured on."""
+    first = reps[0]
+    tags = {
+        k: sorted({r.tags.get(k, "") for r in reps})
+        for k in (
+            "fusion.judge",
+            "fusion.model_identity",
+            "fusion.steering_exact",
+            "fusion.sweep_id",
+            "mlflow.source.git.commit",
+        )
+    }
+    rubrics = sorted({str(row.get("rubric", "")) for r in reps for row in r.rows if row.get("rubric")})
+    regraded = any(r.tags.get("fusion.regraded") == "true" for r in reps)
+    limits = [
+        f"the first {v}" if v != "None" else "all"
+        for v in sorted(  # data.limit=null is all of them
+            {r.params.get("data.limit", "None") for r in reps}, key=lambda v: (len(v), v)
+        )
+    ]
+    # a baseline run steers nothing: its decoding setting says nothing about the steering
+    exact = sorted({r.tags.get("fusion.steering_exact", "") for r in reps if r.mode != "baseline"})
+    steering = (
+        "none (baseline only)"
+        if not exact
+        else "exact (the paper's: no KV cache)"
+        if exact == ["true"]
+        else (
+            "cached (KV cache, running means: not the paper's exact mode)"
+            if exact == ["false"]
+            else "cached and exact (the paper's), in separate runs: the table's mode column says which"
+        )
+    )
+    objectives = sorted({r.params.get("search.objective", "paper") for r in reps if r.mode != "baseline"})
+    if wall_seconds is None:  # from the first run's start to the last run's end
+        wall_seconds = (max(r.end_time for r in reps) - min(r.start_time for r in reps)) / 1000
+    wall = f"{wall_seconds / 60:.1f} min"
+    seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode != "baseline"})
+    return "\n".join(
+        [
+            "# Paper replication: Fusion Steering on the paper's 260 questions",
+            "",
+            "Generated by `python -m fusion.report --replication` from the runs of one sweep; every graded answer "
+            "is in `answers.jsonl.gz`, from which `python -m fusion.report --answers answers.jsonl.gz --replication "
+            "--regrade judge=rules` rebuilds this report (or grades it with another judge) without a model.",
+            "",
+            f"- Command: `{command}`",
+            f"- Machine: {machine()}",
+            f"- Wall time of the whole sweep: {wall}",
+            f"- Model: {first.params.get('model.name', '?')} ({', '.join(tags['fusion.model_identity'])})",
+            f"- Judge: {', '.join(tags['fusion.judge'])} (rubric {', '.join(rubrics) or '?'}"
+            + ("; regraded from the recorded answers" if regraded else "")
+            + f"); strict metric = CORRECT and not degenerate; the paper's accuracy = share of prompts with "
+            f"composite >= {first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant "
+            f"{first.params.get('eval.overlap', '?')}",
+            f"- Prompts: {' or '.join(limits)} of the paper's 260 (data=paper260, offset "
+            f"{first.params.get('data.offset', '0')}; the table's prompts column says which); "
+            f"max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
+            f"- Steering: {steering}",
+            f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of "
+            f"{first.params.get('search.batch_size', '?')}, seeds {', '.join(seeds)}; objective "
+            f"{' and '.join(objectives)} (fluent: the paper's minus 1 for a degenerate answer)",
+            f"- Sweep: {', '.join(tags['fusion.sweep_id'])}; code {', '.join(c[:10] for c in tags['mlflow.source.git.commit'])}",
+            "",
+            "**These are oracle results**: the steering target of every prompt is built from its gold answer, so they "
+            "measure how far steering toward a known answer moves the model, not question answering without the answer.",
+            "",
+            "## Results",
+            "",
+            markdown(summary),
+            "",
+            "Paper (Gemma-2-2B-IT, 5 trials, LLM judge): accuracy 3.5 / 16.2 / 25.4 % for baseline / full / segmented; "
+            "SimpleQA CORRECT 0 / 9.2 / 13.1 %. Of the paper's 42 accurate full-mode answers, its own judge graded 20 "
+            "at 2 or lower (docs/method.md).",
+            "",
+            "## Verdicts",
+            "",
+            verdicts(summary, pairs or []),
+            "",
+            "## Did segmented > full > baseline hold?",
+            "",
+            ordering(summary, pairs),
+            "",
+            "## Paired statistics",
+            "",
+            paired_markdown(pairs or []),
+            *(
+                ["", "Per-question agreement on the paper's accuracy (share of prompts):", "", agreement_table(pairs)]
+                if pairs
+                else []
+            ),
+            "",
+            "## What these numbers do not say",
+            "",
+            *limits_of(summary, reps),
+            "",
+            "## Per seed",
+            "",
+            seed_table(summary),
+            "",
+            "Plots: `accuracy.png`, `composite_box.png`, `layer_profiles.png`; numbers: `report.json`; every graded "
+            "answer: `answers.jsonl.gz`.",
+            "",
+        ]
+    )

@@ -1,0 +1,165 @@
+"""The report's paired comparisons as text: the verdict paragraphs, whether the paper's ordering
+held, and the paired-statistics and agreement tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fusion.report.stats import PairedComparison, signed
+from fusion.report.text import _pct
+
+
+def _strict_step(pair: PairedComparison) -> str:
+    if pair.strict_diff is None:
+        return "correct & fluent: not recorded"
+    return (
+        f"correct & fluent {signed(pair.strict_diff, 1)} points [{signed(pair.strict_ci_low or 0.0, 1)}, "
+        f"{signed(pair.strict_ci_high or 0.0, 1)}], McNemar p = {pair.strict_mcnemar_p:.3f}: {pair.strict_evidence}"
+    )
+
+
+def _step(pair: PairedComparison) -> str:
+    """One comparison as paired tests: the strict metric, then the paper's accuracy and composite."""
+    return (
+        f"{pair.a} - {pair.b}: {_strict_step(pair)}; paper's accuracy {signed(pair.accuracy_diff, 1)} points "
+        f"[{signed(pair.accuracy_ci_low, 1)}, {signed(pair.accuracy_ci_high, 1)}], McNemar p = {pair.mcnemar_p:.3f}, "
+        f"composite {signed(pair.composite_diff, 3)} [{signed(pair.ci_low, 3)}, {signed(pair.ci_high, 3)}]: "
+        f"{pair.evidence}"
+    )
+
+
+def _plain(entry: dict[str, Any]) -> bool:
+    """The reference target, and cached steering where exact runs are a group of their own."""
+    return not ({"shuffled", "exact"} & set(entry["variant"].split(",")))
+
+
+def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] | None = None) -> str:
+    """Whether the paper's ordering (segmented > full > baseline) held, on the strict metric and on the
+    paper's accuracy, per trial budget and search objective (plain groups only: the reference target,
+    and cached steering where exact runs are separate), and each step of it as a paired test where
+    ``pairs`` has one."""
+    base = summary.get("baseline")
+    plain = {label: e for label, e in summary.items() if _plain(e) and e["mode"] != "baseline"}
+    tested = {(c.a, c.b): c for c in pairs or []}
+    split_objective = len({e["objective"] for e in plain.values()}) > 1
+    out = []
+    for budget, objective in sorted({(e["n_trials"], e["objective"] or "") for e in plain.values()}):
+        label_of = {
+            e["mode"]: label
+            for label, e in plain.items()
+            if e["n_trials"] == budget and (e["objective"] or "") == objective
+        }
+        if base is None or not {"full", "segmented"} <= set(label_of):
+            continue
+        groups = [base, summary[label_of["full"]], summary[label_of["segmented"]]]
+        counts = [int(e["n_prompts"]) for e in groups]
+        caveat = (
+            ""
+            if len(set(counts)) == 1
+            else f" (not on the same prompts: {counts[0]} / {counts[1]} / {counts[2]} prompts, the baseline's are a superset)"
+        )
+        held_lines = []
+        for name, key in (("correct & fluent", "correct_fluent"), ("the paper's accuracy", "accuracy")):
+            if any(e.get(key) is None for e in groups):
+                continue  # a study recorded before the strict metric
+            values = [float(e[key]) for e in groups]
+            held = values[2] > values[1] > values[0]
+            held_lines.append(
+                f"{name} baseline {_pct(values[0])}, full {_pct(values[1])}, segmented {_pct(values[2])}: "
+                + ("segmented > full > baseline **held**" if held else "segmented > full > baseline **did not hold**")
+            )
+        what = f"{budget} trials" + (f", {objective} objective" if split_objective else "")
+        out.append(f"- {what}: " + "; ".join(held_lines) + caveat + ".")
+        steps = [tested.get((label_of["segmented"], label_of["full"])), tested.get((label_of["full"], "baseline"))]
+        out += [f"  - {_step(c)}." for c in steps if c is not None]
+        strict = [e.get("correct_fluent") for e in groups]
+        held = None not in strict and strict[2] > strict[1] > strict[0]  # type: ignore[operator]
+        if held and any(c is not None and c.strict_evidence.startswith("no evidence") for c in steps):
+            out.append(
+                "  - So on the strict metric it held in the point estimates only: a step without evidence of a "
+                "difference may be noise."
+            )
+    return "\n".join(out) or "- not enough modes to compare."
+
+
+# the questions a report answers, and which comparisons answer each: (a's entry, b's entry) -> bool
+VERDICT_QUESTIONS: list[tuple[str, Any]] = [
+    ("Does steering beat the unsteered baseline?", lambda a, b: b["mode"] == "baseline" and _plain(a)),
+    (
+        "Does steering toward the question's own reference beat the placebo (another question's reference)?",
+        lambda a, b: b["mode"] != "baseline" and b["target"] == "shuffled" and a["target"] == "reference",
+    ),
+    ("Does segmented beat full?", lambda a, b: a["mode"] == "segmented" and b["mode"] == "full"),
+    (
+        "Does the fluent objective beat the paper's?",
+        lambda a, b: b["mode"] != "baseline" and a["objective"] == "fluent" and b["objective"] == "paper",
+    ),
+    (
+        "Does cached steering differ from exact?",
+        lambda a, b: b["mode"] != "baseline" and bool(b["exact"]) and not a["exact"],
+    ),
+]
+
+
+def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
+    """One paragraph per question of :data:`VERDICT_QUESTIONS`: each comparison that answers it,
+    on the strict metric and the paper's, with intervals and p-values."""
+    out = []
+    for question, answers in VERDICT_QUESTIONS:
+        mine = [c for c in pairs if answers(summary[c.a], summary[c.b])]
+        if mine:
+            out += [f"**{question}**", "", *(f"- {_step(c)}." for c in mine), ""]
+    return "\n".join(out).rstrip() or "No two groups were compared."
+
+
+def paired_markdown(pairs: list[PairedComparison]) -> str:
+    """The paired statistics as a table, then the rule behind them."""
+    if not pairs:
+        return "No two groups were measured on the same prompts: no paired statistics."
+    level = f"{100 * pairs[0].level:g} %"
+    lines = [
+        f"| a - b | prompts | seeds a / b | correct & fluent diff (points) [{level} CI] | discordant a / b | McNemar p "
+        f"| strict verdict | accuracy diff (points) [{level} CI] | discordant a / b | McNemar p "
+        f"| composite diff [{level} CI] | paper's-metric verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in pairs:
+        strict = (
+            "n/a | n/a | n/a | not recorded"
+            if c.strict_diff is None
+            else f"{signed(c.strict_diff, 1)} [{signed(c.strict_ci_low or 0.0, 1)}, {signed(c.strict_ci_high or 0.0, 1)}] "
+            f"| {c.strict_b_count} / {c.strict_c_count} | {c.strict_mcnemar_p:.3f} | {c.strict_evidence}"
+        )
+        lines.append(
+            f"| {c.a} - {c.b} | {c.n_prompts} | {c.seeds_a} / {c.seeds_b} | {strict} "
+            f"| {signed(c.accuracy_diff, 1)} [{signed(c.accuracy_ci_low, 1)}, {signed(c.accuracy_ci_high, 1)}] "
+            f"| {c.b_count} / {c.c_count} | {c.mcnemar_p:.3f} "
+            f"| {c.composite_diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}] | {c.evidence} |"
+        )
+    lines += ["", PAIRED_RULE.format(resamples=pairs[0].resamples, seed=pairs[0].seed)]
+    return "\n".join(lines)
+
+
+PAIRED_RULE = (
+    "Paired over the prompts both groups answered (the prompt is the unit). Per prompt, a group's correct & fluent "
+    "(strict), accuracy (composite >= the run's threshold) and composite are averaged over its search seeds. "
+    "Differences are a - b of these per-prompt values, averaged over prompts; intervals are percentile bootstraps "
+    "resampling prompts ({resamples} resamples, seed {seed}). McNemar's exact test counts the prompts where a is the "
+    "more often right (discordant a) and where b is (discordant b), for the strict metric and for the paper's "
+    "accuracy; with one seed per group this is McNemar's test, with several the sign test on the seed-averaged "
+    "values (seeds of one prompt are not independent questions). Strict verdict: McNemar p < 0.05. Paper's-metric "
+    "verdict: McNemar p < 0.05 and/or the composite interval excluding 0 (it says which). p-values are not "
+    "adjusted for the number of comparisons."
+)
+
+
+def agreement_table(pairs: list[PairedComparison]) -> str:
+    """Per-question agreement of each compared pair: shares of prompts both get right, both get
+    wrong, or only one of them (several seeds: averaged over the pairings of one seed of each)."""
+    lines = ["| a - b | prompts | both accurate | both not | only a | only b |", "|---|---|---|---|---|---|"]
+    for c in pairs:
+        lines.append(
+            f"| {c.a} - {c.b} | {c.n_prompts} | {_pct(c.both_accurate)} | {_pct(c.both_inaccurate)} "
+            f"| {_pct(c.only_a)} | {_pct(c.only_b)} |"
+        )
+    return "\n".join(lines)
