@@ -31,7 +31,10 @@ from fusion.config.targets import TARGETS
 from fusion.errors import ConfigError
 from fusion.paths import CONF_DIR, PROJECT_ROOT
 
-STEERING_MODES = ("baseline", "full", "segmented")
+STEERING_MODES = ("baseline", "full", "segmented", "in_context")
+# the modes that steer activations, and so search weights (in_context puts the reference in the
+# prompt: one unsteered generation per question, like the baseline)
+SEARCHED_MODES = ("full", "segmented")
 DECODINGS = ("exact", "cached")
 SAMPLERS = ("tpe", "random")
 STUDY_STORAGES = ("per_job", "memory", "url")
@@ -78,7 +81,7 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     _choice("steering.decoding", s.decoding, DECODINGS)
     _choice("steering.target", s.target, TARGETS)
     if s.target == "shuffled" and s.mode == "baseline":
-        _fail("steering.target", "shuffled needs a steered mode: use steering=full or segmented")
+        _fail("steering.target", "shuffled needs a reference: use steering=full, segmented or in_context")
     if s.boundaries is not None:
         if not s.boundaries or any(b <= a for a, b in zip([0, *s.boundaries], s.boundaries)):
             _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
@@ -132,9 +135,11 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         )
     _count("prompts.unsteered_batch_size", job.prompts.unsteered_batch_size, 1, MAX_ROWS)
     _count("prompts.max_new_tokens", job.prompts.max_new_tokens, 1, MAX_NEW_TOKENS)
-    for key in ("baseline", "explanation", "steer"):
+    for key in ("baseline", "explanation", "steer", "in_context"):
         if "{question}" not in getattr(job.prompts, key):
             _fail(f"prompts.{key}", "must contain {question}")
+    if "{reference}" not in job.prompts.in_context:
+        _fail("prompts.in_context", "must contain {reference} (the gold answer and explanation)")
     if "{gold}" not in job.prompts.explanation:
         _fail("prompts.explanation", "must contain {gold}")
     _validate_placement(job.model)

@@ -157,6 +157,9 @@ class PromptsConfig:
     baseline: str = "{question}"
     explanation: str = "Question: {question}\nAnswer: {gold}"
     steer: str = "Question: {question}\nAnswer and explanation:"
+    # steering.mode=in_context: the reference (gold answer + explanation, the text the steering
+    # means are averaged over) given in the prompt instead, before the same question
+    in_context: str = "Reference:\n{reference}\n\nQuestion: {question}\nAnswer and explanation:"
     # The paper splits the explanation off at Gemma's "**Explanation:**" marker; None keeps the
     # whole continuation after the gold answer.
     explanation_marker: str | None = None

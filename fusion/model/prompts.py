@@ -48,9 +48,21 @@ def reference_text(texts: PromptTexts, gold: str, explanation: str) -> tuple[str
     authors' code we locate the gold answer by position (not ``str.find``, which can hit the
     question) and keep the explanation's last token (their span ended one character early).
     """
-    completion = f"{gold}\n{explanation}" if explanation else gold
+    completion = reference_completion(gold, explanation)
     prefix = texts.steer + texts.reference_separator
     return prefix + completion, (len(prefix), len(prefix) + len(completion))
+
+
+def reference_completion(gold: str, explanation: str) -> str:
+    """Gold answer + explanation: the text each layer's steering target is averaged over."""
+    return f"{gold}\n{explanation}" if explanation else gold
+
+
+def render_in_context(cfg: PromptsConfig, tokenizer: PreTrainedTokenizerBase, prompt: Prompt, reference: str) -> str:
+    """The question with ``reference`` (:func:`reference_completion`) given in the prompt: the same
+    text steering delivers through the activations, here delivered as context."""
+    text = cfg.in_context.format(question=prompt.question, gold=prompt.gold, reference=reference)
+    return render_user(tokenizer, text, cfg.chat_template)
 
 
 def split_explanation(continuation: str, marker: str | None) -> str:

@@ -14,12 +14,13 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from fusion.config.compose import SEARCHED_MODES
 from fusion.evaluate.metrics import summary_metrics
 from fusion.evaluate.scoring import correct_fluent
 from fusion.report.stats import Observation, PairedComparison, compare_groups
 from fusion.tracking.answers import Replicate
 
-MODES = ("baseline", "full", "segmented")
+MODES = ("baseline", "full", "segmented", "in_context")
 METRICS = (
     "accuracy",
     "correct_fluent",
@@ -54,7 +55,7 @@ def replicate_metrics(rep: Replicate) -> dict[str, float]:
 
 def group_label(mode: str, n_trials: str, budgets: set[str]) -> str:
     """The mode, plus its trial budget when runs of that mode used several budgets."""
-    return mode if mode == "baseline" or len(budgets) == 1 else f"{mode}@{n_trials}"
+    return mode if mode not in SEARCHED_MODES or len(budgets) == 1 else f"{mode}@{n_trials}"
 
 
 def steering_variant(rep: Replicate) -> tuple[str, bool]:
@@ -103,7 +104,7 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     budgets: dict[str, set[str]] = defaultdict(set)
     for rep in reps:
         budgets[rep.mode].add(rep.params.get("search.n_trials", ""))
-    steered_reps = [r for r in reps if r.mode != "baseline"]
+    steered_reps = [r for r in reps if r.mode in SEARCHED_MODES]
     # exact runs (and each objective) get their own groups only when there is another to compare with
     split_exact = len({steering_variant(r)[1] for r in steered_reps}) > 1
     split_objective = len({objective_of(r) for r in steered_reps}) > 1
@@ -112,14 +113,16 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     for rep in reps:
         mode = rep.mode
         n_trials = rep.params.get("search.n_trials", "")
-        # the baseline is not steered: target, kind of steering and objective do not apply to it
+        # the baseline is not steered: target, kind of steering and objective do not apply to it; the
+        # reference as a prompt (in_context) has a target but no steering and no search
         target, exact = steering_variant(rep) if mode != "baseline" else ("reference", False)
-        objective = objective_of(rep) if mode != "baseline" and split_objective else ""
+        exact = exact and mode in SEARCHED_MODES
+        objective = objective_of(rep) if mode in SEARCHED_MODES and split_objective else ""
         label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(target, exact, split_exact, objective)
         grouped[label].append(rep)
         sort_key[label] = (
             MODES.index(mode) if mode in MODES else 99,
-            int(n_trials or 0) if mode != "baseline" else 0,
+            int(n_trials or 0) if mode in SEARCHED_MODES else 0,
             exact and split_exact,
             target == "shuffled",
             objective,
@@ -128,12 +131,12 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for label in sorted(grouped, key=sort_key.__getitem__):
         first = grouped[label][0]
-        steered = first.mode != "baseline"
+        steered = first.mode in SEARCHED_MODES
         target, exact = steering_variant(first)
         entry: dict[str, Any] = {
             "mode": first.mode,
             "n_trials": int(first.params.get("search.n_trials", 0)) if steered else 0,
-            "target": target if steered else None,
+            "target": target if first.mode != "baseline" else None,
             "exact": exact if steered else None,
             "objective": objective_of(first) if steered else None,
             "variant": label.partition("[")[2].rstrip("]"),
@@ -179,9 +182,10 @@ PER_PROMPT = ("composites", "strengths", "observations")
 
 def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     """The pairs of groups to compare, ``(a, b)`` for a - b: segmented vs full (same budget,
-    variant and objective), every steered group vs the baseline, reference vs shuffled target,
-    cached vs exact, fluent vs paper objective (each with everything else the same). Whether they
-    share prompts is checked when they are compared."""
+    variant and objective), every steered group vs the baseline and vs the reference given as a
+    prompt (same target), reference vs shuffled target, cached vs exact, fluent vs paper objective
+    (each with everything else the same). Whether they share prompts is checked when they are
+    compared."""
     steered = {label: e for label, e in summary.items() if e["mode"] != "baseline"}
     by_key = {
         (e["mode"], e["n_trials"], e["target"], e["exact"], e["objective"]): label for label, e in steered.items()
@@ -191,6 +195,10 @@ def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         if mode == "segmented" and (full := by_key.get(("full", trials, target, exact, objective))):
             pairs.append((label, full))
     pairs += [(label, "baseline") for label in steered if "baseline" in summary]
+    prompted = {e["target"]: label for label, e in steered.items() if e["mode"] == "in_context"}
+    for (mode, _, target, exact, _), label in by_key.items():
+        if mode in SEARCHED_MODES and not exact and target in prompted:
+            pairs.append((label, prompted[target]))
     for (mode, trials, target, exact, objective), label in by_key.items():
         if target == "reference" and (other := by_key.get((mode, trials, "shuffled", exact, objective))):
             pairs.append((label, other))

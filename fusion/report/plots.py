@@ -97,7 +97,7 @@ def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for mode in modes:
         rows = summary[mode]["strengths"]
-        if summary[mode]["mode"] == "baseline" or not rows:
+        if summary[mode]["mode"] in ("baseline", "in_context") or not rows:  # nothing steered
             continue
         segments = parse_segments_tag(summary[mode]["segments"])
         profile = [0.0] * segments[-1].stop

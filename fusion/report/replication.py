@@ -7,6 +7,7 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
+from fusion.config.compose import SEARCHED_MODES
 from fusion.report.stats import PairedComparison
 from fusion.report.text import markdown, seed_table
 from fusion.report.verdicts import agreement_table, ordering, paired_markdown, verdicts
@@ -45,7 +46,7 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
     """What the study leaves open, read from its own runs (model, judge, seeds, subsets)."""
     models = sorted({r.params.get("model.name", "?") for r in reps})
     judges = sorted({r.tags.get("fusion.judge", "?") for r in reps})
-    seeds = max((len(e["replicates"]) for e in summary.values() if e["mode"] != "baseline"), default=0)
+    seeds = max((len(e["replicates"]) for e in summary.values() if e["mode"] in SEARCHED_MODES), default=0)
     counts = sorted({int(e["n_prompts"]) for e in summary.values()})
     lines = ["- Steering toward a reference built from the gold answer says nothing about answering without it."]
     if not any(m.startswith("gemma2_2b") for m in models):
@@ -97,7 +98,7 @@ def replication_report(
         )
     ]
     # a baseline run steers nothing: its decoding setting says nothing about the steering
-    exact = sorted({r.tags.get("fusion.steering_exact", "") for r in reps if r.mode != "baseline"})
+    exact = sorted({r.tags.get("fusion.steering_exact", "") for r in reps if r.mode in SEARCHED_MODES})
     steering = (
         "none (baseline only)"
         if not exact
@@ -109,11 +110,11 @@ def replication_report(
             else "cached and exact (the paper's), in separate runs: the table's mode column says which"
         )
     )
-    objectives = sorted({r.params.get("search.objective", "paper") for r in reps if r.mode != "baseline"})
+    objectives = sorted({r.params.get("search.objective", "paper") for r in reps if r.mode in SEARCHED_MODES})
     if wall_seconds is None:  # from the first run's start to the last run's end
         wall_seconds = (max(r.end_time for r in reps) - min(r.start_time for r in reps)) / 1000
     wall = f"{wall_seconds / 60:.1f} min"
-    seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode != "baseline"})
+    seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode in SEARCHED_MODES})
     return "\n".join(
         [
             "# Paper replication: Fusion Steering on the paper's 260 questions",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fusion.config.compose import SEARCHED_MODES
 from fusion.report.stats import PairedComparison, signed
 from fusion.report.text import _pct
 
@@ -84,7 +85,18 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
 
 # the questions a report answers, and which comparisons answer each: (a's entry, b's entry) -> bool
 VERDICT_QUESTIONS: list[tuple[str, Any]] = [
-    ("Does steering beat the unsteered baseline?", lambda a, b: b["mode"] == "baseline" and _plain(a)),
+    (
+        "Does steering beat the unsteered baseline?",
+        lambda a, b: b["mode"] == "baseline" and a["mode"] in SEARCHED_MODES and _plain(a),
+    ),
+    (
+        "Does steering beat giving the model the same reference text in its prompt?",
+        lambda a, b: b["mode"] == "in_context" and a["mode"] in SEARCHED_MODES,
+    ),
+    (
+        "Does the reference as a prompt beat the unsteered baseline?",
+        lambda a, b: b["mode"] == "baseline" and a["mode"] == "in_context",
+    ),
     (
         "Does steering toward the question's own reference beat the placebo (another question's reference)?",
         lambda a, b: b["mode"] != "baseline" and b["target"] == "shuffled" and a["target"] == "reference",

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from fusion.config.compose import named_model_config, optuna_storage, tracking_uri
+from fusion.config.compose import SEARCHED_MODES, named_model_config, optuna_storage, tracking_uri
 from fusion.config.schema import JobConfig
 from fusion.config.segments import segments_tag
 from fusion.config.targets import shuffled_partners
@@ -25,7 +25,7 @@ from fusion.errors import ServiceUnavailable, SetupError
 from fusion.evaluate.metrics import rounded_summary, run_description, summary_metrics, trial_rows
 from fusion.evaluate.outcomes import PromptOutcome
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
-from fusion.model.prompts import render
+from fusion.model.prompts import reference_completion, render, render_in_context
 from fusion.report import plots
 from fusion.search.preflight import Prepared, prepare
 from fusion.search.runner import PromptRunner
@@ -81,8 +81,9 @@ def job_key(resolved_config: dict[str, Any]) -> str:
 def default_run_name(job: JobConfig) -> str:
     """What tells runs apart in MLflow's tables: mode, the placebo target, decoding, objective, seed
     (``full-shuffled-cached-fluent-s0-smollm2_135m``; the baseline searches nothing: ``baseline-smollm2_135m``)."""
-    if job.steering.mode == "baseline":
-        return f"baseline-{job.model.name}"
+    if job.steering.mode in ("baseline", "in_context"):  # no search: decoding, objective and seed change nothing
+        target = ["shuffled"] if job.steering.target == "shuffled" else []
+        return "-".join([job.steering.mode, *target, job.model.name])
     target = ["shuffled"] if job.steering.target == "shuffled" else []
     parts = [job.steering.mode, *target, job.steering.decoding, job.search.objective, f"s{job.search.seed}"]
     return "-".join([*parts, job.model.name])
@@ -187,7 +188,8 @@ def run_job(
         # the zero-steering control and the explanations the references are built from
         kinds = ["baseline", "control"] + ["explanation"] * (job.steering.mode != "baseline")
         runner.answer_unsteered(prompts, kinds)  # batches cut from the whole list: a resumed job batches the same
-        trials_total = (len(prompts) - len(done)) * (job.search.n_trials if job.steering.mode != "baseline" else 0)
+        searched = job.steering.mode in SEARCHED_MODES
+        trials_total = (len(prompts) - len(done)) * (job.search.n_trials if searched else 0)
         with (
             tqdm(
                 total=len(prompts), initial=len(done), desc=f"prompts [{job.steering.mode}]", unit="prompt"
@@ -219,10 +221,15 @@ def run_job(
                             outcome.steering.meta,
                         )
                         tracker.log_artifact(path, "vectors")
-                    texts = render(job.prompts, loaded.tokenizer, prompts[outcome.position])
-                    tracker.log_prompt(
-                        outcome.row(), trial_rows(outcome), answer_traces(job, outcome, texts.baseline, texts.steer)
-                    )
+                    prompt = prompts[outcome.position]
+                    texts = render(job.prompts, loaded.tokenizer, prompt)
+                    in_context = None
+                    if job.steering.mode == "in_context":  # the prompt its answer was given, reference included
+                        given = target_of[prompt.index] if target_of else prompt  # whose reference it was given
+                        reference = reference_completion(given.gold, outcome.steered.explanation)
+                        in_context = render_in_context(job.prompts, loaded.tokenizer, prompt, reference)
+                    traces = answer_traces(job, outcome, texts.baseline, texts.steer, in_context)
+                    tracker.log_prompt(outcome.row(), trial_rows(outcome), traces)
                     prompt_bar.update(1)
                     prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")
                 log.info("prompts done: %d of %d", len(outcomes), len(prompts))

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import torch
-import transformers
 from tqdm.auto import tqdm
 
-from fusion.config.compose import optuna_storage, study_folder, tracking_uri
+from fusion.config.compose import SEARCHED_MODES, optuna_storage
 from fusion.config.schema import JobConfig
 from fusion.config.segments import segment_bounds, segments_tag
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import Candidate, GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult, trial_failure
-from fusion.evaluate.scoring import composite, perplexity, search_objective, token_overlap
+from fusion.evaluate.scoring import composite, perplexity, search_objective
 from fusion.model.devices import default_batch_rows
-from fusion.model.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.model.loading import LoadedModel
-from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
+from fusion.model.prompts import (
+    PromptTexts,
+    reference_completion,
+    reference_text,
+    render,
+    render_in_context,
+)
 from fusion.model.reference import reference_means
 from fusion.model.steering import layer_strengths, steer
 from fusion.records import Grade, GradeRequest, Prompt
+from fusion.search.answering import Answerer
 from fusion.search.weights import (
     OnTrial,
     StudySpec,
@@ -34,75 +38,26 @@ from fusion.search.weights import (
     search_prompts,
     show_decode_steps,
 )
-from fusion.tracking.answer_store import AnswerStore, batch_key
 from fusion.tracking.vectors import prompt_vectors
 
 
-class PromptRunner:
-    """Runs the per-prompt stages on a loaded model."""
+class PromptRunner(Answerer):
+    """Runs the per-prompt stages on a loaded model: references, packed search, grading (the
+    unsteered answers and their scoring come from :class:`Answerer`)."""
 
     def __init__(
         self, job: JobConfig, loaded: LoadedModel, judge: Judge, key: str = "", scorer: LoadedModel | None = None
     ) -> None:
-        self.job, self.loaded, self.judge, self.key = job, loaded, judge, key
-        self.scorer = scorer  # the perplexity model, if not the loaded one (search.perplexity_model)
+        super().__init__(job, loaded, key, scorer)
+        self.judge = judge
         self.storage = optuna_storage(job, key) if key else None  # no key: a benchmark or test, nothing kept
-        self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.layers = loaded.decoder_layers
-        self.stop = eos_ids(self.model, self.tokenizer)
-        # unsteered answers by (SimpleQA index, "baseline" | "control"), answered in batches up front
-        self._unsteered: dict[tuple[int, str], list[int]] = {}
-        # ... and kept beside the tracking store for the other jobs of a sweep and for a rerun
-        # (no key: a benchmark or test, which must time or check the generation itself)
-        self.answer_store = AnswerStore(study_folder(tracking_uri(job)).parent / "answers") if key else None
-        self._answer_identity = [
-            loaded.source.identity,
-            asdict(job.model),
-            asdict(job.quantization),
-            str(loaded.device),
-            loaded.placement.dtype_name,
-            loaded.placement.linear,
-            torch.__version__,
-            transformers.__version__,
-            job.prompts.max_new_tokens,
-            sorted(self.stop),
-            self.tokenizer.pad_token_id,
-        ]
         mode = job.steering.mode
         self.segments = (
             segment_bounds(loaded.num_layers, job.steering.boundaries)
             if mode == "segmented"
             else [range(loaded.num_layers)]
         )
-
-    def _generate(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
-        """Greedy answers; unsteered ones use the KV cache (no hook, so nothing to recompute)."""
-        kwargs.setdefault("use_cache", True)
-        return greedy(
-            self.model,
-            encode(self.tokenizer, texts),
-            max_new_tokens=self.job.prompts.max_new_tokens,
-            stop_ids=self.stop,
-            **kwargs,
-        )
-
-    def _decode(self, ids: list[int]) -> str:
-        return str(self.tokenizer.decode(ids, skip_special_tokens=True)).strip()
-
-    def _overlap(self, prompt: Prompt, template: str, answer: str) -> float:
-        if self.job.eval.overlap == "echo":
-            # the authors decoded the whole sequence, so gold words in the question counted
-            answer = template.format(question=prompt.question, gold=prompt.gold) + " " + answer
-        return token_overlap(prompt.gold, answer)
-
-    def _nll(self, prompt_text: str, rows: list[list[int]], answers: list[str]) -> list[float]:
-        """Mean NLL of each answer after the prompt, under the perplexity model. Another model
-        re-tokenises the answer text with its own tokenizer (token ids do not carry over)."""
-        if self.scorer is None:
-            return continuation_nll(self.model, self.tokenizer, prompt_text, rows)
-        tok = self.scorer.tokenizer
-        ids = [tok(a, add_special_tokens=False)["input_ids"] if a else [] for a in answers]
-        return continuation_nll(self.scorer.model, tok, prompt_text, ids)
 
     def _candidates(
         self, prompt: Prompt, prompt_text: str, rows: list[list[int]], nonfinite_rows: set[int]
@@ -115,41 +70,6 @@ class PromptRunner:
             )
             for i, (a, n) in enumerate(zip(answers, nll))
         ]
-
-    def answer_unsteered(self, prompts: Sequence[Prompt], kinds: Sequence[str] = ("baseline", "control")) -> None:
-        """Answer ``prompts`` without steering, ``prompts.unsteered_batch_size`` prompts per batch:
-        the bare question (``baseline``), the steering prompt (``control``) or the explanation prompt
-        (``explanation``, the model's own explanation after the gold answer).
-
-        Decoding on a CPU is bound by reading the weights, so a left-padded batch of prompts costs
-        little more than one prompt (``make bench``: 2.8x faster for 8, same answers).
-        """
-        size = self.job.prompts.unsteered_batch_size
-        for kind in kinds:
-            todo = [p for p in prompts if (p.index, kind) not in self._unsteered]
-            for start in range(0, len(todo), size):
-                chunk = todo[start : start + size]
-                rendered = [render(self.job.prompts, self.tokenizer, p) for p in chunk]
-                # the control is the steering prompt answered without hooks
-                texts = [{"control": r.steer, "explanation": r.explanation}.get(kind, r.baseline) for r in rendered]
-                for prompt, ids in zip(chunk, self._generate_stored(texts)):
-                    self._unsteered[(prompt.index, kind)] = ids
-
-    def _generate_stored(self, texts: list[str]) -> list[list[int]]:
-        """Unsteered answers of one batch, from the answer store when an earlier job generated them."""
-        if self.answer_store is None:
-            return self._generate(texts)
-        key = batch_key(self._answer_identity, texts)
-        rows = self.answer_store.get(key, len(texts))
-        if rows is None:
-            rows = self._generate(texts)
-            self.answer_store.put(key, rows)
-        return rows
-
-    def unsteered_ids(self, prompt: Prompt, kind: str) -> list[int]:
-        if (prompt.index, kind) not in self._unsteered:
-            self.answer_unsteered([prompt], [kind])
-        return self._unsteered[(prompt.index, kind)]
 
     def select_baseline_failed(self, pool: Sequence[Prompt]) -> tuple[list[Prompt], list[dict[str, Any]]]:
         """The paper's selection: answer the pool unsteered, grade, keep the INCORRECT ones
@@ -166,13 +86,9 @@ class PromptRunner:
         return [p for p, row in zip(pool, rows) if row["kept"]], rows
 
     def references(self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts]) -> list[tuple[str, torch.Tensor]]:
-        """Each prompt's explanation (generated unsteered, in batches of prompts) and reference means
-        ``h_l``."""
-        self.answer_unsteered(prompts, ["explanation"])
+        """Each prompt's explanation and reference means ``h_l``."""
         out = []
-        for prompt, text in zip(prompts, texts):
-            ids = self.unsteered_ids(prompt, "explanation")
-            explanation = split_explanation(self._decode(ids), self.job.prompts.explanation_marker)
+        for prompt, text, explanation in zip(prompts, texts, self.explanations(prompts)):
             reference, span = reference_text(text, prompt.gold, explanation)
             out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
         return out
@@ -245,16 +161,32 @@ class PromptRunner:
         targets_from = [target_of[p.index] for p in prompts] if target_of else prompts
         slots = {p.index: slot for slot, p in enumerate(prompts)}
         reference_of: dict[int, torch.Tensor] = {}
-        if job.steering.mode == "baseline":
-            for prompt, text in zip(prompts, texts):
-                ids = self.unsteered_ids(prompt, "baseline")
+        if job.steering.mode in ("baseline", "in_context"):
+            # one unsteered answer per question, scored as a search scores a trial: the bare question
+            # (baseline), or the question after its reference text (in_context: the reference as a
+            # prompt, no hooks); the in-context answers are generated as one batch
+            explanations = self.explanations(targets_from) if job.steering.mode == "in_context" else [""] * len(prompts)
+            if job.steering.mode == "in_context":
+                asked = [
+                    render_in_context(job.prompts, self.tokenizer, p, reference_completion(source.gold, explanation))
+                    for p, source, explanation in zip(prompts, targets_from, explanations)
+                ]
+                rows = self._generate_stored(asked)
+            else:
+                asked = [text.baseline for text in texts]
+                rows = [self.unsteered_ids(p, "baseline") for p in prompts]
+            for prompt, explanation, prompt_text, ids in zip(prompts, explanations, asked, rows):
                 answer = self._decode(ids)
-                overlap = self._overlap(prompt, job.prompts.baseline, answer)
-                ppl = perplexity(self._nll(text.baseline, [ids], [answer])[0])
+                # overlap of the answer alone (under overlap=echo with the steer prompt's echo: the
+                # in-context prompt would echo the gold answer itself)
+                template = job.prompts.baseline if job.steering.mode == "baseline" else job.prompts.steer
+                overlap = self._overlap(prompt, template, answer)
+                ppl = perplexity(self._nll(prompt_text, [ids], [answer])[0])
                 value = search_objective(
                     job.search.objective, answer, overlap, ppl, job.search.objective_weight, job.search.perplexity_cap
                 )
-                searched.append(("", [], TrialResult(-1, (0.0,) * n_seg, (0.0,) * n_seg, answer, overlap, ppl, value)))
+                zeros = (0.0,) * n_seg
+                searched.append((explanation, [], TrialResult(-1, zeros, zeros, answer, overlap, ppl, value)))
         else:
             references = self.references(
                 targets_from, [render(job.prompts, self.tokenizer, p) for p in targets_from] if target_of else texts
@@ -278,6 +210,7 @@ class PromptRunner:
             outcome = self._outcome(position, prompt, explanation, trials, chosen, grades, seconds)
             if job.steering.mode != "baseline":
                 outcome.steered.target_index = source.index
+            if job.steering.mode in SEARCHED_MODES:
                 strengths = layer_strengths(torch.tensor([chosen.strengths], dtype=torch.float32), self.segments)
                 outcome.steering = prompt_vectors(
                     job,

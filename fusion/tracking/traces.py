@@ -71,9 +71,12 @@ class AnswerTrace:
         }
 
 
-def answer_traces(job: JobConfig, outcome: PromptOutcome, baseline_prompt: str, steer_prompt: str) -> list[AnswerTrace]:
+def answer_traces(
+    job: JobConfig, outcome: PromptOutcome, baseline_prompt: str, steer_prompt: str, steered_prompt: str | None = None
+) -> list[AnswerTrace]:
     """The traces of one finished prompt; ``baseline_prompt`` and ``steer_prompt`` are the texts the
-    model was given for the unsteered answer and for the control and steered answers."""
+    model was given for the unsteered answer and for the control and steered answers
+    (``steered_prompt``, where the steered answer had another: the in-context prompt)."""
     steered = outcome.steered
     baseline = AnswerTrace(
         kind="baseline",
@@ -101,7 +104,7 @@ def answer_traces(job: JobConfig, outcome: PromptOutcome, baseline_prompt: str, 
         steered_trace = replace(
             baseline,
             kind="steered",
-            prompt=steer_prompt,
+            prompt=steered_prompt or steer_prompt,
             graded=steered,
             rationale=steered.rationale,
             attributes=attributes,

@@ -273,3 +273,18 @@ def test_a_report_of_nothing_fails_in_one_line(tmp_path, args, message):
     result = run_report(tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and result.stderr.startswith(message)
+
+
+def test_the_reference_as_a_prompt_is_a_group_that_steering_is_paired_with(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_run(uri, "baseline", {0: 0.1, 1: 0.1, 2: 0.2})
+    log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1})
+    log_run(uri, "in_context", {0: 0.9, 1: 0.1, 2: 0.1})
+    numbers = report(tmp_path, "--replication", "--resamples", "100")
+    assert list(numbers) == ["baseline", "full", "in_context", "paired"]
+    assert numbers["in_context"]["n_trials"] == 0 and numbers["in_context"]["objective"] is None
+    pairs = {(p["a"], p["b"]) for p in numbers["paired"]}
+    assert {("full", "baseline"), ("in_context", "baseline"), ("full", "in_context")} <= pairs
+    text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "Does steering beat giving the model the same reference text in its prompt?" in text
+    assert "Does the reference as a prompt beat the unsteered baseline?" in text

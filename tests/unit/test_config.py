@@ -98,11 +98,12 @@ def test_default_run_names_tell_the_groups_apart():
     )
 
 
-def test_each_config_class_defaults_to_what_the_composed_default_job_says():
+def test_each_config_class_defaults_to_what_the_composed_default_job_says(monkeypatch):
     """One default, whether a job is composed by Hydra or a config is built in code (the model's
     file may set what suits that model: SmolLM2's sets its chat template)."""
     from fusion.config.compose import compose_job, validate
 
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the composed tracking.uri honours it
     job = validate(compose_job([]))
     for field in ("data", "steering", "search", "eval", "quantization", "judge", "tracking"):
         composed = getattr(job, field)
