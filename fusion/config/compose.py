@@ -35,6 +35,7 @@ STEERING_MODES = ("baseline", "full", "segmented", "in_context")
 # the modes that steer activations, and so search weights (in_context puts the reference in the
 # prompt: one unsteered generation per question, like the baseline)
 SEARCHED_MODES = ("full", "segmented")
+STRENGTH_RULES = ("median", "median_correct")  # search.strengths_rule (fusion.tracking.strengths)
 DECODINGS = ("exact", "cached")
 SAMPLERS = ("tpe", "random")
 STUDY_STORAGES = ("per_job", "memory", "url")
@@ -86,6 +87,7 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         if not s.boundaries or any(b <= a for a, b in zip([0, *s.boundaries], s.boundaries)):
             _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
     _count("search.n_trials", search.n_trials, 1)
+    _validate_fixed_strengths(job)
     _count("search.batch_size", search.batch_size, 1, MAX_ROWS)
     if search.max_batch_rows is not None:
         _count("search.max_batch_rows", search.max_batch_rows, 1, MAX_ROWS, "or null for the device's default")
@@ -145,6 +147,31 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     _validate_placement(job.model)
     _validate_judge(job.judge)
     return job
+
+
+def segment_count(job: JobConfig) -> int:
+    """How many strengths a job's steering takes: one (full), one per segment (segmented)."""
+    if job.steering.mode != "segmented":
+        return 1
+    return len(job.steering.boundaries) + 1 if job.steering.boundaries else 3
+
+
+def _validate_fixed_strengths(job: JobConfig) -> None:
+    search = job.search
+    _choice("search.strengths_rule", search.strengths_rule, STRENGTH_RULES)
+    if search.strengths is None and search.strengths_from is None:
+        return
+    if search.strengths is not None and search.strengths_from is not None:
+        _fail("search.strengths", "give the values or search.strengths_from=<run id>, not both")
+    key = "search.strengths" if search.strengths is not None else "search.strengths_from"
+    if job.steering.mode not in SEARCHED_MODES:
+        _fail(key, f"needs a steered mode (steering=full or segmented), not {job.steering.mode}")
+    if search.strengths is not None:
+        values = list(search.strengths)
+        if len(values) != segment_count(job):
+            _fail(key, f"{values} has {len(values)} values: {job.steering.mode} steering takes {segment_count(job)}")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in values):
+            _fail(key, f"{values}: each must be a finite number >= 0 (alpha*gamma)")
 
 
 def _validate_placement(model: ModelConfig) -> None:

@@ -107,6 +107,13 @@ OBJECTIVES = ("paper", "fluent")
 @dataclass
 class SearchConfig:
     n_trials: int = 5
+    # Fixed strengths and no search: one generation per question with these alpha*gamma values, one
+    # per segment (strengths), or reduced from an earlier job's per-question bests (strengths_from:
+    # its MLflow run id in this job's store, or its prompts.jsonl; strengths_rule: median |
+    # median_correct, the median over its correct and fluent answers only).
+    strengths: list[float] | None = None
+    strengths_from: str | None = None
+    strengths_rule: str = "median"
     # Trials asked from Optuna at once and generated as one batch.
     batch_size: int = 5
     sampler: str = "tpe"

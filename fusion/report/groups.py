@@ -65,11 +65,17 @@ def steering_variant(rep: Replicate) -> tuple[str, bool]:
     return tags.get("fusion.steering_target", "reference"), tags.get("fusion.steering_exact", "true") == "true"
 
 
-def variant_suffix(target: str, exact: bool, split_exact: bool, objective: str = "") -> str:
-    """``[exact]``, ``[shuffled]``, ``[exact,shuffled,paper]`` or nothing: the reference target and,
-    unless the runs mix exact and cached steering, either kind of steering keep the plain label;
-    ``objective`` is named where the runs mix objectives (empty: they do not)."""
-    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled") + [objective] * bool(objective)
+def fixed_of(rep: Replicate) -> bool:
+    """Whether a replicate applied fixed strengths with no per-question search."""
+    return bool(rep.tags.get("fusion.fixed_strengths"))
+
+
+def variant_suffix(target: str, exact: bool, split_exact: bool, objective: str = "", fixed: bool = False) -> str:
+    """``[exact]``, ``[shuffled]``, ``[exact,shuffled,paper]``, ``[fixed]`` or nothing: the reference
+    target and, unless the runs mix exact and cached steering, either kind of steering keep the
+    plain label; ``objective`` is named where the runs mix objectives (empty: they do not)."""
+    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled") + ["fixed"] * fixed
+    parts += [objective] * bool(objective)
     return f"[{','.join(parts)}]" if parts else ""
 
 
@@ -107,9 +113,10 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     steered_reps = [r for r in reps if r.mode in SEARCHED_MODES]
     # exact runs (and each objective) get their own groups only when there is another to compare with
     split_exact = len({steering_variant(r)[1] for r in steered_reps}) > 1
-    split_objective = len({objective_of(r) for r in steered_reps}) > 1
+    searched_reps = [r for r in steered_reps if not fixed_of(r)]  # a fixed-strength run has no objective
+    split_objective = len({objective_of(r) for r in searched_reps}) > 1
     grouped: dict[str, list[Replicate]] = defaultdict(list)
-    sort_key: dict[str, tuple[int, int, bool, bool, str]] = {}
+    sort_key: dict[str, tuple[int, int, bool, bool, bool, str]] = {}
     for rep in reps:
         mode = rep.mode
         n_trials = rep.params.get("search.n_trials", "")
@@ -117,14 +124,18 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
         # reference as a prompt (in_context) has a target but no steering and no search
         target, exact = steering_variant(rep) if mode != "baseline" else ("reference", False)
         exact = exact and mode in SEARCHED_MODES
-        objective = objective_of(rep) if mode in SEARCHED_MODES and split_objective else ""
-        label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(target, exact, split_exact, objective)
+        fixed = fixed_of(rep)
+        objective = objective_of(rep) if mode in SEARCHED_MODES and split_objective and not fixed else ""
+        label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(
+            target, exact, split_exact, objective, fixed
+        )
         grouped[label].append(rep)
         sort_key[label] = (
             MODES.index(mode) if mode in MODES else 99,
             int(n_trials or 0) if mode in SEARCHED_MODES else 0,
             exact and split_exact,
             target == "shuffled",
+            fixed,
             objective,
         )
 
@@ -138,7 +149,8 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             "n_trials": int(first.params.get("search.n_trials", 0)) if steered else 0,
             "target": target if first.mode != "baseline" else None,
             "exact": exact if steered else None,
-            "objective": objective_of(first) if steered else None,
+            "objective": objective_of(first) if steered and not fixed_of(first) else None,
+            "fixed": fixed_of(first),
             "variant": label.partition("[")[2].rstrip("]"),
             "runs": [r for rep in grouped[label] for r in rep.run_ids],
             "replicates": [],
@@ -187,14 +199,24 @@ def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     (each with everything else the same). Whether they share prompts is checked when they are
     compared."""
     steered = {label: e for label, e in summary.items() if e["mode"] != "baseline"}
+    searched = {label: e for label, e in steered.items() if not e.get("fixed")}
     by_key = {
-        (e["mode"], e["n_trials"], e["target"], e["exact"], e["objective"]): label for label, e in steered.items()
+        (e["mode"], e["n_trials"], e["target"], e["exact"], e["objective"]): label for label, e in searched.items()
     }
     pairs: list[tuple[str, str]] = []
     for (mode, trials, target, exact, objective), label in by_key.items():
         if mode == "segmented" and (full := by_key.get(("full", trials, target, exact, objective))):
             pairs.append((label, full))
     pairs += [(label, "baseline") for label in steered if "baseline" in summary]
+    # fixed strengths vs the per-question search of the same mode, target and kind of steering (the
+    # objective of the search: the one the strengths were chosen with is not recorded, any compares)
+    for label, e in steered.items():
+        if e.get("fixed"):
+            pairs += [
+                (other, label)
+                for (mode, _, target, exact, _), other in by_key.items()
+                if (mode, target, exact) == (e["mode"], e["target"], e["exact"])
+            ]
     prompted = {e["target"]: label for label, e in steered.items() if e["mode"] == "in_context"}
     for (mode, _, target, exact, _), label in by_key.items():
         if mode in SEARCHED_MODES and not exact and target in prompted:

@@ -30,8 +30,9 @@ def _step(pair: PairedComparison) -> str:
 
 
 def _plain(entry: dict[str, Any]) -> bool:
-    """The reference target, and cached steering where exact runs are a group of their own."""
-    return not ({"shuffled", "exact"} & set(entry["variant"].split(",")))
+    """The reference target, a per-question search, and cached steering where exact runs are a
+    group of their own."""
+    return not ({"shuffled", "exact", "fixed"} & set(entry["variant"].split(",")))
 
 
 def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] | None = None) -> str:
@@ -92,6 +93,10 @@ VERDICT_QUESTIONS: list[tuple[str, Any]] = [
     (
         "Does steering beat giving the model the same reference text in its prompt?",
         lambda a, b: b["mode"] == "in_context" and a["mode"] in SEARCHED_MODES,
+    ),
+    (
+        "Does the per-question search beat strengths fixed in advance (chosen on other questions)?",
+        lambda a, b: bool(b.get("fixed")) and not a.get("fixed") and a["mode"] in SEARCHED_MODES,
     ),
     (
         "Does the reference as a prompt beat the unsteered baseline?",

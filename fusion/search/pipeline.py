@@ -85,6 +85,8 @@ def default_run_name(job: JobConfig) -> str:
         target = ["shuffled"] if job.steering.target == "shuffled" else []
         return "-".join([job.steering.mode, *target, job.model.name])
     target = ["shuffled"] if job.steering.target == "shuffled" else []
+    if job.search.strengths is not None or job.search.strengths_from is not None:  # no search: no objective, no seed
+        return "-".join([job.steering.mode, *target, job.steering.decoding, "fixed", job.model.name])
     parts = [job.steering.mode, *target, job.steering.decoding, job.search.objective, f"s{job.search.seed}"]
     return "-".join([*parts, job.model.name])
 
@@ -137,7 +139,8 @@ def run_job(
     storage = optuna_storage(job, key)
     if storage and storage.startswith("sqlite:///"):
         Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    runner = PromptRunner(job, loaded, judge, key, scorer)  # checks segment boundaries against the layer count
+    # checks segment boundaries against the layer count
+    runner = PromptRunner(job, loaded, judge, key, scorer, prepared.fixed_strengths)
     selection: list[dict[str, Any]] = []
     if job.data.select == "baseline_failed":
         prompts, selection = runner.select_baseline_failed(prompts)
@@ -162,7 +165,9 @@ def run_job(
         "fusion.device_name": loaded.placement.name,
         "fusion.dtype": loaded.placement.dtype_name,
         "fusion.linear_kernels": loaded.placement.linear,
-        "fusion.batch_rows": str(runner.prompts_per_pack() * min(job.search.batch_size, job.search.n_trials)),
+        "fusion.batch_rows": str(runner.prompts_per_pack() * runner.rows_per_prompt()),
+        # fixed strengths (no search), as applied: "" for a per-question search
+        "fusion.fixed_strengths": json.dumps(prepared.fixed_strengths) if prepared.fixed_strengths is not None else "",
         "fusion.dataset": f"{job.data.name}:{len(prompts)}:{prompt_digest(prompts)}",  # the dataset input's digest
         **environment_tags(),
     }
@@ -189,7 +194,8 @@ def run_job(
         kinds = ["baseline", "control"] + ["explanation"] * (job.steering.mode != "baseline")
         runner.answer_unsteered(prompts, kinds)  # batches cut from the whole list: a resumed job batches the same
         searched = job.steering.mode in SEARCHED_MODES
-        trials_total = (len(prompts) - len(done)) * (job.search.n_trials if searched else 0)
+        per_prompt = 1 if prepared.fixed_strengths is not None else job.search.n_trials
+        trials_total = (len(prompts) - len(done)) * (per_prompt if searched else 0)
         with (
             tqdm(
                 total=len(prompts), initial=len(done), desc=f"prompts [{job.steering.mode}]", unit="prompt"

@@ -9,10 +9,10 @@ torch, and only when the config names a device or precision other than the CPU's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from fusion.config.compose import named_model_config, tracking_uri
+from fusion.config.compose import named_model_config, segment_count, tracking_uri
 from fusion.config.schema import JobConfig
 from fusion.config.segments import segment_bounds
 from fusion.data.simpleqa import load_index_file, load_simpleqa, select_prompts
@@ -32,6 +32,8 @@ class Prepared:
     prompts: list[Prompt]
     judge: Judge
     scorer_source: ModelSource | None = None  # search.perplexity_model, if set
+    # search.strengths, or those reduced from search.strengths_from: applied with no search
+    fixed_strengths: list[float] | None = None
 
 
 def load_prompts(job: JobConfig) -> list[Prompt]:
@@ -78,6 +80,18 @@ def prepare(job: JobConfig) -> Prepared:
     check_placement(job)
     timeout = job.tracking.check_timeout
     check_tracking_store(tracking_uri(job), timeout)
+    if job.search.strengths is not None:
+        prepared = replace(prepared, fixed_strengths=[float(v) for v in job.search.strengths])
+    elif job.search.strengths_from is not None:
+        from fusion.tracking.strengths import fixed_strengths
+
+        values = fixed_strengths(job.search.strengths_from, job.search.strengths_rule, tracking_uri(job))
+        if len(values) != segment_count(job):
+            raise SetupError(
+                f"search.strengths_from={job.search.strengths_from} holds {len(values)} strengths per question: "
+                f"{job.steering.mode} steering here takes {segment_count(job)} (take them from a job of the same mode)"
+            )
+        prepared = replace(prepared, fixed_strengths=values)
     if job.search.study_storage == "url":
         check_study_storage(job.search.study_url, timeout)
     return prepared

@@ -46,10 +46,18 @@ class PromptRunner(Answerer):
     unsteered answers and their scoring come from :class:`Answerer`)."""
 
     def __init__(
-        self, job: JobConfig, loaded: LoadedModel, judge: Judge, key: str = "", scorer: LoadedModel | None = None
+        self,
+        job: JobConfig,
+        loaded: LoadedModel,
+        judge: Judge,
+        key: str = "",
+        scorer: LoadedModel | None = None,
+        fixed_strengths: Sequence[float] | None = None,
     ) -> None:
         super().__init__(job, loaded, key, scorer)
         self.judge = judge
+        # applied to every question with no search (search.strengths, search.strengths_from)
+        self.fixed_strengths = tuple(fixed_strengths) if fixed_strengths is not None else None
         self.storage = optuna_storage(job, key) if key else None  # no key: a benchmark or test, nothing kept
         self.layers = loaded.decoder_layers
         mode = job.steering.mode
@@ -96,7 +104,11 @@ class PromptRunner(Answerer):
     def prompts_per_pack(self) -> int:
         """How many prompts' trial batches fit in one generated batch of ``search.max_batch_rows``."""
         rows = self.job.search.max_batch_rows or default_batch_rows(self.loaded.device)
-        return max(1, rows // min(self.job.search.batch_size, self.job.search.n_trials))
+        return max(1, rows // self.rows_per_prompt())
+
+    def rows_per_prompt(self) -> int:
+        """Generated rows per question and round: a batch of trials, or one with fixed strengths."""
+        return 1 if self.fixed_strengths is not None else min(self.job.search.batch_size, self.job.search.n_trials)
 
     def search_pack(
         self,
@@ -138,6 +150,24 @@ class PromptRunner(Answerer):
                     candidates[i] = cand
             return [c for c in candidates if c is not None]
 
+        if self.fixed_strengths is not None:  # no search and no study: one row per question
+            fixed = self.fixed_strengths
+            ones = (1.0,) * len(fixed)  # alpha = the strength, gamma = 1: only the product steers
+            out = []
+            for slot, cand in enumerate(evaluate([(slot, fixed) for slot in range(len(prompts))])):
+                value = search_objective(
+                    job.search.objective,
+                    cand.answer,
+                    cand.overlap,
+                    cand.perplexity,
+                    job.search.objective_weight,
+                    job.search.perplexity_cap,
+                )
+                result = TrialResult(0, fixed, ones, cand.answer, cand.overlap, cand.perplexity, value, cand.failure)
+                if on_trial is not None:
+                    on_trial(slot, result)
+                out.append([result])
+            return out
         specs = [StudySpec(prompt_seed(job.search.seed, p.index), f"fusion-{self.key}-{p.index}") for p in prompts]
         return search_prompts(evaluate, specs, len(self.segments), job.search, on_trial=on_trial, storage=self.storage)
 

@@ -99,7 +99,14 @@ def test_replication_groups_budgets_averages_seeds_and_writes_report_md(tmp_path
 
 
 def log_run(
-    uri: str, mode: str, composites: dict[int, float], *, seed: int = 0, target: str = "reference", exact: bool = False
+    uri: str,
+    mode: str,
+    composites: dict[int, float],
+    *,
+    seed: int = 0,
+    target: str = "reference",
+    exact: bool = False,
+    fixed: bool = False,
 ) -> None:
     """A finished job run as the pipeline logs it (tags, params, ``prompts.json``, summary
     metrics), with composites chosen by hand, so the report's statistics can be checked by hand."""
@@ -143,6 +150,8 @@ def log_run(
         "fusion.sweep_id": "hand",
         "fusion.judge": "rules",
     }
+    if fixed:
+        tags["fusion.fixed_strengths"] = "[0.5]"
     if target != "reference" or exact:  # old runs lack the target tag: absent must mean the reference
         tags["fusion.steering_target"] = target
     with mlflow.start_run(tags=tags):
@@ -155,6 +164,7 @@ def log_run(
                 "steering.target": target,
                 "eval.accuracy_threshold": 0.6,
                 "data.name": "paper260",
+                **({"search.strengths_from": "an-earlier-run"} if fixed else {}),
             }
         )
         columns = list(rows[0])
@@ -288,3 +298,15 @@ def test_the_reference_as_a_prompt_is_a_group_that_steering_is_paired_with(tmp_p
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "Does steering beat giving the model the same reference text in its prompt?" in text
     assert "Does the reference as a prompt beat the unsteered baseline?" in text
+
+
+def test_fixed_strengths_are_a_group_paired_with_the_search_on_the_same_questions(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1})
+    log_run(uri, "full", {0: 0.1, 1: 0.7, 2: 0.1}, fixed=True)
+    numbers = report(tmp_path, "--replication", "--resamples", "100")
+    assert list(numbers) == ["full", "full[fixed]", "paired"]
+    assert numbers["full[fixed]"]["fixed"] and numbers["full[fixed]"]["objective"] is None
+    assert [(p["a"], p["b"]) for p in numbers["paired"]] == [("full", "full[fixed]")]
+    text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "Does the per-question search beat strengths fixed in advance (chosen on other questions)?" in text

@@ -52,6 +52,9 @@ def test_data_options():
     [
         ("steering.boundaries=[20,10]", "steering.boundaries"),
         ("search.n_trials=0", "search.n_trials"),
+        ("search.strengths=[0.1,0.2]", "search.strengths"),  # full steering takes one value
+        ("search.strengths=[-0.1]", "search.strengths"),
+        ("search.strengths_rule=mean", "search.strengths_rule"),
         ("search.batch_size=0", "search.batch_size"),
         ("search.sampler=cmaes", "search.sampler"),
         ("search.alpha.low=1.5", "search.alpha"),
@@ -108,3 +111,33 @@ def test_each_config_class_defaults_to_what_the_composed_default_job_says(monkey
     for field in ("data", "steering", "search", "eval", "quantization", "judge", "tracking"):
         composed = getattr(job, field)
         assert composed == type(composed)(), field
+
+
+def test_fixed_strengths_need_a_steered_mode_and_one_source():
+    from fusion.config.compose import compose_job, validate
+    from fusion.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="search.strengths: give the values or search.strengths_from"):
+        validate(compose_job(["search.strengths=[0.1]", "search.strengths_from=abc"]))
+    with pytest.raises(ConfigError, match="search.strengths_from: needs a steered mode"):
+        validate(compose_job(["steering=in_context", "search.strengths_from=abc"]))
+    job = validate(
+        compose_job(["steering=segmented", "steering.boundaries=[5,10,20]", "search.strengths=[0,0.1,0.2,0.3]"])
+    )
+    assert job.search.strengths == [0, 0.1, 0.2, 0.3]
+
+
+def test_strengths_reduce_to_the_median_of_all_or_of_the_correct_and_fluent_answers():
+    from fusion.errors import SetupError
+    from fusion.tracking.strengths import reduce_strengths
+
+    rows = [
+        {"strengths": [0.1, 0.5], "simpleqa": "CORRECT", "answer": "It was Paris, in 1900."},
+        {"strengths": [0.3, 0.7], "simpleqa": "INCORRECT", "answer": "London."},
+        {"strengths": [0.9, 0.9], "simpleqa": "CORRECT", "answer": "Paris Paris Paris Paris Paris Paris Paris Paris"},
+        {"strengths": [0.5, 0.1], "simpleqa": "CORRECT", "answer": "Paris is the answer here."},
+    ]
+    assert reduce_strengths(rows, "median") == pytest.approx([0.4, 0.6])
+    assert reduce_strengths(rows, "median_correct") == pytest.approx([0.3, 0.3])  # the loop is not fluent
+    with pytest.raises(SetupError, match="no correct and fluent answers"):
+        reduce_strengths(rows[1:3], "median_correct")

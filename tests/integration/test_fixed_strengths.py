@@ -1,0 +1,64 @@
+"""Fixed strengths (search.strengths, search.strengths_from): no per-question search, one steered
+generation per question, the given strengths applied (the real default model, real MLflow runs)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+from fusion.data.simpleqa import load_simpleqa
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.search.runner import PromptRunner
+from fusion.tracking.runs import read_table
+from tests.helpers import run_fusion, runs_of
+
+
+def test_fixed_strengths_generate_one_row_per_question_and_open_no_study(loaded, monkeypatch):
+    job = JobConfig(
+        steering=SteeringConfig(mode="segmented", boundaries=[10, 20]),
+        search=SearchConfig(strengths=[0.3, 0.0, 0.1], study_storage="memory"),
+        prompts=PromptsConfig(chat_template=True, max_new_tokens=12),
+    )
+    runner = PromptRunner(job, loaded, RulesJudge(), fixed_strengths=job.search.strengths)
+    rows: list[int] = []
+    generate = runner._generate
+    monkeypatch.setattr(runner, "_generate", lambda texts, **kw: rows.append(len(texts)) or generate(texts, **kw))
+    studies: list[object] = []
+    monkeypatch.setattr("optuna.create_study", lambda *a, **k: studies.append(a) or pytest.fail("a study opened"))
+    prompts = load_simpleqa()[:3]
+    runner.answer_unsteered(prompts, ["baseline", "control", "explanation"])  # as the pipeline does first
+    rows.clear()
+    outcomes = list(runner.run_pack(list(enumerate(prompts))))
+    assert rows == [3] and not studies  # one steered batch: one row per question
+    for outcome in outcomes:
+        assert outcome.n_trials == 1 and [t.number for t in outcome.trials] == [0]
+        assert outcome.steered.strengths == pytest.approx([0.3, 0.0, 0.1])
+        assert outcome.steering is not None  # the vectors it applied are saved like a search's
+        assert outcome.steering.strengths[0, :10].tolist() == pytest.approx([0.3] * 10)
+
+
+def test_strengths_from_an_earlier_run_apply_its_median_with_no_search(tmp_path):
+    common = ["steering=full", "search.n_trials=2", "search.batch_size=2"]
+    run_fusion(tmp_path, *common, "data.limit=3", "data.num_shards=2", "data.shard=0")  # 2 questions
+    client, (source,) = runs_of(tmp_path)
+    chosen = [row["strengths"][0] for row in read_table(client, source.info.run_id, "prompts.json")]
+    run_fusion(
+        tmp_path,
+        *common,
+        "data.limit=3",
+        "data.num_shards=2",
+        "data.shard=1",
+        f"search.strengths_from={source.info.run_id}",
+    )
+    _, runs = runs_of(tmp_path)
+    (fixed,) = [r for r in runs if r.info.run_id != source.info.run_id]
+    assert json.loads(fixed.data.tags["fusion.fixed_strengths"]) == pytest.approx([statistics.median(chosen)])
+    assert fixed.info.run_name == "full-cached-fixed-smollm2_135m"
+    trials = read_table(client, fixed.info.run_id, "trials.json")
+    (row,) = read_table(client, fixed.info.run_id, "prompts.json")  # the other half: 1 question
+    assert len(trials) == 1 and row["n_trials"] == 1
+    assert row["strengths"] == pytest.approx([statistics.median(chosen)])
+    assert len(list((tmp_path / "optuna").glob("*.db"))) == 1  # the source's study file only
