@@ -65,16 +65,20 @@ def steering_variant(rep: Replicate) -> tuple[str, bool]:
     return tags.get("fusion.steering_target", "reference"), tags.get("fusion.steering_exact", "true") == "true"
 
 
-def fixed_of(rep: Replicate) -> bool:
-    """Whether a replicate applied fixed strengths with no per-question search."""
-    return bool(rep.tags.get("fusion.fixed_strengths"))
+def fixed_of(rep: Replicate) -> str:
+    """How a replicate's fixed strengths were chosen (``fixed-median``, ``fixed-median_correct``,
+    ``fixed`` where they were given), or "" for a per-question search."""
+    if not rep.tags.get("fusion.fixed_strengths"):
+        return ""
+    source = rep.params.get("search.strengths_from")
+    return f"fixed-{rep.params.get('search.strengths_rule', 'median')}" if source not in (None, "None", "") else "fixed"
 
 
-def variant_suffix(target: str, exact: bool, split_exact: bool, objective: str = "", fixed: bool = False) -> str:
-    """``[exact]``, ``[shuffled]``, ``[exact,shuffled,paper]``, ``[fixed]`` or nothing: the reference
-    target and, unless the runs mix exact and cached steering, either kind of steering keep the
-    plain label; ``objective`` is named where the runs mix objectives (empty: they do not)."""
-    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled") + ["fixed"] * fixed
+def variant_suffix(target: str, exact: bool, split_exact: bool, objective: str = "", fixed: str = "") -> str:
+    """``[exact]``, ``[shuffled]``, ``[exact,shuffled,paper]``, ``[fixed-median]`` or nothing: the
+    reference target and, unless the runs mix exact and cached steering, either kind of steering
+    keep the plain label; ``objective`` is named where the runs mix objectives (empty: they do not)."""
+    parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled") + [fixed] * bool(fixed)
     parts += [objective] * bool(objective)
     return f"[{','.join(parts)}]" if parts else ""
 
@@ -116,7 +120,7 @@ def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     searched_reps = [r for r in steered_reps if not fixed_of(r)]  # a fixed-strength run has no objective
     split_objective = len({objective_of(r) for r in searched_reps}) > 1
     grouped: dict[str, list[Replicate]] = defaultdict(list)
-    sort_key: dict[str, tuple[int, int, bool, bool, bool, str]] = {}
+    sort_key: dict[str, tuple[int, int, bool, bool, str, str]] = {}
     for rep in reps:
         mode = rep.mode
         n_trials = rep.params.get("search.n_trials", "")

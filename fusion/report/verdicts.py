@@ -32,7 +32,7 @@ def _step(pair: PairedComparison) -> str:
 def _plain(entry: dict[str, Any]) -> bool:
     """The reference target, a per-question search, and cached steering where exact runs are a
     group of their own."""
-    return not ({"shuffled", "exact", "fixed"} & set(entry["variant"].split(",")))
+    return not entry.get("fixed") and not ({"shuffled", "exact"} & set(entry["variant"].split(",")))
 
 
 def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] | None = None) -> str:

@@ -305,8 +305,9 @@ def test_fixed_strengths_are_a_group_paired_with_the_search_on_the_same_question
     log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1})
     log_run(uri, "full", {0: 0.1, 1: 0.7, 2: 0.1}, fixed=True)
     numbers = report(tmp_path, "--replication", "--resamples", "100")
-    assert list(numbers) == ["full", "full[fixed]", "paired"]
-    assert numbers["full[fixed]"]["fixed"] and numbers["full[fixed]"]["objective"] is None
-    assert [(p["a"], p["b"]) for p in numbers["paired"]] == [("full", "full[fixed]")]
+    assert list(numbers) == ["full", "full[fixed-median]", "paired"]
+    assert numbers["full[fixed-median]"]["fixed"] == "fixed-median"
+    assert numbers["full[fixed-median]"]["objective"] is None
+    assert [(p["a"], p["b"]) for p in numbers["paired"]] == [("full", "full[fixed-median]")]
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "Does the per-question search beat strengths fixed in advance (chosen on other questions)?" in text
