@@ -1,6 +1,7 @@
-"""Answers without hooks on a loaded model, and how an answer is scored: the baseline, the
+"""Answers without hooks on a loaded model, and how answers are scored: the baseline, the
 zero-steering control and the explanations (batched across prompts, kept in the sweep's answer
-store), the overlap and perplexity of any answer. The search builds on it (:mod:`fusion.search.runner`)."""
+store), the overlap and perplexity of any answer, and a question's graded outcome. The search
+builds on it (:mod:`fusion.search.runner`)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import transformers
 
 from fusion.config.compose import study_folder, tracking_uri
 from fusion.config.schema import JobConfig
-from fusion.evaluate.scoring import token_overlap
+from fusion.evaluate.fluency import fluency
+from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
+from fusion.evaluate.scoring import composite, token_overlap
 from fusion.model.generation import continuation_nll, encode, eos_ids, greedy
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import render, split_explanation
-from fusion.records import Prompt
+from fusion.records import Grade, Prompt
 from fusion.tracking.answer_store import AnswerStore, batch_key
 
 
@@ -117,3 +120,63 @@ class Answerer:
         self.answer_unsteered(prompts, ["explanation"])
         marker = self.job.prompts.explanation_marker
         return [split_explanation(self._decode(self.unsteered_ids(p, "explanation")), marker) for p in prompts]
+
+    def _outcome(
+        self,
+        position: int,
+        prompt: Prompt,
+        explanation: str,
+        trials: list[TrialResult],
+        chosen: TrialResult,
+        grades: Sequence[Grade],
+        seconds: float,
+    ) -> PromptOutcome:
+        baseline_grade, control_grade, grade = grades
+        unsteered = []
+        for kind, template, kind_grade in (
+            ("baseline", self.job.prompts.baseline, baseline_grade),
+            ("control", self.job.prompts.steer, control_grade),
+        ):
+            answer = self._decode(self.unsteered_ids(prompt, kind))
+            overlap = self._overlap(prompt, template, answer)
+            unsteered.append(
+                GradedAnswer(
+                    answer,
+                    overlap,
+                    kind_grade.simpleqa,
+                    kind_grade.quality,
+                    composite(overlap, kind_grade.quality),
+                    fluency=fluency(answer).metrics(),
+                )
+            )
+        steered = SteeredAnswer(
+            chosen.answer,
+            chosen.overlap,
+            grade.simpleqa,
+            grade.quality,
+            composite(chosen.overlap, grade.quality),
+            fluency=fluency(chosen.answer).metrics(),
+            explanation=explanation,
+            alphas=list(chosen.alphas),
+            gammas=list(chosen.gammas),
+            strengths=list(chosen.strengths),
+            perplexity=chosen.perplexity,
+            objective=chosen.objective,
+            judge=grade.judge,
+            rubric=grade.rubric,
+            rationale=grade.rationale,
+        )
+        return PromptOutcome(
+            position=position,
+            index=prompt.index,
+            question=prompt.question,
+            gold=prompt.gold,
+            topic=prompt.topic,
+            baseline=unsteered[0],
+            control=unsteered[1],
+            steered=steered,
+            n_trials=len(trials),
+            failed_trials=sum(1 for t in trials if t.failure),
+            seconds=seconds,
+            trials=trials,
+        )

@@ -12,10 +12,9 @@ from tqdm.auto import tqdm
 from fusion.config.compose import SEARCHED_MODES, optuna_storage
 from fusion.config.schema import JobConfig
 from fusion.config.segments import segment_bounds, segments_tag
-from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges import Judge
-from fusion.evaluate.outcomes import Candidate, GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult, trial_failure
-from fusion.evaluate.scoring import composite, perplexity, search_objective
+from fusion.evaluate.outcomes import Candidate, PromptOutcome, TrialResult, trial_failure
+from fusion.evaluate.scoring import perplexity, search_objective
 from fusion.model.devices import default_batch_rows
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import (
@@ -27,7 +26,7 @@ from fusion.model.prompts import (
 )
 from fusion.model.reference import reference_means
 from fusion.model.steering import layer_strengths, steer
-from fusion.records import Grade, GradeRequest, Prompt
+from fusion.records import GradeRequest, Prompt
 from fusion.search.answering import Answerer
 from fusion.search.weights import (
     OnTrial,
@@ -252,63 +251,3 @@ class PromptRunner(Answerer):
                     strengths,
                 )
             yield outcome
-
-    def _outcome(
-        self,
-        position: int,
-        prompt: Prompt,
-        explanation: str,
-        trials: list[TrialResult],
-        chosen: TrialResult,
-        grades: Sequence[Grade],
-        seconds: float,
-    ) -> PromptOutcome:
-        baseline_grade, control_grade, grade = grades
-        unsteered = []
-        for kind, template, kind_grade in (
-            ("baseline", self.job.prompts.baseline, baseline_grade),
-            ("control", self.job.prompts.steer, control_grade),
-        ):
-            answer = self._decode(self.unsteered_ids(prompt, kind))
-            overlap = self._overlap(prompt, template, answer)
-            unsteered.append(
-                GradedAnswer(
-                    answer,
-                    overlap,
-                    kind_grade.simpleqa,
-                    kind_grade.quality,
-                    composite(overlap, kind_grade.quality),
-                    fluency=fluency(answer).metrics(),
-                )
-            )
-        steered = SteeredAnswer(
-            chosen.answer,
-            chosen.overlap,
-            grade.simpleqa,
-            grade.quality,
-            composite(chosen.overlap, grade.quality),
-            fluency=fluency(chosen.answer).metrics(),
-            explanation=explanation,
-            alphas=list(chosen.alphas),
-            gammas=list(chosen.gammas),
-            strengths=list(chosen.strengths),
-            perplexity=chosen.perplexity,
-            objective=chosen.objective,
-            judge=grade.judge,
-            rubric=grade.rubric,
-            rationale=grade.rationale,
-        )
-        return PromptOutcome(
-            position=position,
-            index=prompt.index,
-            question=prompt.question,
-            gold=prompt.gold,
-            topic=prompt.topic,
-            baseline=unsteered[0],
-            control=unsteered[1],
-            steered=steered,
-            n_trials=len(trials),
-            failed_trials=sum(1 for t in trials if t.failure),
-            seconds=seconds,
-            trials=trials,
-        )
