@@ -12,6 +12,9 @@
 # question's study is seeded by the job seed and its SimpleQA index alone), so step 2 reads the
 # first half's rows from the sweep's records instead of searching them again.
 # STORE and SWEEP name the replication's (defaults: this checkout's mlruns and multirun/SWEEP_ID).
+# Where the replication's store is gone (a new machine), the controls run into a new sweep and the
+# fixed strengths are taken from the committed answers; `fusion.report --answers` then joins the
+# committed answers with this sweep's (docs/reports.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -25,15 +28,15 @@ run steering=in_context 'hydra.sweep.subdir=in_context'
 
 for mode in full segmented; do
   half="${SWEEP}/${mode}-cached-fluent/first-half.jsonl"
-  # positions 0..129: the first of the two contiguous halves (data.num_shards=2, data.shard=0)
-  "$PY" -c "import json, sys; rows = [json.loads(l) for l in open(sys.argv[1])]; \
-open(sys.argv[2], 'w').writelines(json.dumps(r) + '\n' for r in rows if r['position'] < len(rows) // 2)" \
-    "${SWEEP}/${mode}-cached-fluent/prompts.jsonl" "$half"
+  # the search's rows: the sweep's own job when it is here, else the replication's committed answers
+  searched="${SWEEP}/${mode}-cached-fluent/prompts.jsonl"
+  [ -f "$searched" ] || searched=experiments/paper_replication/answers.jsonl.gz
+  "$PY" experiments/controls/first_half.py "$searched" "$mode" "$half"
   run "steering=${mode}" data.num_shards=2 data.shard=1 "search.strengths_from=${half}" \
     search.strengths_rule=median,median_correct "hydra.sweep.subdir=${mode}-cached-fixed-\${search.strengths_rule}"
 done
 
 run steering=full,segmented search.seed=1,2 'hydra.sweep.subdir=${steering.mode}-cached-fluent-s${search.seed}'
 
-run model=gemma3_270m steering=baseline,full,segmented,in_context 'hydra.sweep.subdir=gemma3-${steering.mode}'
+run model=gemma3_270m steering=baseline,in_context,full,segmented 'hydra.sweep.subdir=gemma3-${steering.mode}'
 run model=gemma3_270m steering=full steering.target=shuffled 'hydra.sweep.subdir=gemma3-full-shuffled'

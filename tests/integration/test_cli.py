@@ -56,7 +56,10 @@ def test_cli_prints_the_composed_job_and_rejects_bad_values():
         ("data.index_file=no_such_list", "data.index_file=no_such_list: no file"),
         ("judge.name=nope", "judge.name: 'nope' is unknown: choose a judge with judge=rules, openai or hf"),
         ("steering.boundaries=[5,3]", "steering.boundaries: [5, 3] must be non-empty, increasing"),
-        ("steering=sideways", "config error: steering: no option 'sideways': use one of baseline, full, segmented"),
+        (
+            "steering=sideways",
+            "config error: steering: no option 'sideways': use one of baseline, full, in_context, segmented",
+        ),
         ("model=gpt5", "config error: model: no option 'gpt5': use one of"),
         ("steering.boundry=[3]", "config error: steering.boundry: no such key: did you mean steering.boundaries?"),
         ("search.n_trials=0", "config error: search.n_trials: must be >= 1"),

@@ -71,7 +71,7 @@ def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume
     run = client.get_run(run_id)
     assert run.inputs is not None
     (dataset,) = [i.dataset for i in run.inputs.dataset_inputs]
-    assert (dataset.name, dataset.digest) == ("simpleqa", prompt_digest(PROMPTS))
+    assert (dataset.name, dataset.digest) == (job.data.name, prompt_digest(PROMPTS))
     assert [row["index"] for row in read_table(client, run_id, "prompts.json")] == [0, 1]
 
 
