@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--answers",
         type=Path,
+        nargs="+",
         default=None,
-        help="build the report from an answers file (answers.jsonl.gz) instead of MLflow runs; nothing is logged",
+        help="build the report from answers files (answers.jsonl.gz; several are joined) instead of MLflow "
+        "runs; nothing is logged",
     )
     parser.add_argument(
         "--regrade",
@@ -82,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with one_line_errors():
         if args.answers is not None:
-            reps = read_answers(args.answers)
+            reps = [rep for path in args.answers for rep in read_answers(path)]
+            if len({r.id for r in reps}) < len(reps):
+                raise SetupError("--answers: the files share replicates: join files of different runs only")
         else:
             client = MlflowClient(tracking_uri=args.tracking_uri)
             runs = find_runs(client, args.experiment, args.sweep_id, args.run_ids)

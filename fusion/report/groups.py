@@ -108,9 +108,32 @@ def objective_of(rep: Replicate) -> str:
     return rep.params.get("search.objective", "paper")
 
 
+def model_of(rep: Replicate) -> str:
+    return rep.params.get("model.name", "")
+
+
 def summarise(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
-    """Per mode (and trial budget, target, kind of steering and objective): metrics as mean and sd
-    over replicates (search seeds), each replicate being one run or the merged shards of one job."""
+    """Per model, mode (and trial budget, target, kind of steering and objective): metrics as mean
+    and sd over replicates (search seeds), each replicate being one run or the merged shards of one
+    job. Where the runs hold several models, each model's groups are labelled ``model/label`` and
+    only compared with each other; every entry keeps its ``model`` and its ``local`` label."""
+    models = sorted({model_of(r) for r in reps})
+    out: dict[str, dict[str, Any]] = {}
+    for model in models:
+        for label, entry in _summarise_model([r for r in reps if model_of(r) == model]).items():
+            out[f"{model}/{label}" if len(models) > 1 else label] = {**entry, "model": model, "local": label}
+    return out
+
+
+def per_model(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The summary split by model, each part keyed by the full labels (model order as summarised)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for label, entry in summary.items():
+        out.setdefault(entry.get("model", ""), {})[label] = entry
+    return out
+
+
+def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     budgets: dict[str, set[str]] = defaultdict(set)
     for rep in reps:
         budgets[rep.mode].add(rep.params.get("search.n_trials", ""))
@@ -197,11 +220,20 @@ PER_PROMPT = ("composites", "strengths", "observations")
 
 
 def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
-    """The pairs of groups to compare, ``(a, b)`` for a - b: segmented vs full (same budget,
-    variant and objective), every steered group vs the baseline and vs the reference given as a
-    prompt (same target), reference vs shuffled target, cached vs exact, fluent vs paper objective
-    (each with everything else the same). Whether they share prompts is checked when they are
-    compared."""
+    """The pairs of groups to compare, ``(a, b)`` for a - b, within each model (:func:`_comparisons`)."""
+    pairs = []
+    for part in per_model(summary).values():
+        full_label = {e.get("local", label): label for label, e in part.items()}
+        local = {e.get("local", label): e for label, e in part.items()}
+        pairs += [(full_label[a], full_label[b]) for a, b in _comparisons(local)]
+    return pairs
+
+
+def _comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The pairs of one model's groups: segmented vs full (same budget, variant and objective),
+    every steered group vs the baseline and vs the reference given as a prompt (same target),
+    reference vs shuffled target, cached vs exact, fluent vs paper objective (each with everything
+    else the same). Whether they share prompts is checked when they are compared."""
     steered = {label: e for label, e in summary.items() if e["mode"] != "baseline"}
     searched = {label: e for label, e in steered.items() if not e.get("fixed")}
     by_key = {
@@ -211,7 +243,7 @@ def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     for (mode, trials, target, exact, objective), label in by_key.items():
         if mode == "segmented" and (full := by_key.get(("full", trials, target, exact, objective))):
             pairs.append((label, full))
-    pairs += [(label, "baseline") for label in steered if "baseline" in summary]
+    pairs += [(label, base) for label in steered for base, e in summary.items() if e["mode"] == "baseline"]
     # fixed strengths vs the per-question search of the same mode, target and kind of steering (the
     # objective of the search: the one the strengths were chosen with is not recorded, any compares)
     for label, e in steered.items():

@@ -10,7 +10,7 @@ from typing import Any
 from fusion.config.compose import SEARCHED_MODES
 from fusion.report.stats import PairedComparison
 from fusion.report.text import markdown, seed_table
-from fusion.report.verdicts import agreement_table, ordering, paired_markdown, verdicts
+from fusion.report.verdicts import agreement_table, ordering, paired_markdown, seed_spread, verdicts
 from fusion.tracking.answers import Replicate
 
 
@@ -42,6 +42,14 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def models_of(reps: list[Replicate]) -> list[str]:
+    """Each model of the study with the file or revision it was loaded from."""
+    identities: dict[str, set[str]] = {}
+    for rep in reps:
+        identities.setdefault(rep.params.get("model.name", "?"), set()).add(rep.tags.get("fusion.model_identity", "?"))
+    return [f"{name} ({', '.join(sorted(ids))})" for name, ids in sorted(identities.items())]
+
+
 def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list[str]:
     """What the study leaves open, read from its own runs (model, judge, seeds, subsets)."""
     models = sorted({r.params.get("model.name", "?") for r in reps})
@@ -62,6 +70,11 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
         )
     if seeds == 1:
         lines.append("- One search seed per group: the intervals resample questions, not the search's own variation.")
+    elif any(len(e["replicates"]) == 1 for e in summary.values() if e["mode"] in SEARCHED_MODES):
+        lines.append(
+            "- Some steered groups ran one search seed (the table's seeds column): their intervals resample "
+            "questions, not the search's own variation."
+        )
     if len(counts) > 1:
         lines.append(
             f"- Groups ran on {' and '.join(str(c) for c in counts)} questions: a comparison holds only for "
@@ -126,7 +139,7 @@ def replication_report(
             f"- Command: `{command}`",
             f"- Machine: {machine()}",
             f"- Wall time of the whole sweep: {wall}",
-            f"- Model: {first.params.get('model.name', '?')} ({', '.join(tags['fusion.model_identity'])})",
+            "- Model: " + "; ".join(models_of(reps)),
             f"- Judge: {', '.join(tags['fusion.judge'])} (rubric {', '.join(rubrics) or '?'}"
             + ("; regraded from the recorded answers" if regraded else "")
             + f"); strict metric = CORRECT and not degenerate; the paper's accuracy = share of prompts with "
@@ -174,6 +187,8 @@ def replication_report(
             *limits_of(summary, reps),
             "",
             "## Per seed",
+            "",
+            seed_spread(summary),
             "",
             seed_table(summary),
             "",

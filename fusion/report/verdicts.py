@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fusion.config.compose import SEARCHED_MODES
+from fusion.report.groups import per_model
 from fusion.report.stats import PairedComparison, signed
 from fusion.report.text import _pct
 
@@ -40,11 +41,22 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
     paper's accuracy, per trial budget and search objective (plain groups only: the reference target,
     and cached steering where exact runs are separate), and each step of it as a paired test where
     ``pairs`` has one."""
-    base = summary.get("baseline")
+    parts = per_model(summary)
+    out = []
+    for model, part in parts.items():
+        lines = _ordering(part, pairs)
+        out += [f"- {model}:", *(f"  {line}" for line in lines)] if len(parts) > 1 and lines else lines
+    return "\n".join(out) or "- not enough modes to compare."
+
+
+def _ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] | None) -> list[str]:
+    """:func:`ordering` for one model's groups."""
+    base = next((e for e in summary.values() if e["mode"] == "baseline"), None)
     plain = {label: e for label, e in summary.items() if _plain(e) and e["mode"] != "baseline"}
     tested = {(c.a, c.b): c for c in pairs or []}
     split_objective = len({e["objective"] for e in plain.values()}) > 1
-    out = []
+    base_label = next((label for label, e in summary.items() if e["mode"] == "baseline"), "baseline")
+    out: list[str] = []
     for budget, objective in sorted({(e["n_trials"], e["objective"] or "") for e in plain.values()}):
         label_of = {
             e["mode"]: label
@@ -72,7 +84,7 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
             )
         what = f"{budget} trials" + (f", {objective} objective" if split_objective else "")
         out.append(f"- {what}: " + "; ".join(held_lines) + caveat + ".")
-        steps = [tested.get((label_of["segmented"], label_of["full"])), tested.get((label_of["full"], "baseline"))]
+        steps = [tested.get((label_of["segmented"], label_of["full"])), tested.get((label_of["full"], base_label))]
         out += [f"  - {_step(c)}." for c in steps if c is not None]
         strict = [e.get("correct_fluent") for e in groups]
         held = None not in strict and strict[2] > strict[1] > strict[0]  # type: ignore[operator]
@@ -81,7 +93,7 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
                 "  - So on the strict metric it held in the point estimates only: a step without evidence of a "
                 "difference may be noise."
             )
-    return "\n".join(out) or "- not enough modes to compare."
+    return out
 
 
 # the questions a report answers, and which comparisons answer each: (a's entry, b's entry) -> bool
@@ -127,6 +139,36 @@ def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) 
         if mine:
             out += [f"**{question}**", "", *(f"- {_step(c)}." for c in mine), ""]
     return "\n".join(out).rstrip() or "No two groups were compared."
+
+
+def seed_spread(summary: dict[str, dict[str, Any]]) -> str:
+    """How much the search seed moves each group searched with several seeds: its per-seed values,
+    their sd and range, on the strict metric and the paper's accuracy, beside the group's
+    difference from the baseline of its model (what a seed's noise has to be compared with)."""
+    out = []
+    for label, e in summary.items():
+        reps = e["replicates"]
+        if e["mode"] not in SEARCHED_MODES or len(reps) < 2:
+            continue
+        parts = []
+        for name, key in (("correct & fluent", "correct_fluent"), ("the paper's accuracy", "accuracy")):
+            values = [r.get(key) for r in reps]
+            if None in values:
+                continue
+            spread = 100 * (max(values) - min(values))
+            parts.append(
+                f"{name} {' / '.join(_pct(v) for v in values)} (seeds {', '.join(str(r['seed']) for r in reps)}; "
+                f"mean {_pct(e[key])}, sd {100 * e[f'{key}_sd']:.1f} and range {spread:.1f} points)"
+            )
+        base = next((b for b in summary.values() if b["mode"] == "baseline" and b.get("model") == e.get("model")), None)
+        gap = (
+            f"; its strict gain over the baseline, {signed(100 * (e['correct_fluent'] - base['correct_fluent']), 1)} "
+            f"points, is {abs(e['correct_fluent'] - base['correct_fluent']) / e['correct_fluent_sd']:.1f} seed sds"
+            if base is not None and e.get("correct_fluent_sd") and base.get("correct_fluent") is not None
+            else ""
+        )
+        out.append(f"- {label}, {len(reps)} search seeds: " + "; ".join(parts) + gap + ".")
+    return "\n".join(out) or "Every steered group ran one search seed: no spread over seeds to show."
 
 
 def paired_markdown(pairs: list[PairedComparison]) -> str:

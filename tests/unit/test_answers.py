@@ -92,3 +92,36 @@ def test_a_bad_answers_file_fails_in_one_line(tmp_path):
     )
     assert result.returncode == 2 and result.stderr.startswith("fusion: --answers ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
+    """A second model's runs and another search seed, in a second file: each model's groups are
+    labelled with it and compared only with each other; the seeds of one group are one group with
+    a spread."""
+    from fusion.report.build import main
+
+    reps = read_answers(SAMPLE)
+    seed1 = replace(reps[1], id="seed1", params={**reps[1].params, "search.seed": "1"})
+    other = [replace(r, id=f"gemma-{r.id}", params={**r.params, "model.name": "gemma3_270m"}) for r in reps[:2]]
+    extra = write_answers(tmp_path / "extra.jsonl.gz", [seed1, *other])
+    out = tmp_path / "report"
+    argv = ["--answers", str(SAMPLE), str(extra), "--replication", "--json", "--resamples", "200", "--out", str(out)]
+    assert main(argv) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    assert [k for k in numbers if k != "paired"] == [
+        "gemma3_270m/baseline",
+        "gemma3_270m/full",  # one objective in its runs: not named (it is, where a model's runs mix them)
+        "smollm2_135m/baseline",
+        "smollm2_135m/full[fluent]",
+        "smollm2_135m/full[paper]",
+    ]
+    assert [r["seed"] for r in numbers["smollm2_135m/full[fluent]"]["replicates"]] == [0, 1]
+    for pair in numbers["paired"]:  # never one model's group against the other's
+        assert pair["a"].split("/")[0] == pair["b"].split("/")[0], pair
+    assert ("gemma3_270m/full", "gemma3_270m/baseline") in {(p["a"], p["b"]) for p in numbers["paired"]}
+    text = (out / "REPORT.md").read_text()
+    assert "- smollm2_135m/full[fluent], 2 search seeds: correct & fluent" in text
+    assert "gemma3_270m (" in text and "smollm2_135m (" in text  # both models named with their files
+    with pytest.raises(SystemExit) as exit_info:  # the same replicates twice would count twice
+        main(["--answers", str(SAMPLE), str(SAMPLE), "--out", str(tmp_path / "twice")])
+    assert exit_info.value.code == 2
