@@ -42,6 +42,13 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def _by_sweep(reps: list[Replicate]) -> dict[str, list[Replicate]]:
+    out: dict[str, list[Replicate]] = {}
+    for rep in reps:
+        out.setdefault(rep.tags.get("fusion.sweep_id", ""), []).append(rep)
+    return out
+
+
 def models_of(reps: list[Replicate]) -> list[str]:
     """Each model of the study with the file or revision it was loaded from."""
     identities: dict[str, set[str]] = {}
@@ -124,9 +131,14 @@ def replication_report(
         )
     )
     objectives = sorted({r.params.get("search.objective", "paper") for r in reps if r.mode in SEARCHED_MODES})
-    if wall_seconds is None:  # from the first run's start to the last run's end
-        wall_seconds = (max(r.end_time for r in reps) - min(r.start_time for r in reps)) / 1000
-    wall = f"{wall_seconds / 60:.1f} min"
+    if wall_seconds is None:  # per sweep, from its first run's start to its last run's end
+        wall_seconds = sum(
+            (max(r.end_time for r in sweep) - min(r.start_time for r in sweep)) / 1000
+            for sweep in _by_sweep(reps).values()
+        )
+    wall = f"{wall_seconds / 60:.1f} min" + (
+        f" (the sum over its {len(_by_sweep(reps))} sweeps)" if len(_by_sweep(reps)) > 1 else ""
+    )
     seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode in SEARCHED_MODES})
     return "\n".join(
         [
@@ -138,7 +150,7 @@ def replication_report(
             "",
             f"- Command: `{command}`",
             f"- Machine: {machine()}",
-            f"- Wall time of the whole sweep: {wall}",
+            f"- Wall time: {wall}",
             "- Model: " + "; ".join(models_of(reps)),
             f"- Judge: {', '.join(tags['fusion.judge'])} (rubric {', '.join(rubrics) or '?'}"
             + ("; regraded from the recorded answers" if regraded else "")

@@ -192,7 +192,9 @@ def run_job(
         # every unsteered generation of the job up front, in batches across prompts: the baseline,
         # the zero-steering control and the explanations the references are built from
         kinds = ["baseline", "control"] + ["explanation"] * (job.steering.mode != "baseline")
-        runner.answer_unsteered(prompts, kinds)  # batches cut from the whole list: a resumed job batches the same
+        runner.answer_unsteered(
+            prompts, kinds, progress=True
+        )  # batches cut from the whole list: a resumed job batches the same
         searched = job.steering.mode in SEARCHED_MODES
         per_prompt = 1 if prepared.fixed_strengths is not None else job.search.n_trials
         trials_total = (len(prompts) - len(done)) * (per_prompt if searched else 0)

@@ -86,7 +86,7 @@ def count_trials(bar: tqdm | None) -> OnTrial:
     def on_trial(_slot: int, _result: TrialResult) -> None:
         if bar is None:
             return
-        if bar.postfix:  # the batch has finished decoding: its last decode step is no longer news
+        if getattr(bar, "postfix", None):  # the batch has finished decoding: its last decode step is no longer news
             bar.set_postfix_str("", refresh=False)
         if not bar.update(1):
             bar.refresh()  # a no-op on a disabled bar

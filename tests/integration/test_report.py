@@ -93,7 +93,7 @@ def test_replication_groups_budgets_averages_seeds_and_writes_report_md(tmp_path
             ), key
         assert numbers[label]["n_prompts"] == 1
     text = (tmp_path / "report" / "REPORT.md").read_text()
-    assert "`make replication`" in text and "oracle results" in text and "Wall time of the whole sweep: 1.0 min" in text
+    assert "`make replication`" in text and "oracle results" in text and "Wall time: 1.0 min" in text
     assert "| full@2 | 2 | 2 | 1 |" in text and "Judge: rules" in text
     assert "Prompts: the first 1 of the paper's 260" in text
 

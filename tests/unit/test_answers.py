@@ -101,7 +101,8 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
     from fusion.report.build import main
 
     reps = read_answers(SAMPLE)
-    seed1 = replace(reps[1], id="seed1", params={**reps[1].params, "search.seed": "1"})
+    later = {"fusion.sweep_id": "multirun/controls"}  # a later sweep: its wall time adds to the first's
+    seed1 = replace(reps[1], id="seed1", params={**reps[1].params, "search.seed": "1"}, tags={**reps[1].tags, **later})
     other = [replace(r, id=f"gemma-{r.id}", params={**r.params, "model.name": "gemma3_270m"}) for r in reps[:2]]
     extra = write_answers(tmp_path / "extra.jsonl.gz", [seed1, *other])
     out = tmp_path / "report"
@@ -122,6 +123,7 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
     text = (out / "REPORT.md").read_text()
     assert "- smollm2_135m/full[fluent], 2 search seeds: correct & fluent" in text
     assert "gemma3_270m (" in text and "smollm2_135m (" in text  # both models named with their files
+    assert "(the sum over its 2 sweeps)" in text
     with pytest.raises(SystemExit) as exit_info:  # the same replicates twice would count twice
         main(["--answers", str(SAMPLE), str(SAMPLE), "--out", str(tmp_path / "twice")])
     assert exit_info.value.code == 2
