@@ -50,8 +50,8 @@ sweep: setup ## baseline, full and segmented as one multirun, side by side in ML
 test: setup ## every test tier: unit, integration (real model, MLflow, Optuna), e2e (servers, launchers)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-test-unit: setup ## the quick loop: tiny random-weight models and pure functions (well under a minute)
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+test-unit: setup ## the quick loop: tiny random-weight models and pure functions (under a minute; a shorter config fuzz)
+	FUSION_FUZZ_EXAMPLES=$${FUSION_FUZZ_EXAMPLES:-20} $(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: setup ## the real default model, a real MLflow store, real Optuna studies
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)

@@ -80,18 +80,16 @@ def test_a_report_is_rebuilt_and_regraded_from_the_answers_file_alone(tmp_path):
     assert not (tmp_path / "mlruns").exists()
 
 
-def test_a_bad_answers_file_fails_in_one_line(tmp_path):
+def test_a_bad_answers_file_fails_in_one_line(tmp_path, capsys):
+    from fusion.report.build import main
+
     bad = tmp_path / "bad.jsonl.gz"
     bad.write_text("not gzip")
-    result = subprocess.run(
-        [sys.executable, "-m", "fusion.report", "--answers", str(bad), "--out", str(tmp_path / "r")],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and result.stderr.startswith("fusion: --answers ")
-    assert len(result.stderr.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--answers", str(bad), "--out", str(tmp_path / "r")])
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2 and stderr.startswith("fusion: --answers ")
+    assert len(stderr.strip().splitlines()) == 1
 
 
 def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):

@@ -118,7 +118,7 @@ def overrides(draw: st.DrawFn) -> list[str]:
     return [*dict.fromkeys(base), *(f"{key}={draw(VALUES)}" for key in chosen)]
 
 
-# 50 cases keep the unit tier under a minute; FUSION_FUZZ_EXAMPLES=2000 for a long hunt
+# 50 cases in the full suite (CI), 20 in `make test-unit`'s quick loop; FUSION_FUZZ_EXAMPLES=2000 for a long hunt
 @settings(
     max_examples=int(os.environ.get("FUSION_FUZZ_EXAMPLES", "50")),
     deadline=10_000,
