@@ -86,7 +86,9 @@ def default_run_name(job: JobConfig) -> str:
         return "-".join([job.steering.mode, *target, job.model.name])
     target = ["shuffled"] if job.steering.target == "shuffled" else []
     if job.search.strengths is not None or job.search.strengths_from is not None:  # no search: no objective, no seed
-        return "-".join([job.steering.mode, *target, job.steering.decoding, "fixed", job.model.name])
+        # strengths reduced from an earlier job say by which rule, as the report's groups do
+        fixed = "fixed" if job.search.strengths is not None else f"fixed-{job.search.strengths_rule}"
+        return "-".join([job.steering.mode, *target, job.steering.decoding, fixed, job.model.name])
     parts = [job.steering.mode, *target, job.steering.decoding, job.search.objective, f"s{job.search.seed}"]
     return "-".join([*parts, job.model.name])
 

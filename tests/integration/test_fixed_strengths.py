@@ -56,7 +56,7 @@ def test_strengths_from_an_earlier_run_apply_its_median_with_no_search(tmp_path)
     _, runs = runs_of(tmp_path)
     (fixed,) = [r for r in runs if r.info.run_id != source.info.run_id]
     assert json.loads(fixed.data.tags["fusion.fixed_strengths"]) == pytest.approx([statistics.median(chosen)])
-    assert fixed.info.run_name == "full-cached-fixed-smollm2_135m"
+    assert fixed.info.run_name == "full-cached-fixed-median-smollm2_135m"  # the rule that chose them
     trials = read_table(client, fixed.info.run_id, "trials.json")
     (row,) = read_table(client, fixed.info.run_id, "prompts.json")  # the other half: 1 question
     assert len(trials) == 1 and row["n_trials"] == 1
