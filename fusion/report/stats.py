@@ -125,14 +125,21 @@ class PairedComparison:
         return (
             f"{self.a} - {self.b} ({self.n_prompts} prompts): {signed(self.strict_diff, 1)} points correct and fluent "
             f"[{signed(self.strict_ci_low or 0.0, 1)}, {signed(self.strict_ci_high or 0.0, 1)}] "
-            f"({self.strict_b_count} vs {self.strict_c_count} discordant prompts), McNemar p = "
-            f"{self.strict_mcnemar_p:.3f}: {self.strict_evidence}"
+            f"({self.strict_b_count} vs {self.strict_c_count} discordant prompts), McNemar "
+            f"{p_value(self.strict_mcnemar_p)}: {self.strict_evidence}"
         )
 
 
 def strict_evidence(p: float, alpha: float = ALPHA) -> str:
     """The strict verdict, from McNemar's test alone: the strict metric is a 0/1 outcome."""
     return f"evidence of a difference (McNemar p < {alpha:g})" if p < alpha else "no evidence of a difference"
+
+
+def p_value(p: float | None) -> str:
+    """``p = 0.016``, or ``p < 0.001`` where three places would print a p-value of zero."""
+    if p is None:  # a study recorded before the strict metric
+        return "p = n/a"
+    return "p < 0.001" if p < 0.0005 else f"p = {p:.3f}"
 
 
 def signed(value: float, digits: int) -> str:
@@ -216,7 +223,7 @@ def compare_groups(
     sentence = (
         f"{a_label} - {b_label} ({n} prompts): {signed(100 * acc_diff, 1)} points accuracy "
         f"({b_count} vs {c_count} discordant prompts), composite {signed(comp_diff, 3)} "
-        f"[{signed(low, 3)}, {signed(high, 3)}], McNemar p = {p:.3f}: {verdict}"
+        f"[{signed(low, 3)}, {signed(high, 3)}], McNemar {p_value(p)}: {verdict}"
     )
     return PairedComparison(
         a=a_label,

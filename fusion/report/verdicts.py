@@ -7,7 +7,7 @@ from typing import Any
 
 from fusion.config.compose import SEARCHED_MODES
 from fusion.report.groups import per_model
-from fusion.report.stats import PairedComparison, signed
+from fusion.report.stats import PairedComparison, p_value, signed
 from fusion.report.text import _pct
 
 
@@ -16,7 +16,7 @@ def _strict_step(pair: PairedComparison) -> str:
         return "correct & fluent: not recorded"
     return (
         f"correct & fluent {signed(pair.strict_diff, 1)} points [{signed(pair.strict_ci_low or 0.0, 1)}, "
-        f"{signed(pair.strict_ci_high or 0.0, 1)}], McNemar p = {pair.strict_mcnemar_p:.3f}: {pair.strict_evidence}"
+        f"{signed(pair.strict_ci_high or 0.0, 1)}], McNemar {p_value(pair.strict_mcnemar_p)}: {pair.strict_evidence}"
     )
 
 
@@ -24,7 +24,7 @@ def _step(pair: PairedComparison) -> str:
     """One comparison as paired tests: the strict metric, then the paper's accuracy and composite."""
     return (
         f"{pair.a} - {pair.b}: {_strict_step(pair)}; paper's accuracy {signed(pair.accuracy_diff, 1)} points "
-        f"[{signed(pair.accuracy_ci_low, 1)}, {signed(pair.accuracy_ci_high, 1)}], McNemar p = {pair.mcnemar_p:.3f}, "
+        f"[{signed(pair.accuracy_ci_low, 1)}, {signed(pair.accuracy_ci_high, 1)}], McNemar {p_value(pair.mcnemar_p)}, "
         f"composite {signed(pair.composite_diff, 3)} [{signed(pair.ci_low, 3)}, {signed(pair.ci_high, 3)}]: "
         f"{pair.evidence}"
     )
@@ -187,12 +187,12 @@ def paired_markdown(pairs: list[PairedComparison]) -> str:
             "n/a | n/a | n/a | not recorded"
             if c.strict_diff is None
             else f"{signed(c.strict_diff, 1)} [{signed(c.strict_ci_low or 0.0, 1)}, {signed(c.strict_ci_high or 0.0, 1)}] "
-            f"| {c.strict_b_count} / {c.strict_c_count} | {c.strict_mcnemar_p:.3f} | {c.strict_evidence}"
+            f"| {c.strict_b_count} / {c.strict_c_count} | {p_value(c.strict_mcnemar_p).removeprefix('p = ')} | {c.strict_evidence}"
         )
         lines.append(
             f"| {c.a} - {c.b} | {c.n_prompts} | {c.seeds_a} / {c.seeds_b} | {strict} "
             f"| {signed(c.accuracy_diff, 1)} [{signed(c.accuracy_ci_low, 1)}, {signed(c.accuracy_ci_high, 1)}] "
-            f"| {c.b_count} / {c.c_count} | {c.mcnemar_p:.3f} "
+            f"| {c.b_count} / {c.c_count} | {p_value(c.mcnemar_p).removeprefix('p = ')} "
             f"| {c.composite_diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}] | {c.evidence} |"
         )
     lines += ["", PAIRED_RULE.format(resamples=pairs[0].resamples, seed=pairs[0].seed)]

@@ -133,3 +133,15 @@ def test_statistics_do_not_import_torch(module):
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
+
+
+def test_a_p_value_below_three_places_is_not_printed_as_zero():
+    from fusion.report.stats import p_value
+
+    assert [p_value(p) for p in (0.0, 0.0004, 0.0005, 0.016, 1.0)] == [
+        "p < 0.001",
+        "p < 0.001",
+        "p = 0.001",
+        "p = 0.016",
+        "p = 1.000",
+    ]
