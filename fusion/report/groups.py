@@ -173,7 +173,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
         target, exact = steering_variant(first)
         entry: dict[str, Any] = {
             "mode": first.mode,
-            "n_trials": int(first.params.get("search.n_trials", 0)) if steered else 0,
+            "n_trials": int(first.params.get("search.n_trials", 0)) if steered and not fixed_of(first) else 0,
             "target": target if first.mode != "baseline" else None,
             "exact": exact if steered else None,
             "objective": objective_of(first) if steered and not fixed_of(first) else None,

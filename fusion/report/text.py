@@ -49,7 +49,9 @@ def markdown(summary: dict[str, dict[str, Any]]) -> str:
         "(mean over seeds). ± is the sd over search seeds (replicates) of one group; median and std are means "
         "over replicates. The zero-steering control is the steering prompt answered without hooks, on the same "
         "prompts. Labels name the variant where the groups differ in it: [shuffled] the placebo target, [exact] "
-        "exact steering, [fluent] / [paper] the search objective."
+        "exact steering, [fluent] / [paper] the search objective, [fixed-median] / [fixed-median_correct] strengths "
+        "fixed in advance by that rule from other questions' searches (no search: trials —). in_context is the "
+        "reference text given in the prompt (no steering, no search)."
     )
     return "\n".join(lines)
 
