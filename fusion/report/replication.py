@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fusion.config.compose import SEARCHED_MODES
+from fusion.report.groups import fixed_of
 from fusion.report.stats import PairedComparison
 from fusion.report.text import markdown, seed_table
 from fusion.report.verdicts import agreement_table, ordering, paired_markdown, seed_spread, verdicts
@@ -46,6 +47,19 @@ def _by_sweep(reps: list[Replicate]) -> dict[str, list[Replicate]]:
     out: dict[str, list[Replicate]] = {}
     for rep in reps:
         out.setdefault(rep.tags.get("fusion.sweep_id", ""), []).append(rep)
+    return out
+
+
+def partial_shards(reps: list[Replicate]) -> list[str]:
+    """The groups that ran one shard of their questions only (the fixed strengths run on the half
+    they were not chosen on), as ``full[fixed-median] ran data.shard=1 of 2``."""
+    out = []
+    for rep in reps:
+        shards = int(rep.params.get("data.num_shards", "1") or 1)
+        if shards > len(rep.run_ids):
+            fixed = fixed_of(rep)
+            label = f"{rep.mode}[{fixed}]" if fixed else rep.mode
+            out.append(f"{label} ran data.shard={rep.params.get('data.shard')} of {shards}")
     return out
 
 
@@ -158,8 +172,9 @@ def replication_report(
             f"composite >= {first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant "
             f"{first.params.get('eval.overlap', '?')}",
             f"- Prompts: {' or '.join(limits)} of the paper's 260 (data=paper260, offset "
-            f"{first.params.get('data.offset', '0')}; the table's prompts column says which); "
-            f"max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
+            f"{first.params.get('data.offset', '0')}; the table's prompts column says which)"
+            + "".join(f"; {part}" for part in partial_shards(reps))
+            + f"; max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
             f"- Steering: {steering}",
             f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of "
             f"{first.params.get('search.batch_size', '?')}, seeds {', '.join(seeds)}; objective "
