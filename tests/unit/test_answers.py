@@ -125,3 +125,12 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # the same replicates twice would count twice
         main(["--answers", str(SAMPLE), str(SAMPLE), "--out", str(tmp_path / "twice")])
     assert exit_info.value.code == 2
+
+
+def test_a_group_that_ran_one_shard_only_is_named_in_the_report_header():
+    from fusion.report.replication import partial_shards
+
+    reps = read_answers(SAMPLE)
+    half = replace(reps[1], params={**reps[1].params, "data.num_shards": "2", "data.shard": "1"}, run_ids=["r"])
+    merged = replace(reps[2], params={**reps[2].params, "data.num_shards": "2"}, run_ids=["r0", "r1"])
+    assert partial_shards([reps[0], half, merged]) == ["full ran data.shard=1 of 2"]
