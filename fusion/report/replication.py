@@ -117,7 +117,6 @@ def replication_report(
         k: sorted({r.tags.get(k, "") for r in reps})
         for k in (
             "fusion.judge",
-            "fusion.model_identity",
             "fusion.steering_exact",
             "fusion.sweep_id",
             "mlflow.source.git.commit",
