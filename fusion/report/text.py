@@ -36,7 +36,7 @@ def markdown(summary: dict[str, dict[str, Any]]) -> str:
         lines.append(
             f"| {label} | {e['n_trials'] or '—'} | {len(e['replicates'])} | {e['n_prompts']} "
             f"| {_pct(e.get('correct_fluent'), e.get('correct_fluent_sd', 0.0))} "
-            f"| {_pct(e['accuracy'], e['accuracy_sd'])} | {'n/a' if degenerate is None else f'{degenerate:g}'} "
+            f"| {_pct(e['accuracy'], e['accuracy_sd'])} | {'n/a' if degenerate is None else f'{degenerate:.3g}'} "
             f"| {_num(e['composite_mean'], e['composite_mean_sd'])} "
             f"| {_num(e['composite_median'])} | {_num(e['composite_std'])} | {_num(e['overlap_mean'], e['overlap_mean_sd'])} "
             f"| {grades} | {control} |"
