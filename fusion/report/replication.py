@@ -144,14 +144,12 @@ def replication_report(
         )
     )
     objectives = sorted({r.params.get("search.objective", "paper") for r in reps if r.mode in SEARCHED_MODES})
+    sweeps = _by_sweep(reps)
     if wall_seconds is None:  # per sweep, from its first run's start to its last run's end
         wall_seconds = sum(
-            (max(r.end_time for r in sweep) - min(r.start_time for r in sweep)) / 1000
-            for sweep in _by_sweep(reps).values()
+            (max(r.end_time for r in sweep) - min(r.start_time for r in sweep)) / 1000 for sweep in sweeps.values()
         )
-    wall = f"{wall_seconds / 60:.1f} min" + (
-        f" (the sum over its {len(_by_sweep(reps))} sweeps)" if len(_by_sweep(reps)) > 1 else ""
-    )
+    wall = f"{wall_seconds / 60:.1f} min" + (f" (the sum over its {len(sweeps)} sweeps)" if len(sweeps) > 1 else "")
     seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode in SEARCHED_MODES})
     return "\n".join(
         [
