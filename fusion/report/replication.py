@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from fusion.config.compose import SEARCHED_MODES
-from fusion.report.groups import fixed_of
 from fusion.report.stats import PairedComparison
 from fusion.report.text import markdown, seed_table
 from fusion.report.verdicts import agreement_table, ordering, paired_markdown, seed_spread, verdicts
@@ -50,16 +49,15 @@ def _by_sweep(reps: list[Replicate]) -> dict[str, list[Replicate]]:
     return out
 
 
-def partial_shards(reps: list[Replicate]) -> list[str]:
+def partial_shards(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list[str]:
     """The groups that ran one shard of their questions only (the fixed strengths run on the half
-    they were not chosen on), as ``full[fixed-median] ran data.shard=1 of 2``."""
+    they were not chosen on), by their report labels: ``full[fixed-median] ran data.shard=1 of 2``."""
+    label_of = {run: label for label, e in summary.items() for run in e["runs"]}
     out = []
     for rep in reps:
         shards = int(rep.params.get("data.num_shards", "1") or 1)
         if shards > len(rep.run_ids):
-            fixed = fixed_of(rep)
-            label = f"{rep.mode}[{fixed}]" if fixed else rep.mode
-            out.append(f"{label} ran data.shard={rep.params.get('data.shard')} of {shards}")
+            out.append(f"{label_of.get(rep.id, rep.mode)} ran data.shard={rep.params.get('data.shard')} of {shards}")
     return out
 
 
@@ -170,7 +168,7 @@ def replication_report(
             f"{first.params.get('eval.overlap', '?')}",
             f"- Prompts: {' or '.join(limits)} of the paper's 260 (data=paper260, offset "
             f"{first.params.get('data.offset', '0')}; the table's prompts column says which)"
-            + "".join(f"; {part}" for part in partial_shards(reps))
+            + "".join(f"; {part}" for part in partial_shards(summary, reps))
             + f"; max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
             f"- Steering: {steering}",
             f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of "

@@ -128,9 +128,11 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
 
 
 def test_a_group_that_ran_one_shard_only_is_named_in_the_report_header():
+    from fusion.report.groups import summarise
     from fusion.report.replication import partial_shards
 
     reps = read_answers(SAMPLE)
-    half = replace(reps[1], params={**reps[1].params, "data.num_shards": "2", "data.shard": "1"}, run_ids=["r"])
-    merged = replace(reps[2], params={**reps[2].params, "data.num_shards": "2"}, run_ids=["r0", "r1"])
-    assert partial_shards([reps[0], half, merged]) == ["full ran data.shard=1 of 2"]
+    half = replace(reps[1], params={**reps[1].params, "data.num_shards": "2", "data.shard": "1"}, run_ids=[reps[1].id])
+    merged = replace(reps[2], params={**reps[2].params, "data.num_shards": "2"}, run_ids=[reps[2].id, "r1"])
+    joined = [reps[0], half, merged]
+    assert partial_shards(summarise(joined), joined) == ["full[fluent] ran data.shard=1 of 2"]
