@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 
+import optuna
 import pytest
 
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
@@ -16,28 +17,39 @@ from fusion.tracking.runs import read_table
 from tests.helpers import run_fusion, runs_of
 
 
-def test_fixed_strengths_generate_one_row_per_question_and_open_no_study(loaded, monkeypatch):
-    job = JobConfig(
-        steering=SteeringConfig(mode="segmented", boundaries=[10, 20]),
-        search=SearchConfig(strengths=[0.3, 0.0, 0.1], study_storage="memory"),
-        prompts=PromptsConfig(chat_template=True, max_new_tokens=12),
-    )
-    runner = PromptRunner(job, loaded, RulesJudge(), fixed_strengths=job.search.strengths)
+def test_fixed_strengths_generate_one_row_per_question_and_open_no_study(loaded, tmp_path, monkeypatch):
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+
+    def runner_for(search: SearchConfig, fixed: list[float] | None) -> PromptRunner:
+        job = JobConfig(
+            steering=SteeringConfig(mode="segmented", boundaries=[10, 20]),
+            search=search,
+            prompts=PromptsConfig(chat_template=True, max_new_tokens=12),
+        )
+        return PromptRunner(job, loaded, RulesJudge(), key="fixed", fixed_strengths=fixed)
+
+    fixed = [0.3, 0.0, 0.1]
+    runner = runner_for(SearchConfig(strengths=fixed, study_storage="url", study_url=storage), fixed)
     rows: list[int] = []
     generate = runner._generate
     monkeypatch.setattr(runner, "_generate", lambda texts, **kw: rows.append(len(texts)) or generate(texts, **kw))
-    studies: list[object] = []
-    monkeypatch.setattr("optuna.create_study", lambda *a, **k: studies.append(a) or pytest.fail("a study opened"))
     prompts = load_simpleqa()[:3]
     runner.answer_unsteered(prompts, ["baseline", "control", "explanation"])  # as the pipeline does first
     rows.clear()
     outcomes = list(runner.run_pack(list(enumerate(prompts))))
-    assert rows == [3] and not studies  # one steered batch: one row per question
+    assert rows == [3]  # one steered batch: one row per question
     for outcome in outcomes:
         assert outcome.n_trials == 1 and [t.number for t in outcome.trials] == [0]
-        assert outcome.steered.strengths == pytest.approx([0.3, 0.0, 0.1])
+        assert outcome.steered.strengths == pytest.approx(fixed)
         assert outcome.steering is not None  # the vectors it applied are saved like a search's
         assert outcome.steering.strengths[0, :10].tolist() == pytest.approx([0.3] * 10)
+    assert not (tmp_path / "studies.db").exists()  # no study was opened in the job's storage
+
+    # the same storage with a search: one study per question lands there, so the check above can fail
+    searching = runner_for(SearchConfig(n_trials=1, batch_size=1, study_storage="url", study_url=storage), None)
+    searching.answer_unsteered(prompts, ["baseline", "control", "explanation"])
+    list(searching.run_pack(list(enumerate(prompts))))
+    assert len(optuna.get_all_study_names(storage)) == 3
 
 
 def test_strengths_from_an_earlier_run_apply_its_median_with_no_search(tmp_path):
