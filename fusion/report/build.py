@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             reps = replicates_from_runs(client, runs)
         if args.regrade:
             reps = regrade(reps, judge_from(args.regrade))
-    summary = summarise(reps)
+        summary = summarise(reps)
     pairs = paired(summary, args.resamples, args.bootstrap_seed)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from fusion.config.compose import SEARCHED_MODES
+from fusion.errors import SetupError
 from fusion.evaluate.metrics import summary_metrics
 from fusion.evaluate.scoring import correct_fluent
 from fusion.report.stats import Observation, PairedComparison, compare_groups
@@ -188,10 +189,19 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             "segments": first.tags.get("fusion.segments", ""),
         }
         per_replicate = []
+        answered: dict[int, set[tuple[str, int]]] = defaultdict(set)  # search seed -> prompts answered
         for rep in grouped[label]:
             metrics = replicate_metrics(rep)
             per_replicate.append(metrics)
             observed = prompt_observations(rep.rows, rep.threshold, rep.params.get("data.name", ""))
+            # the same job twice (answers files of two reruns joined) would count as two seeds
+            seed = int(rep.params.get("search.seed", 0))
+            if answered[seed] & observed.keys():
+                raise SetupError(
+                    f"{model_of(first)}/{label}: two replicates with search seed {seed} answered the same "
+                    f"prompts (runs {', '.join(rep.run_ids)} and another): join answers of different groups or seeds"
+                )
+            answered[seed] |= observed.keys()
             for prompt_key, observation in observed.items():
                 entry["observations"][prompt_key].append(observation)
             entry["replicates"].append(

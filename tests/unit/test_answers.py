@@ -125,6 +125,14 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # the same replicates twice would count twice
         main(["--answers", str(SAMPLE), str(SAMPLE), "--out", str(tmp_path / "twice")])
     assert exit_info.value.code == 2
+    # a rerun of the same job (another run id, the same seed and prompts) is not a second seed
+    rerun = write_answers(tmp_path / "rerun.jsonl.gz", [replace(reps[1], id="rerun", run_ids=["rerun"])])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--answers", str(SAMPLE), str(rerun), "--out", str(tmp_path / "rerun")])
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "two replicates with search seed 0 answered the same prompts" in stderr
+    assert stderr.count("\n") == 1
 
 
 def test_a_group_that_ran_one_shard_only_is_named_in_the_report_header():
