@@ -34,11 +34,14 @@ run steering=full,segmented search.seed=1,2 'hydra.sweep.subdir=${steering.mode}
 run model=gemma3_270m steering=baseline,in_context,full,segmented 'hydra.sweep.subdir=gemma3-${steering.mode}'
 run model=gemma3_270m steering=full steering.target=shuffled 'hydra.sweep.subdir=gemma3-full-shuffled'
 
-# The report: this sweep's answers joined with the replication's committed ones (so every control
-# is paired per question with the groups it is compared with), all regraded with the rules judge.
-# Run the controls into a sweep of their own: a replicate in both files is refused.
+# The report: this sweep's answers joined with the replication's (so every control is paired per
+# question with the groups it is compared with), all regraded with the rules judge. The committed
+# answers.jsonl.gz already holds the controls of sweeps controls-v1..v3: to join a rerun of them,
+# point BASE_ANSWERS at answers of the replication's sweep alone (the same job joined twice is
+# refused, not counted as a second seed).
+BASE_ANSWERS=${BASE_ANSWERS:-experiments/paper_replication/answers.jsonl.gz}
 "$PY" -m fusion.report --tracking-uri "$STORE" --experiment paper_replication --sweep-id "multirun/${SWEEP_ID}" \
   --out "${SWEEP}/report" --replication --no-log
-"$PY" -m fusion.report --answers experiments/paper_replication/answers.jsonl.gz "${SWEEP}/report/answers.jsonl.gz" \
+"$PY" -m fusion.report --answers "$BASE_ANSWERS" "${SWEEP}/report/answers.jsonl.gz" \
   --regrade judge=rules --replication --out experiments/paper_replication \
   --command "SWEEP_ID=replication-v3 make replication; SWEEP_ID=${SWEEP_ID} bash experiments/controls/run.sh"
