@@ -10,7 +10,14 @@ from typing import Any
 from fusion.config.compose import SEARCHED_MODES
 from fusion.report.stats import PairedComparison
 from fusion.report.text import markdown, seed_table
-from fusion.report.verdicts import agreement_table, ordering, paired_markdown, seed_spread, verdicts
+from fusion.report.verdicts import (
+    across_models,
+    agreement_table,
+    ordering,
+    paired_markdown,
+    seed_spread,
+    verdicts,
+)
 from fusion.tracking.answers import Replicate
 
 
@@ -149,6 +156,7 @@ def replication_report(
         )
     wall = f"{wall_seconds / 60:.1f} min" + (f" (the sum over its {len(sweeps)} sweeps)" if len(sweeps) > 1 else "")
     seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode in SEARCHED_MODES})
+    models_held = across_models(summary, pairs or [])
     return "\n".join(
         [
             "# Paper replication: Fusion Steering on the paper's 260 questions",
@@ -191,6 +199,7 @@ def replication_report(
             "",
             verdicts(summary, pairs or []),
             "",
+            *(["## Does it hold on another model?", "", models_held, ""] if models_held else []),
             "## Did segmented > full > baseline hold?",
             "",
             ordering(summary, pairs),

@@ -141,6 +141,53 @@ def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) 
     return "\n".join(out).rstrip() or "No two groups were compared."
 
 
+def _gain(pair: PairedComparison) -> bool:
+    """A strict gain: a is right more often than b, McNemar p < 0.05."""
+    return bool(pair.strict_diff and pair.strict_diff > 0 and (pair.strict_mcnemar_p or 1.0) < 0.05)
+
+
+def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
+    """Whether the strict gain of steering over the baseline and over the placebo held on each model,
+    for the searched groups of the objective that every model ran (so the models are compared like
+    for like); empty with one model."""
+    parts = per_model(summary)
+    if len(parts) < 2:
+        return ""
+    steered = [e for e in summary.values() if e["mode"] in SEARCHED_MODES and _plain(e) and e.get("objective")]
+    shared = set.intersection(*({e["objective"] for e in steered if e["model"] == m} for m in parts))
+    if len(shared) != 1:
+        return ""
+    objective = shared.pop()
+    out, held = [], []
+    for model in parts:
+        mine = [
+            c
+            for c in pairs
+            if summary[c.a]["model"] == model
+            and summary[c.a]["mode"] in SEARCHED_MODES
+            and _plain(summary[c.a])
+            and summary[c.a]["objective"] == objective
+            and (summary[c.b]["mode"] == "baseline" or summary[c.b]["target"] == "shuffled")
+        ]
+        if not mine:
+            continue
+        gains = [c for c in mine if _gain(c)]
+        if len(gains) == len(mine):
+            held.append(model)
+        steps = "; ".join(
+            f"{c.a} - {c.b} {signed(c.strict_diff or 0.0, 1)} points [{signed(c.strict_ci_low or 0.0, 1)}, "
+            f"{signed(c.strict_ci_high or 0.0, 1)}], McNemar {p_value(c.strict_mcnemar_p)}"
+            for c in mine
+        )
+        out.append(f"- {model}: a strict gain in {len(gains)} of {len(mine)} comparisons ({steps}).")
+    others = [m for m in parts if m not in held]
+    verdict = (
+        f"The strict gain over the baseline and the placebo ({objective} objective) held on "
+        f"{', '.join(held) or 'no model'}" + (f" and not on {', '.join(others)}." if others else ".")
+    )
+    return "\n".join([*out, "", verdict])
+
+
 def seed_spread(summary: dict[str, dict[str, Any]]) -> str:
     """How much the search seed moves each group searched with several seeds: its per-seed values,
     their sd and range, on the strict metric and the paper's accuracy, beside the group's

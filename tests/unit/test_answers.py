@@ -122,6 +122,10 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
     assert "- smollm2_135m/full[fluent], 2 search seeds: correct & fluent" in text
     assert "gemma3_270m (" in text and "smollm2_135m (" in text  # both models named with their files
     assert "(the sum over its 2 sweeps)" in text
+    # one verdict per model on the strict gain, for the objective both models ran
+    held = text.split("## Does it hold on another model?")[1].split("## ")[0]
+    assert "- gemma3_270m: a strict gain in " in held and "- smollm2_135m: a strict gain in " in held
+    assert "The strict gain over the baseline and the placebo (fluent objective) held on " in held
     with pytest.raises(SystemExit) as exit_info:  # the same replicates twice would count twice
         main(["--answers", str(SAMPLE), str(SAMPLE), "--out", str(tmp_path / "twice")])
     assert exit_info.value.code == 2
