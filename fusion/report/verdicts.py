@@ -181,10 +181,14 @@ def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparis
         )
         out.append(f"- {model}: a strict gain in {len(gains)} of {len(mine)} comparisons ({steps}).")
     others = [m for m in parts if m not in held]
-    verdict = (
-        f"The strict gain over the baseline and the placebo ({objective} objective) held on "
-        f"{', '.join(held) or 'no model'}" + (f" and not on {', '.join(others)}." if others else ".")
+    where = (
+        f"{', '.join(held)} and not on {', '.join(others)}"
+        if held and others
+        else ", ".join(held)
+        if held
+        else f"none of {', '.join(others)}"
     )
+    verdict = f"The strict gain over the baseline and the placebo ({objective} objective) held on {where}."
     return "\n".join([*out, "", verdict])
 
 
