@@ -206,7 +206,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
                 entry["observations"][prompt_key].append(observation)
             entry["replicates"].append(
                 {
-                    "seed": int(rep.params.get("search.seed", 0)),
+                    "seed": seed,
                     "shards": len(rep.run_ids),
                     "runs": rep.run_ids,
                     "resumed": rep.tags.get("fusion.resumed") == "true",

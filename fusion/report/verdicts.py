@@ -7,7 +7,7 @@ from typing import Any
 
 from fusion.config.compose import SEARCHED_MODES
 from fusion.report.groups import per_model
-from fusion.report.stats import PairedComparison, p_value, signed
+from fusion.report.stats import ALPHA, PairedComparison, p_value, signed
 from fusion.report.text import _pct
 
 
@@ -143,7 +143,7 @@ def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) 
 
 def _gain(pair: PairedComparison) -> bool:
     """A strict gain: a is right more often than b, McNemar p < 0.05."""
-    return bool(pair.strict_diff and pair.strict_diff > 0 and (pair.strict_mcnemar_p or 1.0) < 0.05)
+    return bool(pair.strict_diff and pair.strict_diff > 0 and (pair.strict_mcnemar_p or 1.0) < ALPHA)
 
 
 def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
@@ -158,7 +158,7 @@ def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparis
     if len(shared) != 1:
         return ""
     objective = shared.pop()
-    out, held = [], []
+    out, tested, held = [], [], []
     for model in parts:
         mine = [
             c
@@ -171,16 +171,15 @@ def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparis
         ]
         if not mine:
             continue
+        tested.append(model)
         gains = [c for c in mine if _gain(c)]
         if len(gains) == len(mine):
             held.append(model)
-        steps = "; ".join(
-            f"{c.a} - {c.b} {signed(c.strict_diff or 0.0, 1)} points [{signed(c.strict_ci_low or 0.0, 1)}, "
-            f"{signed(c.strict_ci_high or 0.0, 1)}], McNemar {p_value(c.strict_mcnemar_p)}"
-            for c in mine
-        )
+        steps = "; ".join(f"{c.a} - {c.b}: {_strict_step(c)}" for c in mine)
         out.append(f"- {model}: a strict gain in {len(gains)} of {len(mine)} comparisons ({steps}).")
-    others = [m for m in parts if m not in held]
+    if not tested:
+        return ""
+    others = [m for m in tested if m not in held]
     where = (
         f"{', '.join(held)} and not on {', '.join(others)}"
         if held and others
