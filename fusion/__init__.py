@@ -16,6 +16,9 @@ The public API (everything else is internal and may move):
 - ``run_job(overrides=(), output_dir=None) -> JobResult``: one job from Python, composed and checked
   as ``python -m fusion.run OVERRIDES`` is. (Not ``fusion.run``, nor ``fusion.steer`` for the hooks: those
   names are the entry-point modules, and importing one would replace a function of that name.)
+- ``strict_answer``: fusion's strict judge (CORRECT and not degenerate) as an MLflow GenAI scorer, for
+  ``mlflow.genai.evaluate(data=..., scorers=[fusion.strict_answer])``; ``strict_scorer(overrides)``
+  builds one with another judge (``["judge=openai", "judge.model=..."]``).
 - ``FusionError``: the one error type of bad input (its message is one line naming the fix).
 
 Example (docs/api.md)::
@@ -49,6 +52,8 @@ _API = {
     "run_job": "fusion.run",
     "JobResult": "fusion.search.pipeline",
     "FusionError": "fusion.errors",
+    "strict_answer": "fusion.tracking.scorer",
+    "strict_scorer": "fusion.tracking.scorer",
 }
 _DEFINED_AS = {
     "load_model": "load_named_model",
@@ -65,6 +70,8 @@ __all__ = [
     "load_vectors",
     "run_job",
     "steering",
+    "strict_answer",
+    "strict_scorer",
 ]
 
 if TYPE_CHECKING:
@@ -74,6 +81,7 @@ if TYPE_CHECKING:
     from fusion.model.steering import steer as steering
     from fusion.run import run as run_job
     from fusion.search.pipeline import JobResult
+    from fusion.tracking.scorer import strict_answer, strict_scorer
     from fusion.tracking.vectors import SteeringVectors, load_vectors
 
 

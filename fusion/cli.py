@@ -1,4 +1,4 @@
-"""The ``fusion`` command: ``fusion run|report|steer|studies|bench|parity [ARGS]``.
+"""The ``fusion`` command: ``fusion run|report|grade|adjudicate|steer|studies|bench|parity [ARGS]``.
 
 Each subcommand is the module entry point of the same name with the rest of the command line
 (``fusion run steering=segmented -m`` is ``python -m fusion.run steering=segmented -m``); the
@@ -18,6 +18,12 @@ COMMANDS = {
         "one Fusion Steering job, or a sweep with -m (Hydra overrides, e.g. steering=segmented)",
     ),
     "report": ("fusion.report.build", "main", "the paper-style report of finished runs, or of an answers file"),
+    "grade": ("fusion.grade", "main", "grade answers made elsewhere (JSONL: question, gold, answer) with the judge"),
+    "adjudicate": (
+        "fusion.report.adjudication",
+        "main",
+        "export the judge's strict positives that no person has labelled, blind, for hand labels",
+    ),
     "steer": ("fusion.steer", "main", "replay a run's steering vectors on one question"),
     "studies": ("fusion.tracking.studies", "main", "the Optuna study file of a job (for optuna-dashboard)"),
     "bench": ("fusion.bench.cli", "main", "speed benchmarks (CPU pipeline; --random-weights ARCH --device cuda)"),

@@ -27,10 +27,12 @@ def replay(
 ) -> tuple[str, dict]:
     """The steered answer (and the vectors' index) of ``prompt`` of ``run_id``, or of ``question``."""
     from fusion.config.schema import ModelConfig, QuantizationConfig
+    from fusion.evaluate.answer_end import cut_answer
     from fusion.model.generation import encode, eos_ids, greedy
     from fusion.model.loading import load_model
     from fusion.model.prompts import render_user
     from fusion.model.steering import steer
+    from fusion.search.answering import stop_strings
     from fusion.tracking.vectors import load_steering
 
     vectors = load_steering(run_id, prompt, tracking_uri).scaled(strength_scale)
@@ -42,6 +44,8 @@ def replay(
     if question is not None:
         text = render_user(loaded.tokenizer, meta["steer_template"].format(question=question), meta["chat_template"])
     cached = meta["decoding"] == "cached"
+    # where the run's answers ended; vectors saved before stop strings existed: none, as generated
+    stops: list[str] = meta.get("stop_strings", [])
     with steer(loaded.decoder_layers, vectors.targets.to(loaded.device), vectors.strengths, cached=cached) as session:
         (ids,) = greedy(
             loaded.model,
@@ -50,8 +54,9 @@ def replay(
             stop_ids=eos_ids(loaded.model, loaded.tokenizer),
             session=session,
             use_cache=cached,
+            stop_strings=stop_strings(loaded.tokenizer, stops),
         )
-    return str(loaded.tokenizer.decode(ids, skip_special_tokens=True)).strip(), meta
+    return cut_answer(str(loaded.tokenizer.decode(ids, skip_special_tokens=True)), stops).strip(), meta
 
 
 def prompt_at(run_id: str, position: int, tracking_uri: str | None = None) -> int:

@@ -144,6 +144,12 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail("prompts.in_context", "must contain {reference} (the gold answer and explanation)")
     if "{gold}" not in job.prompts.explanation:
         _fail("prompts.explanation", "must contain {gold}")
+    if job.prompts.stop_strings is not None and not all(job.prompts.stop_strings):
+        _fail(
+            "prompts.stop_strings",
+            f"{list(job.prompts.stop_strings)} holds an empty string: give non-empty strings, [] for none, "
+            "or null for the default",
+        )
     _validate_placement(job.model)
     _validate_judge(job.judge)
     return job

@@ -172,6 +172,10 @@ class PromptsConfig:
     explanation_marker: str | None = None
     # Wrap each prompt in the tokenizer's chat template (instruct models); set per model.
     chat_template: bool = False
+    # Where an answer ends (fusion.evaluate.answer_end): generation stops at the first of these
+    # strings and answers are cut before it. null: a new question frame ("\nQuestion:", "\nQ:")
+    # when chat_template is false, none inside a chat template; a list overrides; []: none.
+    stop_strings: list[str] | None = None
     max_new_tokens: int = 100
     # prompts answered together (left-padded) where nothing is steered: baseline, control and
     # explanations (32: on a CPU a decoding step costs about the same for 8 or 32 rows)

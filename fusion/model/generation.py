@@ -4,6 +4,8 @@ A small loop of our own instead of ``model.generate``: the steering hooks need t
 forward pass, which rows are live and which positions are real tokens (means are taken over real
 tokens only, never padding), and the paper's exact mode re-runs the whole sequence at each step.
 Rows that reach EOS leave the exact-mode batch, so long answers do not pay for finished ones.
+A row also ends where its text reaches a stop string (:class:`StopStrings`: a base model's next
+question frame, see :mod:`fusion.evaluate.answer_end`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,49 @@ def eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> set[i
     return found
 
 
+class StopStrings:
+    """Ends a row once its decoded continuation holds a stop string: where exactly is told by
+    ``find`` (the text's end of answer, or None), e.g. :func:`fusion.evaluate.answer_end.find_stop`.
+
+    Cheap per step: each new token's text (decoded alone, once per token id) is appended to a
+    rolling tail of the row's last characters, and only a tail that shows a new stop is checked
+    with ``find`` on the decoded continuation. A stop ends the row at the token where its text
+    starts: the tokens of the stop itself are dropped, so the answer and its perplexity never see
+    the frame.
+    """
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, stops: Sequence[str], find: Callable[[str], int | None]
+    ) -> None:
+        self.tokenizer, self.find = tokenizer, find
+        self.stops = tuple(s for s in stops if s)
+        self._keep = max((len(s) for s in self.stops), default=1) - 1  # tail characters kept between steps
+        self._pieces: dict[int, str] = {}
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    def advance(self, tail: str, token: int) -> tuple[str, bool]:
+        """The row's new tail after ``token``, and whether a stop may end with it."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._decode([token])
+        text = tail + piece
+        hit = any(text.find(s, max(0, len(tail) - len(s) + 1)) >= 0 for s in self.stops)
+        return (text[-self._keep :] if self._keep else ""), hit
+
+    def end(self, ids: list[int]) -> int | None:
+        """How many of ``ids`` to keep when their text holds a stop (the tokens that start before
+        it), or None when it does not (a stop at the answer's start, or a false alarm)."""
+        at = self.find(self._decode(ids))
+        if at is None:
+            return None
+        keep = len(ids)
+        while keep > 1 and len(self._decode(ids[: keep - 1])) >= at:
+            keep -= 1
+        return keep
+
+
 def _positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
@@ -64,6 +109,7 @@ def greedy(
     use_cache: bool = False,
     nonfinite_rows: set[int] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    stop_strings: StopStrings | None = None,
 ) -> list[list[int]]:
     """Greedy continuation token ids per row (EOS excluded).
 
@@ -77,6 +123,7 @@ def greedy(
     keep is worked out on the host from them (padding is tracked there as each row's first column).
     ``on_step(steps, rows_running)`` is called after every decode step, so a caller can show progress
     inside one long batched generation.
+    With ``stop_strings`` a row also ends where its text reaches one; its ids end before it.
     """
     device = input_device(model)
     rows = prompt.ids.shape[0]
@@ -91,6 +138,7 @@ def greedy(
     past = None
     step_ids = ids
     pad_id = _pad_of(model)
+    tails = [""] * rows  # each row's last characters (stop_strings)
     if session is not None:
         session.reset_cache()
     for step in range(max_new_tokens):
@@ -122,12 +170,20 @@ def greedy(
         # the step's one wait for the device: tokens and flags in one copy
         host_tokens, host_stopped, host_broken = torch.stack([next_ids, stopped.long(), broken.long()]).tolist()
         keep_rows = []
+        text_stopped = []  # positions whose text reached a stop string at this step
         for position, row in enumerate(live):
             if host_broken[position] and nonfinite_rows is not None and running_host[position]:
                 nonfinite_rows.add(row)
             finished = host_stopped[position] or host_broken[position] or not running_host[position]
             if not finished:
                 out[row].append(host_tokens[position])
+                if stop_strings is not None:
+                    tails[row], hit = stop_strings.advance(tails[row], host_tokens[position])
+                    keep = stop_strings.end(out[row]) if hit else None
+                    if keep is not None:
+                        del out[row][keep:]
+                        text_stopped.append(position)
+                        continue
                 keep_rows.append(position)
         if on_step is not None:
             on_step(step + 1, len(keep_rows))
@@ -136,6 +192,8 @@ def greedy(
         if use_cache:
             # rows stay in the batch so the KV cache stays aligned; finished rows feed padding
             running = running & ~stopped & ~broken
+            if text_stopped:
+                running[torch.tensor(text_stopped, device=device)] = False
             kept = set(keep_rows)
             running_host = [p in kept for p in range(len(live))]
             step_ids = torch.where(running, next_ids, torch.full_like(next_ids, pad_id))[:, None]

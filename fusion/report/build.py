@@ -21,8 +21,10 @@ from mlflow.tracking import MlflowClient
 
 from fusion.config.compose import compose_job, default_tracking_uri, validate
 from fusion.errors import SetupError, one_line_errors
+from fusion.evaluate.hand_labels import load as load_labels
 from fusion.evaluate.judges import Judge
 from fusion.paths import PROJECT_ROOT
+from fusion.report.adjudication import adjudicate, hand_label_sections, label_index
 from fusion.report.groups import PER_PROMPT, paired, summarise
 from fusion.report.plots import report_plots
 from fusion.report.replication import replication_report
@@ -81,6 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="OVERRIDE",
         help="grade every answer again with the judge these Hydra overrides compose (e.g. judge=rules)",
     )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="a hand-labels folder (experiments/hand_labels): strict positives count only where a person "
+        "confirmed them, and the report adds the judge's agreement with the labels",
+    )
+    parser.add_argument(
+        "--machine",
+        default=None,
+        help="where runs recorded without a fusion.host tag ran (e.g. 'AMD EPYC, 2 cores, 24 GiB RAM'): "
+        "stored as their tag, so the report states it wherever it is rebuilt",
+    )
     args = parser.parse_args(argv)
     with one_line_errors():
         if args.answers is not None:
@@ -93,9 +108,20 @@ def main(argv: list[str] | None = None) -> int:
             if not runs:
                 raise SetupError("no finished runs match: check --sweep-id / --run-ids / --experiment")
             reps = replicates_from_runs(client, runs)
+        if args.machine:
+            reps = [
+                r if r.tags.get("fusion.host") else dataclasses.replace(r, tags={**r.tags, "fusion.host": args.machine})
+                for r in reps
+            ]
         if args.regrade:
             reps = regrade(reps, judge_from(args.regrade))
+        hand = ""
+        if args.labels is not None:
+            items = load_labels(args.labels)
+            reps, counts = adjudicate(reps, label_index(items))
         summary = summarise(reps)
+        if args.labels is not None:
+            hand = hand_label_sections(summary, reps, items, counts)
     pairs = paired(summary, args.resamples, args.bootstrap_seed)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
@@ -104,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     # one report file name per folder: REPORT.md (which holds the table) for the replication
     if args.replication:
         written = [args.out / "REPORT.md"]
-        written[0].write_text(replication_report(summary, reps, args.command, args.wall_seconds, pairs))
+        written[0].write_text(replication_report(summary, reps, args.command, args.wall_seconds, pairs, hand))
         written.append(write_answers(args.out / "answers.jsonl.gz", reps))
     else:
         written = [args.out / "report.md"]

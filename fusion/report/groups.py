@@ -17,9 +17,9 @@ from typing import Any
 from fusion.config.compose import SEARCHED_MODES
 from fusion.errors import SetupError
 from fusion.evaluate.metrics import summary_metrics
-from fusion.evaluate.scoring import correct_fluent
-from fusion.report.stats import Observation, PairedComparison, compare_groups
-from fusion.tracking.answers import Replicate
+from fusion.report.adjudication import HAND, adjudicated_strict
+from fusion.report.stats import Observation, PairedComparison, compare_groups, with_holm
+from fusion.tracking.answers import ANSWER_PREFIXES, Replicate
 
 MODES = ("baseline", "full", "segmented", "in_context")
 METRICS = (
@@ -51,6 +51,11 @@ def replicate_metrics(rep: Replicate) -> dict[str, float]:
     regraded or merged replicate is scored exactly as a job scores itself)."""
     metrics = summary_metrics(rep.rows, rep.threshold)
     metrics.update(rep.metrics)
+    if any(f"{prefix}{HAND}" in row for row in rep.rows for prefix in ANSWER_PREFIXES):
+        # adjudicated: a judge positive counts only where the hand label confirms it
+        for prefix in ANSWER_PREFIXES:
+            metrics[f"{prefix}judge_correct_fluent"] = metrics[f"{prefix}correct_fluent"]
+            metrics[f"{prefix}correct_fluent"] = sum(adjudicated_strict(r, prefix) for r in rep.rows) / len(rep.rows)
     return metrics
 
 
@@ -93,7 +98,7 @@ def prompt_observations(
         (dataset, int(p["index"])): (
             float(p["composite"] >= threshold),
             float(p["composite"]),
-            float(correct_fluent(p["simpleqa"], p["answer"])),
+            float(adjudicated_strict(p)),
         )
         for p in rows
     }
@@ -289,4 +294,4 @@ def paired(summary: dict[str, dict[str, Any]], resamples: int = 10_000, seed: in
         )
         if result is not None:
             out.append(result)
-    return out
+    return with_holm(out)

@@ -16,7 +16,7 @@ def _strict_step(pair: PairedComparison) -> str:
         return "correct & fluent: not recorded"
     return (
         f"correct & fluent {signed(pair.strict_diff, 1)} points [{signed(pair.strict_ci_low or 0.0, 1)}, "
-        f"{signed(pair.strict_ci_high or 0.0, 1)}], McNemar {p_value(pair.strict_mcnemar_p)}: {pair.strict_evidence}"
+        f"{signed(pair.strict_ci_high or 0.0, 1)}], exact {pair.strict_p_text}: {pair.strict_evidence}"
     )
 
 
@@ -24,7 +24,7 @@ def _step(pair: PairedComparison) -> str:
     """One comparison as paired tests: the strict metric, then the paper's accuracy and composite."""
     return (
         f"{pair.a} - {pair.b}: {_strict_step(pair)}; paper's accuracy {signed(pair.accuracy_diff, 1)} points "
-        f"[{signed(pair.accuracy_ci_low, 1)}, {signed(pair.accuracy_ci_high, 1)}], McNemar {p_value(pair.mcnemar_p)}, "
+        f"[{signed(pair.accuracy_ci_low, 1)}, {signed(pair.accuracy_ci_high, 1)}], exact {p_value(pair.mcnemar_p)}, "
         f"composite {signed(pair.composite_diff, 3)} [{signed(pair.ci_low, 3)}, {signed(pair.ci_high, 3)}]: "
         f"{pair.evidence}"
     )
@@ -141,9 +141,37 @@ def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) 
     return "\n".join(out).rstrip() or "No two groups were compared."
 
 
+def headline(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
+    """The report's first lines: does any per-question steering search beat the unsteered baseline on
+    the strict metric (Holm-adjusted), with each comparison's numbers. Empty without such pairs."""
+    mine = [
+        c
+        for c in pairs
+        if summary[c.a]["mode"] in SEARCHED_MODES
+        and _plain(summary[c.a])
+        and summary[c.b]["mode"] == "baseline"
+        and c.strict_diff is not None
+    ]
+    if not mine:
+        return ""
+    gains = [c for c in mine if _gain(c)]
+    steps = "; ".join(
+        f"{c.a} {signed(c.strict_diff or 0.0, 1)} points [{signed(c.strict_ci_low or 0.0, 1)}, "
+        f"{signed(c.strict_ci_high or 0.0, 1)}], {c.strict_p_text}"
+        for c in mine
+    )
+    if gains:
+        return f"**Steering beats the unsteered baseline on the strict metric in {len(gains)} of {len(mine)} comparisons** ({steps})."
+    return (
+        f"**No steering group beats the unsteered baseline on the strict metric** ({len(mine)} comparisons, "
+        f"Holm-adjusted: {steps})."
+    )
+
+
 def _gain(pair: PairedComparison) -> bool:
     """A strict gain: a is right more often than b, McNemar p < 0.05."""
-    return bool(pair.strict_diff and pair.strict_diff > 0 and (pair.strict_mcnemar_p or 1.0) < ALPHA)
+    p = pair.strict_p_holm if pair.strict_p_holm is not None else pair.strict_mcnemar_p
+    return bool(pair.strict_diff and pair.strict_diff > 0 and (p or 1.0) < ALPHA)
 
 
 def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
@@ -227,8 +255,8 @@ def paired_markdown(pairs: list[PairedComparison]) -> str:
         return "No two groups were measured on the same prompts: no paired statistics."
     level = f"{100 * pairs[0].level:g} %"
     lines = [
-        f"| a - b | prompts | seeds a / b | correct & fluent diff (points) [{level} CI] | discordant a / b | McNemar p "
-        f"| strict verdict | accuracy diff (points) [{level} CI] | discordant a / b | McNemar p "
+        f"| a - b | prompts | seeds a / b | correct & fluent diff (points) [{level} CI] | discordant a / b | exact p (Holm) "
+        f"| strict verdict | accuracy diff (points) [{level} CI] | discordant a / b | exact p "
         f"| composite diff [{level} CI] | paper's-metric verdict |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -237,7 +265,7 @@ def paired_markdown(pairs: list[PairedComparison]) -> str:
             "n/a | n/a | n/a | not recorded"
             if c.strict_diff is None
             else f"{signed(c.strict_diff, 1)} [{signed(c.strict_ci_low or 0.0, 1)}, {signed(c.strict_ci_high or 0.0, 1)}] "
-            f"| {c.strict_b_count} / {c.strict_c_count} | {p_value(c.strict_mcnemar_p).removeprefix('p = ')} | {c.strict_evidence}"
+            f"| {c.strict_b_count} / {c.strict_c_count} | {c.strict_p_text.removeprefix('p = ')} | {c.strict_evidence}"
         )
         lines.append(
             f"| {c.a} - {c.b} | {c.n_prompts} | {c.seeds_a} / {c.seeds_b} | {strict} "
@@ -253,12 +281,13 @@ PAIRED_RULE = (
     "Paired over the prompts both groups answered (the prompt is the unit). Per prompt, a group's correct & fluent "
     "(strict), accuracy (composite >= the run's threshold) and composite are averaged over its search seeds. "
     "Differences are a - b of these per-prompt values, averaged over prompts; intervals are percentile bootstraps "
-    "resampling prompts ({resamples} resamples, seed {seed}). McNemar's exact test counts the prompts where a is the "
-    "more often right (discordant a) and where b is (discordant b), for the strict metric and for the paper's "
-    "accuracy; with one seed per group this is McNemar's test, with several the sign test on the seed-averaged "
-    "values (seeds of one prompt are not independent questions). Strict verdict: McNemar p < 0.05. Paper's-metric "
-    "verdict: McNemar p < 0.05 and/or the composite interval excluding 0 (it says which). p-values are not "
-    "adjusted for the number of comparisons."
+    "resampling prompts ({resamples} resamples, seed {seed}). Discordant a / b count the prompts where a, or b, is "
+    "the more often right. The exact p-value tests whether the two groups are the same generator: under that null "
+    "the runs of one prompt are exchangeable, so it relabels them within each prompt (exactly, not by sampling). "
+    "With one seed per group this is McNemar's exact test; with unequal seed counts it does not favour the group "
+    "with more seeds, as a sign test on seed means would. The strict p-values are Holm-adjusted over every strict "
+    "comparison in this report (in brackets), and the strict verdict reads the adjusted value: Holm p < 0.05. "
+    "Paper's-metric verdict: exact p < 0.05 and/or the composite interval excluding 0 (it says which), unadjusted."
 )
 
 

@@ -7,22 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import torch
 import transformers
 from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
 
 from fusion.config.compose import study_folder, tracking_uri
 from fusion.config.schema import JobConfig
+from fusion.evaluate.answer_end import answer_stops, cut_answer, find_stop
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
 from fusion.evaluate.scoring import composite, token_overlap
-from fusion.model.generation import continuation_nll, encode, eos_ids, greedy
+from fusion.model.generation import StopStrings, continuation_nll, encode, eos_ids, greedy
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import render, split_explanation
 from fusion.records import Grade, Prompt
 from fusion.tracking.answer_store import AnswerStore, batch_key
+
+
+def stop_strings(tokenizer: PreTrainedTokenizerBase, stops: Sequence[str]) -> StopStrings | None:
+    """What ends a row of the generation at ``stops``, by the rule of :func:`cut_answer`; None: nothing."""
+    return StopStrings(tokenizer, stops, partial(find_stop, stops=stops)) if stops else None
 
 
 class Answerer:
@@ -33,6 +41,10 @@ class Answerer:
         self.scorer = scorer  # the perplexity model, if not the loaded one (search.perplexity_model)
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.stop = eos_ids(self.model, self.tokenizer)
+        # a model without a chat template answers the raw prompt and then writes its next question
+        # frame: generation stops there and answers are cut before it (fusion.evaluate.answer_end)
+        self.stops = answer_stops(job.prompts.stop_strings, job.prompts.chat_template)
+        self.stop_strings = stop_strings(self.tokenizer, self.stops)
         # unsteered answers by (SimpleQA index, "baseline" | "control"), answered in batches up front
         self._unsteered: dict[tuple[int, str], list[int]] = {}
         # ... and kept beside the tracking store for the other jobs of a sweep and for a rerun
@@ -51,6 +63,8 @@ class Answerer:
             sorted(self.stop),
             self.tokenizer.pad_token_id,
         ]
+        if self.stops:  # only then: the stores of answers generated without stops stay valid
+            self._answer_identity.append(list(self.stops))
 
     def _generate(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
         """Greedy answers; unsteered ones use the KV cache (no hook, so nothing to recompute)."""
@@ -60,11 +74,13 @@ class Answerer:
             encode(self.tokenizer, texts),
             max_new_tokens=self.job.prompts.max_new_tokens,
             stop_ids=self.stop,
+            stop_strings=self.stop_strings,
             **kwargs,
         )
 
     def _decode(self, ids: list[int]) -> str:
-        return str(self.tokenizer.decode(ids, skip_special_tokens=True)).strip()
+        """An answer's text: it ends before the next question frame (``prompts.stop_strings``)."""
+        return cut_answer(str(self.tokenizer.decode(ids, skip_special_tokens=True)), self.stops).strip()
 
     def _overlap(self, prompt: Prompt, template: str, answer: str) -> float:
         if self.job.eval.overlap == "echo":

@@ -22,6 +22,7 @@ from fusion.config.schema import JobConfig
 from fusion.config.segments import segments_tag
 from fusion.config.targets import shuffled_partners
 from fusion.errors import ServiceUnavailable, SetupError
+from fusion.evaluate.answer_end import answer_stops
 from fusion.evaluate.metrics import rounded_summary, run_description, summary_metrics, trial_rows
 from fusion.evaluate.outcomes import PromptOutcome
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
@@ -75,6 +76,14 @@ def job_key(resolved_config: dict[str, Any]) -> str:
     for group, keys in _PLACEMENT.items():
         if isinstance(relevant.get(group), dict):
             relevant[group] = {k: v for k, v in relevant[group].items() if k not in keys}
+    prompts = relevant.get("prompts")
+    if isinstance(prompts, dict) and "stop_strings" in prompts:
+        # the stops as applied, and only where there are any: a job inside a chat template keeps
+        # the key it had before prompts.stop_strings existed (and resumes such a run)
+        stops = answer_stops(prompts["stop_strings"], bool(prompts.get("chat_template")))
+        relevant["prompts"] = {k: v for k, v in prompts.items() if k != "stop_strings"}
+        if stops:
+            relevant["prompts"]["stop_strings"] = list(stops)
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -170,6 +179,8 @@ def run_job(
         "fusion.batch_rows": str(runner.prompts_per_pack() * runner.rows_per_prompt()),
         # fixed strengths (no search), as applied: "" for a per-question search
         "fusion.fixed_strengths": json.dumps(prepared.fixed_strengths) if prepared.fixed_strengths is not None else "",
+        # where answers end (prompts.stop_strings as applied; [] inside a chat template): regrading reads it
+        "fusion.stop_strings": json.dumps(list(runner.stops)),
         "fusion.dataset": f"{job.data.name}:{len(prompts)}:{prompt_digest(prompts)}",  # the dataset input's digest
         **environment_tags(),
     }

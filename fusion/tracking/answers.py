@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from fusion.errors import SetupError
+from fusion.evaluate.answer_end import answer_stops, cut_answer
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges import Judge
-from fusion.evaluate.scoring import composite
+from fusion.evaluate.scoring import composite, token_overlap
 from fusion.records import GradeRequest
 
 # the answers of a row: its key prefix ("" for the steered answer)
@@ -57,15 +58,60 @@ class Replicate:
         return float(self.params.get("eval.accuracy_threshold", 0.6))
 
 
+def answer_stops_of(rep: Replicate) -> tuple[str, ...]:
+    """Where a recorded run's answers end: the stop strings it applied (tag ``fusion.stop_strings``),
+    or for a run from before they existed the default of its prompts (``prompts.chat_template``
+    "False": a new question frame; a chat template, or no record of it: none)."""
+    applied = rep.tags.get("fusion.stop_strings")
+    if applied is not None:
+        return tuple(json.loads(applied))
+    chat = rep.params.get("prompts.chat_template")
+    return () if chat is None else answer_stops(None, chat == "True")
+
+
+def _overlap(rep: Replicate, row: dict[str, Any], prefix: str, answer: str) -> float:
+    """The token overlap as the run scored it (fusion.search.answering): ``eval.overlap=echo`` puts
+    the answer's prompt template (the baseline's, else the steering prompt's) before it."""
+    if rep.params.get("eval.overlap", "continuation") == "echo":
+        baseline = prefix == "baseline_" or (not prefix and rep.mode == "baseline")
+        template = rep.params["prompts.baseline" if baseline else "prompts.steer"]
+        answer = template.format(question=row["question"], gold=row["gold"]) + " " + answer
+    return token_overlap(row["gold"], answer)
+
+
+def cut_answers(rep: Replicate) -> list[dict[str, Any]]:
+    """The rows of ``rep`` with every answer cut where it ends (:func:`answer_stops_of`); a cut
+    answer's token overlap is scored again on what is left. The rest of a row is as recorded: in a
+    searched group the best trial was chosen on the uncut answers (docs/method.md, Departures)."""
+    stops = answer_stops_of(rep)
+    rows = []
+    for row in rep.rows:
+        new = dict(row)
+        for prefix in ANSWER_PREFIXES:
+            answer = row[f"{prefix}answer"]
+            cut = cut_answer(answer, stops)
+            if cut != answer:
+                new[f"{prefix}answer"], new[f"{prefix}overlap"] = cut, _overlap(rep, row, prefix, cut)
+        rows.append(new)
+    return rows
+
+
 def regrade(replicates: Sequence[Replicate], judge: Judge) -> list[Replicate]:
     """Every answer graded again by ``judge``: SimpleQA label, quality, composite (the token overlap
-    stays: it needs no judge), the steered answer's judge, rubric and rationale, and its fluency."""
+    stays: it needs no judge), the steered answer's judge, rubric and rationale, and its fluency.
+
+    Each answer is first cut where the run's answers end (:func:`cut_answers`): runs of a model
+    without a chat template from before stop strings existed kept the model's next question frame
+    after the answer. Grade, composite (with the cut answer's overlap) and fluency are of the cut.
+    """
     out = []
     for rep in replicates:
-        requests = [GradeRequest(r["question"], r["gold"], r[f"{p}answer"]) for r in rep.rows for p in ANSWER_PREFIXES]
+        stops = answer_stops_of(rep)
+        cut = cut_answers(rep)
+        requests = [GradeRequest(r["question"], r["gold"], r[f"{p}answer"]) for r in cut for p in ANSWER_PREFIXES]
         grades = iter(judge.grade(requests))
         rows = []
-        for row in rep.rows:
+        for row in cut:
             new = dict(row)
             for prefix in ANSWER_PREFIXES:
                 grade = next(grades)
@@ -75,7 +121,13 @@ def regrade(replicates: Sequence[Replicate], judge: Judge) -> list[Replicate]:
                 if not prefix:
                     new.update(judge=grade.judge, rubric=grade.rubric, rationale=grade.rationale)
             rows.append(new)
-        out.append(replace(rep, rows=rows, tags={**rep.tags, "fusion.judge": judge.name, "fusion.regraded": "true"}))
+        tags = {
+            **rep.tags,
+            "fusion.judge": judge.name,
+            "fusion.regraded": "true",
+            "fusion.stop_strings": json.dumps(stops),
+        }
+        out.append(replace(rep, rows=rows, tags=tags))
     return out
 
 

@@ -277,11 +277,26 @@ class Tracker:
                 log.warning("could not mark run %s %s: the tracking store did not answer", run.info.run_id, status)
 
 
+def host_description() -> str:
+    """The machine a job runs on, for its tag ``fusion.host``: "AMD EPYC 7B13, 2 cores, 24 GiB RAM".
+    A report built later, elsewhere, states where the runs ran from this tag, not where it is built."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = (
+        [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        if cpuinfo.exists()
+        else []
+    )
+    cpu = names[0] if names else (platform.processor() or platform.machine() or "unknown CPU")
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else 0
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM"
+
+
 def environment_tags() -> dict[str, str]:
     import torch
     import transformers
 
     return {
+        "fusion.host": host_description(),
         "mlflow.source.git.commit": git_commit(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from fusion.errors import SetupError
+from fusion.evaluate.answer_end import answer_stops
 
 if TYPE_CHECKING:
     from torch import nn
@@ -118,6 +119,8 @@ def prompt_vectors(
         "quantization": asdict(job.quantization),
         "steer_template": job.prompts.steer,
         "chat_template": job.prompts.chat_template,
+        # where the answer ended (prompts.stop_strings as applied): a replay stops there too
+        "stop_strings": list(answer_stops(job.prompts.stop_strings, job.prompts.chat_template)),
     }
     return SteeringVectors(targets.float().cpu(), strengths.float().cpu(), meta)
 

@@ -183,15 +183,16 @@ def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(t
 
     helped = fusion("--help")
     assert helped.returncode == 0
-    for command in ("run", "report", "steer", "studies", "bench", "parity"):
+    for command in ("run", "report", "grade", "steer", "studies", "bench", "parity"):
         assert f"\n  {command} " in helped.stdout, command
     wrong = fusion("sweep")
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
-        "fusion: no command 'sweep': use one of run, report, steer, studies, bench, parity (fusion --help)"
+        "fusion: no command 'sweep': use one of run, report, grade, adjudicate, steer, studies, bench, parity (fusion --help)"
     ]
     job = fusion("run", "--cfg", "job", "steering=segmented")
     assert job.returncode == 0, job.stderr[-2000:]
     assert "mode: segmented" in job.stdout and "objective: fluent" in job.stdout
     assert fusion("report", "--help").stdout.startswith("usage: ")
+    assert fusion("grade", "--help").stdout.startswith("usage: fusion grade ")
     bad = fusion("run", "steering.mdoe=full")
     assert bad.returncode == 2 and "did you mean steering.mode?" in bad.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -311,3 +312,19 @@ def test_fixed_strengths_are_a_group_paired_with_the_search_on_the_same_question
     assert [(p["a"], p["b"]) for p in numbers["paired"]] == [("full", "full[fixed-median]")]
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "Does the per-question search beat strengths fixed in advance (chosen on other questions)?" in text
+
+
+def test_the_committed_replication_report_rebuilds_byte_for_byte(tmp_path):
+    """REPORT.md is generated from the committed answers (regraded, cut, adjudicated by the hand
+    labels): the rebuild script reproduces it, and its answers file, exactly."""
+    folder = PROJECT_ROOT / "experiments" / "paper_replication"
+    result = subprocess.run(
+        ["bash", str(folder / "rebuild.sh"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PY": sys.executable},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "REPORT.md").read_text() == (folder / "REPORT.md").read_text()
+    assert (tmp_path / "answers.jsonl.gz").read_bytes() == (folder / "answers.jsonl.gz").read_bytes()

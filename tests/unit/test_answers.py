@@ -16,7 +16,7 @@ import pytest
 
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges.rules import RUBRIC, RulesJudge, grade_answer
-from fusion.evaluate.scoring import composite, correct_fluent
+from fusion.evaluate.scoring import composite, correct_fluent, token_overlap
 from fusion.tracking.answers import ANSWER_PREFIXES, read_answers, regrade, write_answers
 from tests.helpers import PROJECT_ROOT
 
@@ -150,3 +150,38 @@ def test_a_group_that_ran_one_shard_only_is_named_in_the_report_header():
     merged = replace(reps[2], params={**reps[2].params, "data.num_shards": "2"}, run_ids=[reps[2].id, "r1"])
     joined = [reps[0], half, merged]
     assert partial_shards(summarise(joined), joined) == ["full[fluent] ran data.shard=1 of 2"]
+
+
+def test_regrading_a_model_without_chat_template_grades_the_answer_up_to_its_next_question_frame():
+    """Runs of a base model from before stop strings kept the frames it wrote after its answer:
+    regrading cuts them (params prompts.chat_template "False"), then grades, scores and measures
+    fluency on the cut. Inside a chat template nothing is cut, and a run's own record of the stops
+    it applied (tag fusion.stop_strings) wins over the default."""
+    (rep,) = read_answers(SAMPLE)[1:2]
+    frame = "\nQuestion: Who won the award in 2001?\nAnswer: {gold}. {gold}. {gold}."
+    framed = [
+        {**row, **{f"{p}answer": row[f"{p}answer"] + frame.format(gold=row["gold"]) for p in ANSWER_PREFIXES}}
+        for row in rep.rows
+    ]
+    base = replace(rep, params={**rep.params, "prompts.chat_template": "False"}, rows=framed)
+    (new,) = regrade([base], RulesJudge())
+    assert new.tags["fusion.stop_strings"] == json.dumps(["\nQuestion:", "\nQ:"])
+    for before, row in zip(rep.rows, new.rows):
+        for prefix in ANSWER_PREFIXES:
+            answer = before[f"{prefix}answer"]
+            assert row[f"{prefix}answer"] == answer
+            label, quality, _ = grade_answer(row["gold"], answer, row["question"])
+            assert (row[f"{prefix}simpleqa"], row[f"{prefix}quality"]) == (label, quality)
+            assert row[f"{prefix}overlap"] == token_overlap(row["gold"], answer) == before[f"{prefix}overlap"]
+            assert row[f"{prefix}composite"] == composite(before[f"{prefix}overlap"], quality)
+            assert row[f"{prefix}fluency"] == fluency(answer).metrics()
+    # inside a chat template nothing is cut: the gold answer the frame holds is graded with it
+    (chat,) = regrade([replace(base, params=rep.params)], RulesJudge())
+    assert [r["answer"] for r in chat.rows] == [r["answer"] for r in framed]
+    assert [r["simpleqa"] for r in chat.rows] == [
+        grade_answer(r["gold"], r["answer"], r["question"])[0] for r in framed
+    ]
+    assert [r["simpleqa"] for r in chat.rows] != [r["simpleqa"] for r in new.rows]
+    # a run's own record of the stops it applied wins over the default
+    custom = replace(base, tags={**base.tags, "fusion.stop_strings": json.dumps([" Who won"])})
+    assert regrade([custom], RulesJudge())[0].rows[0]["answer"] == rep.rows[0]["answer"] + "\nQuestion:"

@@ -9,8 +9,12 @@ from fusion.evaluate.fluency import (
     broken_word_share,
     compression_ratio,
     fluency,
+    fragment_share,
+    longest_digits,
+    number_run,
     repeated_ngram_share,
     symbol_share,
+    year_salad,
 )
 from fusion.evaluate.scoring import objective, search_objective
 
@@ -58,10 +62,8 @@ def test_fluency_verdicts():
     assert not fluency(SENTENCE).degenerate and fluency(SENTENCE).reasons == ()
     loop = fluency(LOOP)
     assert loop.degenerate and "compression_ratio" in loop.reasons and "repeated_ngram_share" in loop.reasons
-    assert fluency("Paris, in 1, in, in, in,,,,,,,,,,,,,,,,,,,,,,,,,,,,,").reasons == (
-        "compression_ratio",
-        "symbol_share",
-    )
+    # compression 2.14 is under rules-v4's 2.2; the symbols still give it away
+    assert fluency("Paris, in 1, in, in, in,,,,,,,,,,,,,,,,,,,,,,,,,,,,,").reasons == ("symbol_share",)
     assert fluency("Answer: 1ji 2in 3ka").reasons == ("broken_word_share",)  # short: broken words only
     assert not fluency("Paris.").degenerate  # too short for the ratios
     assert fluency(CHER).degenerate
@@ -70,6 +72,10 @@ def test_fluency_verdicts():
         "repeated_ngram_share",
         "broken_word_share",
         "symbol_share",
+        "number_run",
+        "longest_digits",
+        "fragment_share",
+        "year_salad",
         "degenerate",
     }
     assert fluency(LOOP).metrics()["degenerate"] == 1.0
@@ -88,3 +94,21 @@ def test_fluent_objective_prefers_a_sentence_to_a_loop_of_gold_words():
     worst_fluent = search_objective("fluent", "A plain sentence without the gold.", 0.0, float("inf"))
     best_loop = search_objective("fluent", CHER, 1.0, 1.0)
     assert best_loop < worst_fluent
+
+
+def test_rules_v4_measures_catch_babble_that_repeats_nothing():
+    assert number_run("1992:2000:2001:2002") == 4 and number_run("480 x 800") == 1
+    assert fluency("1992:2000:2001:2002:2003").reasons[0] == "number_run"
+    assert longest_digits("999999999999999999 was a school") == 18
+    assert "longest_digits" in fluency("999999999999999999 was a 1920s British medical school in India.").reasons
+    assert fragment_share("1977\nThe 1977 was\n1-A\nThe award was given to him in spring.") == 0.75
+    assert fragment_share("one line\ntwo") == 0.0  # fewer than four lines: no fragments
+    salad = "1977 was a 1997 Award of the 2017 Award of the 2017, a.B. (1997)"
+    assert year_salad(salad) > 0.15 and "year_salad" in fluency(salad).reasons
+    # ordinary prose with dates and a life span stays fluent
+    for text in (
+        "Johann Wilhelm von Hachmann (1754-1833)",
+        "Kris Cuppens was born on April 22, 1962.",
+        "The resolution of the phone is 480 x 800.",
+    ):
+        assert not fluency(text).degenerate, text

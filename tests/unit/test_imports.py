@@ -19,10 +19,14 @@ TORCH_FREE = [
     "fusion.config.overrides",
     "fusion.config.segments",
     "fusion.evaluate.fluency",
+    "fusion.evaluate.answer_end",
     "fusion.evaluate.agreement",
     "fusion.evaluate.judges.rules",
     "fusion.evaluate.judges.rules_claims",
     "fusion.evaluate.judges.rules_tokens",
+    "fusion.evaluate.judges.factory",
+    "fusion.evaluate.strict",
+    "fusion.grade",
     "fusion.tracking.answers",
     "fusion.evaluate.outcomes",
     "fusion.evaluate.metrics",
@@ -45,6 +49,7 @@ TORCH_FREE = [
     "fusion.tracking.traces",
     "fusion.tracking.datasets",
     "fusion.tracking.studies",
+    "fusion.tracking.scorer",
 ]
 
 

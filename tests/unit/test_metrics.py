@@ -62,6 +62,10 @@ def test_a_row_carries_each_answers_fluency_and_loads_back():
         "repeated_ngram_share",
         "broken_word_share",
         "symbol_share",
+        "number_run",
+        "longest_digits",
+        "fragment_share",
+        "year_salad",
         "degenerate",
     }
     again = PromptOutcome.from_row(row)

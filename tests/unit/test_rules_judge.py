@@ -76,7 +76,7 @@ CASES = [
     ("Radcliffe College", "Wellesley College", "INCORRECT", 2),
     ("Marjorie and James Sanger Center", "the Smith Center", "INCORRECT", 2),
     ("Michio Sugeno", "Geoffrey Hinton", "INCORRECT", 2),
-    # rules-v3: degenerate text is never CORRECT, however many gold words it repeats
+    # rules-v3: degenerate text is never CORRECT, however many gold words it repeats (rules-v4 thresholds)
     (
         "Coast Guard",
         "The Coast Guard requested the Coast Guard requested the Coast Guard requested the Coast Guard",
@@ -141,3 +141,54 @@ def test_normalise():
 def test_factory():
     assert make_judge(RulesJudgeConfig()).name == "rules"
     assert make_judge(None).name == "rules"  # a JobConfig built outside Hydra
+
+
+# rules-v4: the false positives of the strict metric on search-selected answers, each with
+# its question (gold words the question holds are no evidence where the answer lifted them)
+QUESTION_CASES = [
+    # gold words taken from the question
+    (
+        "How many maxi challenges did Sharon Needles win in Season 4 of RPDR?",
+        "4",
+        "Shelby Needles won 12 maxi challenges in Season 4 of RPDR.",
+        "INCORRECT",
+    ),
+    (
+        'Who was the father of the Russian stage actress and singer "Baroness Olga Vadimovna von Root?"',
+        "Baron Vadim Nikolayevich von Root",
+        "Baroness Olga Vadimovna von Root was born in 1888. She was the daughter of a prominent actress.",
+        "INCORRECT",
+    ),
+    # a gold phrase the question also holds stays evidence when the answer commits to it
+    (
+        "From which high school did the first female governor of Hawaii, United States, graduate?",
+        "Birmingham High School",
+        "The first female governor of Hawaii, United States, graduated from Birmingham High School.",
+        "CORRECT",
+    ),
+    # lists of numbers instead of one answer
+    ("What year was Türksat 2A decommissioned?", "2016", "1992:2000:2001:2015:2016:2017:2018:", "INCORRECT"),
+    ("Which year?", "2013", "2013\n2012\n2012 was the year of the World Series.", "INCORRECT"),
+    ('For how many episodes did Gabrielle Fitzpatrick star in "Roar"?', "1", "191 1", "INCORRECT"),
+    # a leading gold token, then babble the v3 measures missed
+    (
+        "In what year was Professor Ascher Herman Shapiro awarded the Benjamin Garver Lamme Award?",
+        "1977",
+        "1977\n1977 was a 1997 Award of the 2017 Award of the 2017, a.B. (1997)\n\nThe 1997 Award, a 19-Benjamin Award.",
+        "INCORRECT",
+    ),
+    ("Which year?", "1919", "9999999999999999999999919 202 was the year 1919.", "INCORRECT"),
+    # a date of the question is no competing claim ("December 2012" of "December 5, 2012")
+    (
+        "How many DLCs were released for Elder Scrolls V: Skyrim as of December 5, 2012?",
+        "3",
+        "The Elder Scrolls V: Skyrim DLCs were released in December 2012.\n\nThe answer is: 3",
+        "CORRECT",
+    ),
+]
+
+
+@pytest.mark.parametrize("question, gold, answer, label", QUESTION_CASES)
+def test_grade_with_the_question(question, gold, answer, label):
+    (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
+    assert grade.simpleqa == label, grade.rationale

@@ -22,12 +22,17 @@ from fusion.search.weights import (
 )
 
 
+def named(strengths) -> str:
+    return "strengths " + ", ".join(f"{s:.4f}" for s in strengths)
+
+
 def scorer(log: list):
-    """Scores each row by how close its strengths are to 0.3: a real function of the weights."""
+    """Scores each row by how close its strengths are to 0.3: a real function of the weights. The
+    answer names the strengths, rounded (an 18-digit float would read as a digit run: babble)."""
 
     def evaluate(rows):
         log.append(len(rows))
-        return [Candidate(str(r), 1.0 - sum(abs(s - 0.3) for s in r) / len(r), 20.0) for r in rows]
+        return [Candidate(named(r), 1.0 - sum(abs(s - 0.3) for s in r) / len(r), 20.0) for r in rows]
 
     return evaluate
 
@@ -40,7 +45,7 @@ def test_batches_ask_the_configured_number_of_trials():
     for t in trials:
         assert len(t.alphas) == len(t.gammas) == 3
         assert all(0.01 <= v <= 1.0 for v in (*t.alphas, *t.gammas))
-        assert t.answer == str([a * g for a, g in zip(t.alphas, t.gammas)])
+        assert t.answer == named([a * g for a, g in zip(t.alphas, t.gammas)])
 
 
 def test_same_seed_same_trials_and_batching_does_not_change_them():

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from fusion.report.stats import compare_groups, evidence, mcnemar_exact, paired_bootstrap_ci
+from fusion.report.stats import compare_groups, evidence, exchangeable_p, holm, mcnemar_exact, paired_bootstrap_ci
 from tests.helpers import PROJECT_ROOT
 
 
@@ -86,8 +86,11 @@ def test_compare_groups_pairs_prompts_and_averages_seeds_by_hand():
     c = compare_groups("full", a, "baseline", b, resamples=500, seed=1)
     assert c is not None and c.n_prompts == 4 and (c.seeds_a, c.seeds_b) == (2, 1)
     # per-prompt seed means of a: accuracy 1, .5, 0, .5; composite .75, .4, .1, .55
-    # d accuracy = 1, -.5, 0, .5 -> discordant a: prompts 0 and 3, b: prompt 1; p = 2 * (1 + 3) / 8 = 1
-    assert (c.b_count, c.c_count, c.mcnemar_p) == (2, 1, 1.0)
+    # d accuracy = 1, -.5, 0, .5 -> discordant a: prompts 0 and 3, b: prompt 1. The exact test
+    # relabels runs within a prompt: prompts 0 and 1 (2 hits of 3 runs) give T = 1 (p 1/3) or -.5,
+    # prompt 3 (1 hit) gives .5 (p 2/3) or -1, prompt 2 nothing; observed T = 1, and
+    # P(|T| >= 1) = (2 + 1 + 4 + 4 + 4) / 27 over the 8 relabellings
+    assert (c.b_count, c.c_count) == (2, 1) and c.mcnemar_p == pytest.approx(15 / 27)
     assert c.accuracy_diff == pytest.approx(100 * (1 - 0.5 + 0 + 0.5) / 4)
     assert c.composite_diff == pytest.approx((0.65 - 0.3 - 0.1 + 0.25) / 4)
     assert (c.ci_low, c.ci_high) == pytest.approx(
@@ -101,7 +104,7 @@ def test_compare_groups_pairs_prompts_and_averages_seeds_by_hand():
     assert c.sentence.startswith(
         "full - baseline (4 prompts): +25.0 points accuracy (2 vs 1 discordant prompts), composite +0.125 ["
     )
-    assert c.sentence.endswith("McNemar p = 1.000: no evidence of a difference")
+    assert c.sentence.endswith("exact p = 0.556: no evidence of a difference")
     assert compare_groups("a", {1: [(1, 1.0)]}, "b", {2: [(1, 1.0)]}) is None
 
 
@@ -121,9 +124,9 @@ def test_compare_groups_adds_the_strict_metric_when_every_observation_has_it():
 
 
 def test_evidence_says_which_test_gave_it():
-    assert evidence(0.03, -0.1, 0.2) == "evidence of a difference (McNemar p < 0.05)"
+    assert evidence(0.03, -0.1, 0.2) == "evidence of a difference (exact p < 0.05)"
     assert evidence(0.2, 0.01, 0.2) == "evidence of a difference (composite CI excludes 0)"
-    assert evidence(0.01, -0.3, -0.1) == "evidence of a difference (McNemar p < 0.05 and composite CI excludes 0)"
+    assert evidence(0.01, -0.3, -0.1) == "evidence of a difference (exact p < 0.05 and composite CI excludes 0)"
     assert evidence(0.05, -0.1, 0.0) == "no evidence of a difference"
 
 
@@ -145,3 +148,42 @@ def test_a_p_value_below_three_places_is_not_printed_as_zero():
         "p = 0.016",
         "p = 1.000",
     ]
+
+
+def test_exchangeable_p_is_mcnemar_with_one_run_per_group():
+    # 5 prompts only a gets right, 1 only b, 4 concordant
+    a = [[1.0]] * 5 + [[0.0]] + [[1.0]] * 2 + [[0.0]] * 2
+    b = [[0.0]] * 5 + [[1.0]] + [[1.0]] * 2 + [[0.0]] * 2
+    assert exchangeable_p(a, b) == pytest.approx(mcnemar_exact(5, 1), rel=1e-12)
+    assert exchangeable_p([[1.0], [0.0]], [[0.0], [1.0]]) == pytest.approx(1.0)
+
+
+def test_exchangeable_p_by_hand_with_three_seeds_against_one():
+    # one prompt: a hits once in 3 seeds, b misses. k = 1 hit among 4 runs; under relabelling the
+    # hit falls to a with probability 3/4 (T = 1/3) and to b with 1/4 (T = -1): P(|T| >= 1/3) = 1
+    assert exchangeable_p([[1.0, 0.0, 0.0]], [[0.0]]) == pytest.approx(1.0)
+    # b hits, a misses 3 times: T = -1, and only that relabelling reaches |T| >= 1: p = 1/4
+    assert exchangeable_p([[0.0, 0.0, 0.0]], [[1.0]]) == pytest.approx(0.25)
+
+
+def test_unequal_seed_counts_do_not_favour_the_group_with_more_seeds():
+    """Identical generators (every run hits 3 % of 260 prompts at random), 3 seeds against 1, 2,000
+    simulated studies: the exact test's false-positive rate at alpha 0.05 stays at most 0.06, where
+    the sign test on seed means (the old rule) rejected in about 70 % of them."""
+    rng = np.random.default_rng(2026)
+    rejections = sign_rejections = 0
+    for _ in range(2000):
+        a = (rng.random((260, 3)) < 0.03).astype(float)
+        b = (rng.random((260, 1)) < 0.03).astype(float)
+        rejections += exchangeable_p(a.tolist(), b.tolist()) < 0.05
+        more = int((a.mean(1) > b[:, 0]).sum())
+        fewer = int((a.mean(1) < b[:, 0]).sum())
+        sign_rejections += mcnemar_exact(more, fewer) < 0.05
+    assert rejections / 2000 <= 0.06
+    assert sign_rejections / 2000 > 0.5  # the defect the test guards against is real in this setting
+
+
+def test_holm_adjusts_in_step_down_order():
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm([]) == []
+    assert holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])

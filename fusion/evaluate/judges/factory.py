@@ -8,6 +8,7 @@ Cheap: it runs while a job is prepared, before any model loads.
 from __future__ import annotations
 
 from fusion.config.schema import HFJudgeConfig, OpenAIJudgeConfig, RulesJudgeConfig
+from fusion.errors import ConfigError
 from fusion.evaluate.judges import Judge
 
 
@@ -27,3 +28,20 @@ def make_judge(cfg: object) -> Judge:
 
         return HFJudge(named_model_config(cfg.model), cfg)
     raise TypeError(f"not a judge config: {cfg!r}")
+
+
+def judge_from_overrides(overrides: list[str]) -> Judge:
+    """The judge a job composed with ``overrides`` would grade with (``judge=rules``, ``judge=openai
+    judge.model=...``): the same composition and checks as ``fusion.run``, one line on bad input, and
+    only overrides of the judge.
+    (``fusion.report.build.judge_from`` composes the same way, for any keys, behind MLflow imports.)"""
+    from fusion.config.compose import compose_job, validate
+    from fusion.config.overrides import check_composition, check_overrides
+
+    for override in overrides:  # the rest of a job's config has no say in grading
+        key = override.split("=", 1)[0].lstrip("+~")
+        if "=" not in override or (key != "judge" and not key.startswith("judge.")):
+            raise ConfigError(f"{override!r} is no judge override: give judge=NAME or judge.KEY=VALUE")
+    check_overrides(overrides)  # a misspelt key or bad value: one line, as in fusion.run
+    check_composition(overrides)
+    return make_judge(validate(compose_job(overrides)).judge)

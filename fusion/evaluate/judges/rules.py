@@ -63,6 +63,18 @@ rules-v3: babble and the first claim
   9. "The answer is ..." states an answer only when it names something of the gold's kind (a number
      or date for a numeric gold, a capitalised word for a capitalised gold).
 
+rules-v4: what a careful reader saw (hand labels, docs/judges.md)
+  10. Gold words the question holds are evidence only where the answer did not lift them from the
+      question with a neighbour that is no gold word ("... won 12 maxi challenges in Season 4 of
+      RPDR" is no answer "4"); a person's surname the question holds ("Olga Vadimovna von Root")
+      never counts alone.
+  11. A numeric gold found only in a list is INCORRECT: a line of two or more numbers and no word
+      ("191 1", "2022:2014"), or bare-number lines with different numbers ("2013\n2012\n...").
+  12. Fluency has four more measures (fusion.evaluate.fluency): number runs, digit strings, lines of
+      fragments and year salad; the repetition thresholds moved to 2.2 / 0.4.
+  13. Dates in the question also ask their month and year: "December 2012" is no competing claim
+      when the question says "as of December 5, 2012".
+
 Quality grade (1-5), after the authors' 1-5 rubric
   CORRECT: 5 when the whole gold matched exactly; 4 when the match needed leniency (surname
   only, a typo) or the answer hedges ("mostly correct, minor gaps").
@@ -103,6 +115,8 @@ from fusion.evaluate.judges.rules_claims import (
     _first_claim,
     _gold,
     _holds,
+    _lists_numbers,
+    _mask_question_copies,
     _recall,
     _states_answer,
     _surname,
@@ -110,7 +124,7 @@ from fusion.evaluate.judges.rules_claims import (
 from fusion.evaluate.judges.rules_tokens import _fold, _tokens
 from fusion.records import Grade, GradeRequest, SimpleQAGrade
 
-RUBRIC = "rules-v3"
+RUBRIC = "rules-v4"
 # a degenerate answer (fusion.evaluate.fluency) is never CORRECT and grades at most this
 DEGENERATE_MAX_QUALITY = 2
 
@@ -152,10 +166,11 @@ def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[Simpl
         return "NOT_ATTEMPTED", 1, "the gold answer has no words to match"
     if not any(t.kind != "punct" for t in answer):
         return "NOT_ATTEMPTED", 1, "empty answer"
+    answer = _mask_question_copies(gold, answer, question)
     hedged = bool(_HEDGE.search(_fold(answer_text).lower()))
     span, lenient = _find(gold, answer, fuzzy=False), False
     if span is None and gold.person:
-        span, lenient = _find(gold, answer, fuzzy=True) or _surname(gold, gold_text, answer), True
+        span, lenient = _find(gold, answer, fuzzy=True) or _surname(gold, gold_text, answer, question), True
     if span is not None:
         declared = [_tokens(m.group("declared")) for m in _DECLARED.finditer(_fold(answer_text))]
         declared = [d for d in declared if _states_answer(gold, d)]
@@ -165,6 +180,8 @@ def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[Simpl
             return "INCORRECT", 3, "gold only among listed options, none chosen"
         if _contradicted(gold, answer, span):
             return "INCORRECT", 3, "gold present but offered beside a contradicting alternative"
+        if _lists_numbers(gold, answer_text):
+            return "INCORRECT", 3, "gold present but only in a list of numbers, none chosen"
         if _first_claim(gold, answer, question, span):
             return "INCORRECT", 3, "gold present but the answer first commits to something else"
         if lenient or hedged:

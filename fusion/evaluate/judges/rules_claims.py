@@ -73,14 +73,68 @@ def _find(gold: _Gold, answer: list[_Tok], fuzzy: bool) -> tuple[int, int] | Non
     return None
 
 
-def _surname(gold: _Gold, gold_text: str, answer: list[_Tok]) -> tuple[int, int] | None:
-    """Span of the gold surname in the answer, unless the answer names someone else with it.
+_COPIED = _Tok("\u2400", False, "word")  # an answer word copied from the question: matches no gold
+
+
+def _mask_question_copies(gold: _Gold, answer: list[_Tok], question: str) -> list[_Tok]:
+    """The answer with gold words that it copied from the question blanked out (rules-v4).
+
+    A gold word the question also holds ("4" in "... in Season 4 of RPDR?", "Root" in "Olga
+    Vadimovna von Root") is evidence only where the answer did not lift it with its neighbour from
+    the question: an occurrence next to the same neighbour as in the question ("in Season 4")
+    is blanked. Gold words the question lacks are never touched.
+    """
+    asked = [t.norm for t in _tokens(question) if t.kind != "punct"]
+    shared = set(gold.tokens) & set(asked)
+    if not shared:
+        return answer
+    pairs = set(zip(asked, asked[1:]))
+    content = [i for i, t in enumerate(answer) if t.kind != "punct"]
+    out = list(answer)
+    for k, i in enumerate(content):
+        if answer[i].norm not in shared:
+            continue
+        before = answer[content[k - 1]].norm if k else None
+        after = answer[content[k + 1]].norm if k + 1 < len(content) else None
+        # lifted with a neighbour that is no gold word ("Season" of "Season 4"): a gold phrase
+        # the question also holds ("High School" of "Birmingham High School") stays evidence
+        if ((before, answer[i].norm) in pairs and before not in gold.tokens) or (
+            (answer[i].norm, after) in pairs and after not in gold.tokens
+        ):
+            out[i] = _COPIED
+    return out
+
+
+_BARE_NUMBERS = re.compile(r"\d")
+_WORDISH = re.compile(r"[^\W\d_]{2,}")
+
+
+def _lists_numbers(gold: _Gold, answer_text: str) -> bool:
+    """Does the answer list numbers instead of committing to one (rules-v4)? For a numeric gold:
+    a line of two or more numbers and no word ("191 1", "2022:2014"), or two bare-number lines
+    with different numbers ("2013\n2012\n2012 was ...")."""
+    if not gold.numeric:
+        return False
+    bare = [
+        tuple(t.norm for t in _tokens(line) if t.kind in ("num", "date"))
+        for line in answer_text.split("\n")
+        if _BARE_NUMBERS.search(line) and not _WORDISH.search(line)
+    ]
+    return any(len(numbers) >= 2 for numbers in bare) or len(set(bare)) >= 2
+
+
+def _surname(gold: _Gold, gold_text: str, answer: list[_Tok], question: str = "") -> tuple[int, int] | None:
+    """Span of the gold surname in the answer, unless the answer names someone else with it, or
+    the question already holds the surname (rules-v4).
 
     Someone else: a different given name right before the surname ("Takeshi Sugeno"), or a gold
     given name right before a different surname ("Michio Kakezawa").
     """
     known = set(normalise(gold_text)) | _TITLES
+    asked = set(normalise(question))
     surname, given = gold.tokens[-1], set(gold.tokens[:-1])
+    if surname in asked:
+        return None  # the question names the family ("Olga Vadimovna von Root"): no evidence alone
 
     def foreign(i: int) -> bool:
         return 0 <= i < len(answer) and _is_name_word(answer[i]) and answer[i].norm not in known
@@ -185,6 +239,9 @@ def _first_claim(gold: _Gold, answer: list[_Tok], question: str, span: tuple[int
     were released ... 3 more" for the gold "3".
     """
     asked = set(normalise(question)) | set(gold.tokens)
+    # a date in the question also asks its month and year ("December 2012" for "December 5, 2012")
+    asked |= {d[: len(d) - 3 * k] for d in asked if re.fullmatch(r"\d{4}-\d\d(?:-\d\d)?", d) for k in (1, 2)}
+    asked = {a for a in asked if a}
     start = 0
     for end in [i for i, t in enumerate(answer) if t.norm == "|"] + [len(answer)]:
         if end > span[0]:

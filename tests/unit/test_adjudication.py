@@ -1,0 +1,138 @@
+"""Hand labels and adjudication: positives exported blind, labelled, and read back into the report.
+
+Uses the committed answers sample (tests/data/answers_sample.jsonl.gz, real recorded answers) with
+two steered answers replaced by a plain statement of the gold, so the rules judge has positives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from fusion.evaluate.hand_labels import LabelledItem, agree, load, split_of, strict_of
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.report.adjudication import (
+    HAND,
+    adjudicate,
+    adjudicated_strict,
+    export,
+    judged_items,
+    label_index,
+    pending,
+)
+from fusion.report.groups import replicate_metrics
+from fusion.tracking.answers import read_answers, regrade
+from tests.helpers import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
+LABELS = PROJECT_ROOT / "experiments" / "hand_labels"
+
+
+def _with_two_positives():
+    reps = read_answers(SAMPLE)
+    full = reps[1]
+    rows = [dict(r) for r in full.rows]
+    for row in rows[:2]:
+        row["answer"] = f"The answer is {row['gold']}."
+    reps[1] = replace(full, rows=rows)
+    return regrade(reps, RulesJudge())
+
+
+def _empty_label_folder(tmp_path):
+    for name in ("items.jsonl", "key.jsonl", "labels.jsonl"):
+        (tmp_path / name).write_text("")
+    return tmp_path
+
+
+def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
+    reps = _with_two_positives()
+    folder = _empty_label_folder(tmp_path)
+    todo = pending(reps, {})
+    assert len(todo) == 2 and all(e["sources"][0]["replicate"] == reps[1].id for e in todo)
+    batch = export(todo, folder)
+    blind = [json.loads(line) for line in batch.read_text().splitlines()]
+    # the labeller sees the question, the gold and the answer only: no group, seed or grade
+    assert all(set(item) == {"id", "question", "gold", "answer"} for item in blind)
+    keys = [json.loads(line) for line in (folder / "key.jsonl").read_text().splitlines()]
+    assert [k["split"] for k in keys] == [split_of(b["question"]) for b in blind]
+    # a person confirms one and rejects the other
+    verdicts = {blind[0]["id"]: "CORRECT", blind[1]["id"]: "INCORRECT"}
+    with open(folder / "labels.jsonl", "w") as out:
+        for item_id, verdict in verdicts.items():
+            out.write(
+                json.dumps(
+                    {
+                        "id": item_id,
+                        "labeller": "t",
+                        "rubric": "labels-v1",
+                        "verdict": verdict,
+                        "language": "FLUENT",
+                        "note": "",
+                    }
+                )
+                + "\n"
+            )
+    items = load(folder)
+    index = label_index(items)
+    assert pending(reps, index) == []  # every positive has a label now
+    adjudicated, counts = adjudicate(reps, index)
+    assert (counts[reps[1].id].positives, counts[reps[1].id].confirmed, counts[reps[1].id].rejected) == (2, 1, 1)
+    assert counts[reps[1].id].precision == 0.5
+    rows = adjudicated[1].rows
+    assert sum(adjudicated_strict(r) for r in rows) == 1 and sum(HAND in r for r in rows) == 2
+    metrics = replicate_metrics(adjudicated[1])
+    assert metrics["judge_correct_fluent"] == 2 / 8 and metrics["correct_fluent"] == 1 / 8
+    # the judge against the labels on these two items: precision 1/2, recall 1
+    judged = judged_items(items, adjudicated)
+    result = agree(items, judged)
+    assert (result.n, result.judged_true, result.both_true, result.precision, result.recall) == (2, 2, 1, 0.5, 1.0)
+
+
+def test_two_labellers_who_disagree_make_an_item_borderline(tmp_path):
+    folder = _empty_label_folder(tmp_path)
+    (folder / "items.jsonl").write_text(
+        json.dumps({"id": "h0000", "question": "Q?", "gold": "g", "answer": "g"}) + "\n"
+    )
+    (folder / "key.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "h0000",
+                "model": "m",
+                "index": 3,
+                "split": "heldout",
+                "stratum": "s",
+                "sources": [{"group": "full", "replicate": "r", "field": "answer", "searched": True}],
+            }
+        )
+        + "\n"
+    )
+    labels = [("CORRECT", "FLUENT"), ("CORRECT", "BABBLE")]
+    (folder / "labels.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"id": "h0000", "labeller": f"L{i}", "rubric": "labels-v1", "verdict": v, "language": la, "note": ""}
+            )
+            + "\n"
+            for i, (v, la) in enumerate(labels)
+        )
+    )
+    (item,) = load(folder)
+    assert item.strict == "borderline" and item.labellers == 2 and item.kinds == ("searched",)
+    assert label_index([item]) == {("r", 3, "answer"): "borderline"}
+    assert strict_of("CORRECT", "FLUENT") == "true" and strict_of("BORDERLINE", "BABBLE") == "false"
+
+
+def test_the_committed_hand_labels_are_complete_and_blind():
+    items = load(LABELS)
+    assert len(items) >= 400
+    assert all(isinstance(i, LabelledItem) and i.rubric.startswith("labels-v1") for i in items)
+    # the split is a function of the question alone, fixed before any tuning
+    assert all(i.split == split_of(i.question) for i in items)
+    blind = [json.loads(line) for line in (LABELS / "items.jsonl").read_text().splitlines()]
+    assert all(set(item) == {"id", "question", "gold", "answer"} for item in blind)
+    # every kind of answer and both models are in the sample
+    kinds = {k for i in items for k in i.kinds}
+    assert kinds == {"searched", "fixed", "in_context", "unsteered"}
+    assert {i.model for i in items} == {"smollm2_135m", "gemma3_270m"}
+    # SimpleQA rows 500-999 are held out for the project's own checks: never labelled
+    assert not any(500 <= i.index < 1000 for i in items)
