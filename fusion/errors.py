@@ -8,7 +8,9 @@ exits with the error's code; any other exception is a bug and keeps its tracebac
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -42,6 +44,24 @@ class ServiceUnavailable(FusionError):
         return f"{super().__str__()}; finished prompts are kept: rerun the same command to resume"
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, which the entry point turns into one) during a job: not an error. Once
+    the job has its MLflow run, it says which run and how many of its prompts that run keeps; the
+    entry point prints that in one line and exits with 128 + the signal (130 for Ctrl-C)."""
+
+    def __init__(self, signum: int = signal.SIGINT, run_id: str = "", kept: int = 0, total: int = 0) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum, self.run_id, self.kept, self.total = signum, run_id, kept, total
+
+    def line(self) -> str:
+        how = "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
+        resumes = "the same command resumes the job"
+        if not self.run_id:  # before the job's run existed, or a sweep's launcher waiting on its jobs
+            return f"fusion: interrupted ({how}): every prompt a job finished is kept: {resumes}"
+        were = "is" if self.kept == 1 else "are"
+        return f"fusion: interrupted ({how}): {self.kept} of {self.total} prompts {were} kept in MLflow run {self.run_id}: {resumes}"
+
+
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     """The one handler of fusion's errors: ``fusion: <message>`` on stderr and the error's exit code
@@ -51,3 +71,20 @@ def one_line_errors() -> Iterator[None]:
     except FusionError as error:
         print(f"fusion: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so a terminated job still closes its MLflow run (as KILLED)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

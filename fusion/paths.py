@@ -11,3 +11,9 @@ CONF_DIR = PACKAGE_DIR / "conf"  # package data: the wheel carries the configs w
 # installed wheel must not write into site-packages, so there they go to the working directory.
 CHECKOUT: Path | None = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
 PROJECT_ROOT = CHECKOUT or Path.cwd()
+
+
+def has_makefile(checkout: Path | None = CHECKOUT) -> bool:
+    """Whether ``make setup``/``make ui`` can be offered: a checkout with its Makefile (an installed
+    wheel has neither, so its messages name the pip or mlflow command instead)."""
+    return checkout is not None and (checkout / "Makefile").is_file()

@@ -5,47 +5,31 @@ Thin on purpose: compose (Hydra), validate (fusion.config.compose), hand the typ
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from fusion.config.compose import validate
 from fusion.config.overrides import check_composition, check_overrides
 from fusion.config.schema import JobConfig, register_schema
-from fusion.errors import one_line_errors
-from fusion.paths import CONF_DIR
+from fusion.errors import Interrupted, one_line_errors
+from fusion.paths import CHECKOUT, CONF_DIR, has_makefile
 
 if TYPE_CHECKING:
     from fusion.evaluate.outcomes import GradedAnswer
-    from fusion.search.pipeline import JobResult
+    from fusion.job.pipeline import JobResult
 
 register_schema()
 
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C so a terminated job still closes its MLflow run (as KILLED)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+# the first line of `fusion run --help` (Hydra's help; its template is hydra.help in the config)
+HELP_HEADER = (
+    "usage: fusion run [KEY=VALUE ...] [-m]   (or python -m fusion.run; -m sweeps lists: steering=full,segmented)"
+)
 
 
 def answer_line(label: str, answer: GradedAnswer) -> str:
@@ -59,6 +43,12 @@ def answer_line(label: str, answer: GradedAnswer) -> str:
     line = f"  {label:<8} {answer.composite:.2f}  {verdict}  {text[:160]}{'...' if len(text) > 160 else ''}"
     reasons = fluency(answer.answer).reasons
     return f"{line}  [degenerate: {', '.join(reasons)}]" if reasons else line
+
+
+def compare_line(tracking_uri: str, checkout: Path | None = CHECKOUT) -> str:
+    """The run's closing line: ``make ui`` in a checkout (it has the Makefile), else MLflow's own command."""
+    mlflow_ui = f"mlflow ui --backend-store-uri {tracking_uri}"
+    return f"Compare runs:  make ui   (or: {mlflow_ui})" if has_makefile(checkout) else f"Compare runs:  {mlflow_ui}"
 
 
 def print_summary(job: JobConfig, result: JobResult) -> None:
@@ -80,7 +70,7 @@ def print_summary(job: JobConfig, result: JobResult) -> None:
         for label, answer in (("baseline", shown.baseline), ("control", shown.control), ("steered", shown.steered)):
             lines.append(answer_line(label, answer))
     lines.append(f"\nMLflow run {result.run_id} in {result.tracking_uri} ({summary.get('wall_seconds', 0):.0f} s)")
-    lines.append(f"Compare runs:  make ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
+    lines.append(compare_line(result.tracking_uri))
     print("\n".join(lines), flush=True)
 
 
@@ -89,54 +79,36 @@ def print_summary(job: JobConfig, result: JobResult) -> None:
 def main(cfg: DictConfig) -> float:
     with one_line_errors():
         job = validate(cfg)
-        from fusion.search.preflight import prepare
+        from fusion.job.preflight import prepare
 
         prepared = prepare(job)  # model path, data, judge, layer count, device: before the heavy imports
-        from fusion.search.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
+        from fusion.job.pipeline import run_job  # the heavy imports (torch, transformers, MLflow)
 
         hydra_cfg = HydraConfig.get()
         sweep_id = Path(hydra_cfg.sweep.dir).name if hydra_cfg.mode == RunMode.MULTIRUN else ""
         if sweep_id:
             sweep_id = f"{Path(hydra_cfg.sweep.dir).parent.name}/{sweep_id}"
-        resolved = {str(k): v for k, v in OmegaConf.to_container(cfg, resolve=True).items()}  # type: ignore[union-attr]
-        with sigterm_as_interrupt():
-            result = run_job(
-                job, resolved, output_dir=Path(hydra_cfg.runtime.output_dir), sweep_id=sweep_id, prepared=prepared
-            )
+        output_dir = Path(hydra_cfg.runtime.output_dir)
+        result = run_job(config=cfg, output_dir=output_dir, sweep_id=sweep_id, prepared=prepared)
     print_summary(job, result)
     return result.summary["accuracy"]
 
 
-def run(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -> JobResult:
-    """Run one job from Python: the same composition, checks and pipeline as
-    ``python -m fusion.run OVERRIDES`` (no sweep: one job). Records go to ``output_dir`` (default
-    ``outputs/api/<date>/<time>``); the result holds the MLflow run id, the summary and each
-    prompt's outcome. Bad input raises :class:`fusion.errors.FusionError` with its one-line message."""
-    import time
-
-    from fusion.config.compose import compose_job
-    from fusion.search.pipeline import run_job
-    from fusion.search.preflight import prepare
-
-    overrides = list(overrides)
-    check_overrides(overrides)
-    check_composition(overrides)
-    cfg = compose_job(overrides)
-    job = validate(cfg)
-    prepared = prepare(job)
-    resolved = {str(k): v for k, v in OmegaConf.to_container(cfg, resolve=True).items()}  # type: ignore[union-attr]
-    folder = Path(output_dir) if output_dir else Path("outputs") / "api" / time.strftime("%Y-%m-%d/%H-%M-%S")
-    with sigterm_as_interrupt():
-        return run_job(job, resolved, output_dir=folder, prepared=prepared)
-
-
 def cli() -> None:
-    """``python -m fusion.run`` and ``fusion run``: check the overrides in one line, then Hydra."""
-    with one_line_errors():
-        overrides = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
-        check_overrides(overrides)
-        check_composition(overrides)
-    main()
+    """``python -m fusion.run`` and ``fusion run``: check the overrides in one line, then Hydra.
+    Ctrl-C (or SIGTERM during the job) ends in one line and exit code 128 + the signal (130, 143)."""
+    try:
+        with one_line_errors():
+            overrides = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
+            check_overrides(overrides)
+            check_composition(overrides)
+        if {"-h", "--help"} & set(sys.argv[1:]):  # Hydra's help would open with "run is powered by Hydra."
+            sys.argv.append(f"hydra.help.header='{HELP_HEADER}\n'")
+        main()
+    except KeyboardInterrupt as stop:  # run_job marked its run KILLED; its finished prompts are kept
+        interrupted = stop if isinstance(stop, Interrupted) else Interrupted()
+        print(interrupted.line(), file=sys.stderr, flush=True)
+        sys.exit(128 + interrupted.signum)
 
 
 if __name__ == "__main__":

@@ -28,17 +28,17 @@ def replay(
     """The steered answer (and the vectors' index) of ``prompt`` of ``run_id``, or of ``question``."""
     from fusion.config.schema import ModelConfig, QuantizationConfig
     from fusion.evaluate.answer_end import cut_answer
+    from fusion.job.answering import stop_strings
     from fusion.model.generation import encode, eos_ids, greedy
-    from fusion.model.loading import load_model
+    from fusion.model.loading import load_configured
     from fusion.model.prompts import render_user
-    from fusion.model.steering import steer
-    from fusion.search.answering import stop_strings
+    from fusion.model.steering import steering
     from fusion.tracking.vectors import load_steering
 
     vectors = load_steering(run_id, prompt, tracking_uri).scaled(strength_scale)
     meta = vectors.meta
     cache = Path(weights_cache_dir).expanduser() if weights_cache_dir else None
-    loaded = load_model(ModelConfig(**meta["model_config"]), QuantizationConfig(**meta["quantization"]), cache)
+    loaded = load_configured(ModelConfig(**meta["model_config"]), QuantizationConfig(**meta["quantization"]), cache)
     vectors.check_model(loaded.source.identity, loaded.num_layers, loaded.hidden_size)
     text = meta["steer_text"]
     if question is not None:
@@ -46,7 +46,9 @@ def replay(
     cached = meta["decoding"] == "cached"
     # where the run's answers ended; vectors saved before stop strings existed: none, as generated
     stops: list[str] = meta.get("stop_strings", [])
-    with steer(loaded.decoder_layers, vectors.targets.to(loaded.device), vectors.strengths, cached=cached) as session:
+    with steering(
+        loaded.decoder_layers, vectors.targets.to(loaded.device), vectors.strengths, cached=cached
+    ) as session:
         (ids,) = greedy(
             loaded.model,
             encode(loaded.tokenizer, [text]),
@@ -63,9 +65,9 @@ def prompt_at(run_id: str, position: int, tracking_uri: str | None = None) -> in
     """The SimpleQA index of the question at ``position`` of a run (the order of its prompts.json)."""
     from mlflow.tracking import MlflowClient
 
-    from fusion.config.compose import default_tracking_uri
     from fusion.errors import SetupError
     from fusion.tracking.runs import read_table
+    from fusion.tracking.stores import default_tracking_uri
 
     rows = read_table(MlflowClient(tracking_uri=tracking_uri or default_tracking_uri()), run_id, "prompts.json")
     for row in rows:
@@ -77,7 +79,7 @@ def prompt_at(run_id: str, position: int, tracking_uri: str | None = None) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fusion.steer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fusion steer", description=__doc__.splitlines()[0])
     parser.add_argument("--run-id", required=True)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--prompt", "--index", type=int, help="the question's SimpleQA index (prompts.json: index)")

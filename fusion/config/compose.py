@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import re
 from pathlib import Path
 
@@ -29,12 +28,9 @@ from fusion.config.schema import (
 )
 from fusion.config.targets import TARGETS
 from fusion.errors import ConfigError
-from fusion.paths import CONF_DIR, PROJECT_ROOT
+from fusion.methods import resolve
+from fusion.paths import CONF_DIR
 
-STEERING_MODES = ("baseline", "full", "segmented", "in_context")
-# the modes that steer activations, and so search weights (in_context puts the reference in the
-# prompt: one unsteered generation per question, like the baseline)
-SEARCHED_MODES = ("full", "segmented")
 STRENGTH_RULES = ("median", "median_correct")  # search.strengths_rule (fusion.tracking.strengths)
 DECODINGS = ("exact", "cached")
 SAMPLERS = ("tpe", "random")
@@ -78,14 +74,16 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         job = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(JobConfig), cfg))
     assert isinstance(job, JobConfig)
     s, search, data = job.steering, job.search, job.data
-    _choice("steering.mode", s.mode, STEERING_MODES)
+    method = resolve(s, s.plugin)
     _choice("steering.decoding", s.decoding, DECODINGS)
     _choice("steering.target", s.target, TARGETS)
-    if s.target == "shuffled" and s.mode == "baseline":
-        _fail("steering.target", "shuffled needs a reference: use steering=full, segmented or in_context")
-    if s.boundaries is not None:
+    if s.target == "shuffled" and not method.spec.reference:
+        _fail("steering.target", f"shuffled needs a reference, and {s.mode} builds none: use steering=full, ...")
+    if s.boundaries is not None:  # a malformed value is wrong whichever method reads it
         if not s.boundaries or any(b <= a for a, b in zip([0, *s.boundaries], s.boundaries)):
             _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
+    if problem := method.check(s):
+        raise ConfigError(problem)
     _count("search.n_trials", search.n_trials, 1)
     _validate_fixed_strengths(job)
     _count("search.batch_size", search.batch_size, 1, MAX_ROWS)
@@ -155,11 +153,14 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     return job
 
 
+# more layers than any model has: a method's layer groups counted before the model is known
+_ANY_DEPTH = 10_000
+
+
 def segment_count(job: JobConfig) -> int:
-    """How many strengths a job's steering takes: one (full), one per segment (segmented)."""
-    if job.steering.mode != "segmented":
-        return 1
-    return len(job.steering.boundaries) + 1 if job.steering.boundaries else 3
+    """How many strengths a job's steering takes: one per layer group of its method (one for full
+    and single_layer, one per segment for segmented)."""
+    return len(resolve(job.steering, job.steering.plugin).groups(_ANY_DEPTH, job.steering))
 
 
 def _validate_fixed_strengths(job: JobConfig) -> None:
@@ -170,8 +171,10 @@ def _validate_fixed_strengths(job: JobConfig) -> None:
     if search.strengths is not None and search.strengths_from is not None:
         _fail("search.strengths", "give the values or search.strengths_from=<run id>, not both")
     key = "search.strengths" if search.strengths is not None else "search.strengths_from"
-    if job.steering.mode not in SEARCHED_MODES:
-        _fail(key, f"needs a steered mode (steering=full or segmented), not {job.steering.mode}")
+    method = resolve(job.steering, job.steering.plugin)
+    if not method.spec.searched:
+        _fail(key, f"needs a method that searches strengths (steering=full, segmented, ...), not {job.steering.mode}")
+    method.fixed_params(_ANY_DEPTH, job.steering)  # its other parameters must be fixed too (steering.layer)
     if search.strengths is not None:
         values = list(search.strengths)
         if len(values) != segment_count(job):
@@ -256,34 +259,3 @@ def named_model_config(name: str) -> ModelConfig:
         options = ", ".join(sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")))
         raise ConfigError(f"no model '{name}' in fusion/conf/model ({options}), and it is no path or org/name hub id")
     return ModelConfig(name=Path(name).name, id=name)
-
-
-def default_tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` when set, as every MLflow tool reads it; else this project's SQLite store."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
-
-
-def default_artifact_root() -> str:
-    return (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()
-
-
-def tracking_uri(job: JobConfig) -> str:
-    return job.tracking.uri or default_tracking_uri()
-
-
-def study_folder(uri: str) -> Path:
-    """Where ``search.study_storage=per_job`` keeps the jobs' study files: ``<store dir>/optuna``
-    beside a SQLite tracking store at ``uri``, else ``mlruns/optuna`` in the project."""
-    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
-    return base / "optuna"
-
-
-def optuna_storage(job: JobConfig, job_key: str) -> str | None:
-    """The Optuna storage URL of a job: ``per_job`` is ``<study folder>/<job key>.db`` (see
-    :func:`study_folder`); the folder is made by the caller."""
-    search = job.search
-    if search.study_storage == "memory":
-        return None
-    if search.study_storage == "url":
-        return search.study_url
-    return f"sqlite:///{study_folder(tracking_uri(job)) / f'{job_key}.db'}"

@@ -92,6 +92,12 @@ class SteeringConfig:
     # reference: each question's own reference means; shuffled: another question's of the same job
     # (a seeded derangement: the placebo that separates the steering from the oracle selection)
     target: str = "reference"
+    # single_layer: the one layer steered; None: the search draws it per question
+    layer: int | None = None
+    # a steering method of your own: its import path, package.module:NAME (fusion.methods)
+    plugin: str | None = None
+    # settings a plug-in method reads (fusion's own methods read none)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

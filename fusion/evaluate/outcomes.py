@@ -37,6 +37,8 @@ class TrialResult:
     # so the sampler does not learn from it and it is chosen only if every trial failed
     objective: float
     failure: str = ""
+    # a steering method's extra parameters of this trial (single_layer: {"layer": 7.0})
+    params: dict[str, float] = field(default_factory=dict)
 
     @property
     def strengths(self) -> tuple[float, ...]:
@@ -76,6 +78,7 @@ class SteeredAnswer(GradedAnswer):
     alphas: list[float] = field(default_factory=list)  # one per segment
     gammas: list[float] = field(default_factory=list)
     strengths: list[float] = field(default_factory=list)  # alpha * gamma per segment
+    params: dict[str, float] = field(default_factory=dict)  # the method's extra parameters (single_layer: layer)
     perplexity: float = math.inf
     objective: float = 0.0
     judge: str = ""

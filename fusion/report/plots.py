@@ -13,10 +13,24 @@ matplotlib.use("Agg")  # no display on CI or servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fusion.config.segments import parse_segments_tag  # noqa: E402
+from fusion.methods import find  # noqa: E402
+from fusion.methods.segments import parse_segments_tag  # noqa: E402
 
 if TYPE_CHECKING:
     from fusion.evaluate.outcomes import PromptOutcome
+
+
+def group_profile(entry: dict[str, Any]) -> list[float]:
+    """A report group's mean best weight per layer, by its method's own mapping from a trial's
+    strengths and parameters to layers; [] for a group that steers nothing, or whose method is not
+    installed where the report is built."""
+    rows, groups = entry.get("strengths") or [], parse_segments_tag(entry.get("segments") or "")
+    method = find(entry["mode"]) if entry.get("role") == "steered" and groups and rows else None
+    if method is None:
+        return []
+    params = entry.get("params") or [{}] * len(rows)
+    weights = [method.layer_weights(s, p, groups, groups[-1].stop) for s, p in zip(rows, params)]
+    return [statistics.fmean(column) for column in zip(*weights)]
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -26,30 +40,28 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def layer_profile(outcomes: Sequence[PromptOutcome], segments: Sequence[range], num_layers: int) -> np.ndarray:
-    """``[prompts, layers]`` best alpha*gamma per layer (each layer takes its segment's value)."""
-    profile = np.zeros((len(outcomes), num_layers))
-    for row, outcome in enumerate(outcomes):
-        for segment, strength in zip(segments, outcome.steered.strengths):
-            profile[row, segment.start : segment.stop] = strength
-    return profile
-
-
 def job_plots(
-    outcomes: Sequence[PromptOutcome], segments: Sequence[range], num_layers: int, out_dir: Path, threshold: float
+    outcomes: Sequence[PromptOutcome],
+    profile: Any | None,
+    num_layers: int,
+    out_dir: Path,
+    threshold: float,
 ) -> list[Path]:
+    """A job's plots: the best trials' weight per layer (``profile``, ``[prompts, layers]``; None
+    where the method steers nothing) and the composite scores against the unsteered answers."""
     paths = []
-    profile = layer_profile(outcomes, segments, num_layers)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    layers = np.arange(num_layers)
-    mean, sd = profile.mean(axis=0), profile.std(axis=0)
-    for row in profile:
-        ax.plot(layers, row, color="tab:blue", alpha=0.15, linewidth=1)
-    ax.plot(layers, mean, color="tab:blue", linewidth=2, label="mean over prompts")
-    ax.fill_between(layers, mean - sd, mean + sd, color="tab:blue", alpha=0.2, label="± 1 sd")
-    ax.set(xlabel="decoder layer", ylabel="alpha × gamma", title="Per-layer steering strength of the best trial")
-    ax.legend(loc="upper right")
-    paths.append(save(fig, out_dir / "layer_profile.png"))
+    if profile is not None and len(outcomes):
+        profile = np.asarray(profile, dtype=float)
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        layers = np.arange(num_layers)
+        mean, sd = profile.mean(axis=0), profile.std(axis=0)
+        for row in profile:
+            ax.plot(layers, row, color="tab:blue", alpha=0.15, linewidth=1)
+        ax.plot(layers, mean, color="tab:blue", linewidth=2, label="mean over prompts")
+        ax.fill_between(layers, mean - sd, mean + sd, color="tab:blue", alpha=0.2, label="± 1 sd")
+        ax.set(xlabel="decoder layer", ylabel="alpha × gamma", title="Per-layer steering strength of the best trial")
+        ax.legend(loc="upper right")
+        paths.append(save(fig, out_dir / "layer_profile.png"))
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.hist(
@@ -96,16 +108,9 @@ def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     paths.append(save(fig, out / "composite_box.png"))
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for mode in modes:
-        rows = summary[mode]["strengths"]
-        if summary[mode]["mode"] in ("baseline", "in_context") or not rows:  # nothing steered
-            continue
-        segments = parse_segments_tag(summary[mode]["segments"])
-        profile = [0.0] * segments[-1].stop
-        for i, segment in enumerate(segments):
-            mean = statistics.fmean(r[i] for r in rows)
-            for layer in segment:
-                profile[layer] = mean
-        ax.plot(range(len(profile)), profile, label=mode, drawstyle="steps-mid")
+        profile = group_profile(summary[mode])
+        if profile:
+            ax.plot(range(len(profile)), profile, label=mode, drawstyle="steps-mid")
     ax.set(xlabel="decoder layer", ylabel="mean best alpha × gamma", title="Per-layer weight profile")
     if ax.get_legend_handles_labels()[0]:  # outside the axes: the lines fill the plot
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
-from fusion.config.compose import SEARCHED_MODES
+from fusion.report.groups import spec_of
 from fusion.report.stats import PairedComparison
 from fusion.report.text import markdown, seed_table
 from fusion.report.verdicts import (
@@ -75,7 +75,7 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
     """What the study leaves open, read from its own runs (model, judge, seeds, subsets)."""
     models = sorted({r.params.get("model.name", "?") for r in reps})
     judges = sorted({r.tags.get("fusion.judge", "?") for r in reps})
-    seeds = max((len(e["replicates"]) for e in summary.values() if e["mode"] in SEARCHED_MODES), default=0)
+    seeds = max((len(e["replicates"]) for e in summary.values() if e["role"] == "steered"), default=0)
     counts = sorted({int(e["n_prompts"]) for e in summary.values()})
     lines = ["- Steering toward a reference built from the gold answer says nothing about answering without it."]
     if not any(m.startswith("gemma2_2b") for m in models):
@@ -98,7 +98,7 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
         )
     if seeds == 1:
         lines.append("- One search seed per group: the intervals resample questions, not the search's own variation.")
-    elif any(len(e["replicates"]) == 1 for e in summary.values() if e["mode"] in SEARCHED_MODES):
+    elif any(len(e["replicates"]) == 1 for e in summary.values() if e["role"] == "steered"):
         lines.append(
             "- Some steered groups ran one search seed (the table's seeds column): their intervals resample "
             "questions, not the search's own variation."
@@ -140,7 +140,7 @@ def replication_report(
         )
     ]
     # a baseline run steers nothing: its decoding setting says nothing about the steering
-    exact = sorted({r.tags.get("fusion.steering_exact", "") for r in reps if r.mode in SEARCHED_MODES})
+    exact = sorted({r.tags.get("fusion.steering_exact", "") for r in reps if spec_of(r).steers})
     steering = (
         "none (baseline only)"
         if not exact
@@ -152,14 +152,14 @@ def replication_report(
             else "cached and exact (the paper's), in separate runs: the table's mode column says which"
         )
     )
-    objectives = sorted({r.params.get("search.objective", "paper") for r in reps if r.mode in SEARCHED_MODES})
+    objectives = sorted({r.params.get("search.objective", "paper") for r in reps if spec_of(r).steers})
     sweeps = _by_sweep(reps)
     if wall_seconds is None:  # per sweep, from its first run's start to its last run's end
         wall_seconds = sum(
             (max(r.end_time for r in sweep) - min(r.start_time for r in sweep)) / 1000 for sweep in sweeps.values()
         )
     wall = f"{wall_seconds / 60:.1f} min" + (f" (the sum over its {len(sweeps)} sweeps)" if len(sweeps) > 1 else "")
-    seeds = sorted({r.params.get("search.seed", "?") for r in reps if r.mode in SEARCHED_MODES})
+    seeds = sorted({r.params.get("search.seed", "?") for r in reps if spec_of(r).steers})
     models_held = across_models(summary, pairs or [])
     lead = headline(summary, pairs or [])
     return "\n".join(

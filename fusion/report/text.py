@@ -25,7 +25,7 @@ def markdown(summary: dict[str, dict[str, Any]]) -> str:
         grades = " / ".join(_pct(e[f"simpleqa_{g}"]) for g in ("correct", "incorrect", "not_attempted"))
         control = (
             "—"
-            if e["mode"] == "baseline"
+            if e["role"] == "baseline"
             else (
                 f"{_pct(e.get('control_correct_fluent'), e.get('control_correct_fluent_sd', 0.0))}, "
                 f"{_pct(e['control_accuracy'], e['control_accuracy_sd'])}, "
@@ -65,7 +65,7 @@ def seed_table(summary: dict[str, dict[str, Any]]) -> str:
     for label, e in summary.items():
         for r in e["replicates"]:
             lines.append(
-                f"| {label} | {r['seed'] if e['mode'] != 'baseline' else '—'} | {r['shards']} | {int(r['n_prompts'] or 0)} "
+                f"| {label} | {r['seed'] if e['role'] != 'baseline' else '—'} | {r['shards']} | {int(r['n_prompts'] or 0)} "
                 f"| {_pct(r.get('correct_fluent'))} | {_pct(r['accuracy'])} | {_num(r['composite_mean'])} "
                 f"| {_num(r['overlap_mean'])} "
                 f"| {_pct(r['simpleqa_correct'])} | {_pct(r.get('control_accuracy'))} "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fusion.config.compose import SEARCHED_MODES
 from fusion.report.groups import per_model
 from fusion.report.stats import ALPHA, PairedComparison, p_value, signed
 from fusion.report.text import _pct
@@ -50,44 +49,51 @@ def ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] |
 
 
 def _ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] | None) -> list[str]:
-    """:func:`ordering` for one model's groups."""
-    base = next((e for e in summary.values() if e["mode"] == "baseline"), None)
-    plain = {label: e for label, e in summary.items() if _plain(e) and e["mode"] != "baseline"}
+    """:func:`ordering` for one model's groups: the methods the paper ranks (their ``paper_rank``,
+    e.g. segmented 2 > full 1 > baseline 0), plain groups of one budget and objective."""
+    base_label = next((label for label, e in summary.items() if e["role"] == "baseline"), None)
+    plain = {label: e for label, e in summary.items() if _plain(e) and e["role"] != "baseline"}
+    ranked = {e["paper_rank"] for e in plain.values() if e["role"] == "steered" and e.get("paper_rank") is not None}
     tested = {(c.a, c.b): c for c in pairs or []}
     split_objective = len({e["objective"] for e in plain.values()}) > 1
-    base_label = next((label for label, e in summary.items() if e["mode"] == "baseline"), "baseline")
     out: list[str] = []
     for budget, objective in sorted({(e["n_trials"], e["objective"] or "") for e in plain.values()}):
         label_of = {
-            e["mode"]: label
+            e["paper_rank"]: label
             for label, e in plain.items()
-            if e["n_trials"] == budget and (e["objective"] or "") == objective
+            if e["n_trials"] == budget
+            and (e["objective"] or "") == objective
+            and e["role"] == "steered"
+            and e.get("paper_rank") is not None
         }
-        if base is None or not {"full", "segmented"} <= set(label_of):
+        if base_label is None or len(ranked) < 2 or set(label_of) != ranked:
             continue
-        groups = [base, summary[label_of["full"]], summary[label_of["segmented"]]]
+        labels = [base_label, *(label_of[rank] for rank in sorted(label_of))]  # lowest rank first
+        groups = [summary[label] for label in labels]
+        names = [e["mode"] for e in groups]
+        claim = " > ".join(reversed(names))
         counts = [int(e["n_prompts"]) for e in groups]
         caveat = (
             ""
             if len(set(counts)) == 1
-            else f" (not on the same prompts: {counts[0]} / {counts[1]} / {counts[2]} prompts, the baseline's are a superset)"
+            else f" (not on the same prompts: {' / '.join(map(str, counts))} prompts, the baseline's are a superset)"
         )
         held_lines = []
         for name, key in (("correct & fluent", "correct_fluent"), ("the paper's accuracy", "accuracy")):
             if any(e.get(key) is None for e in groups):
                 continue  # a study recorded before the strict metric
             values = [float(e[key]) for e in groups]
-            held = values[2] > values[1] > values[0]
+            held = all(high > low for low, high in zip(values, values[1:]))
             held_lines.append(
-                f"{name} baseline {_pct(values[0])}, full {_pct(values[1])}, segmented {_pct(values[2])}: "
-                + ("segmented > full > baseline **held**" if held else "segmented > full > baseline **did not hold**")
+                f"{name} {', '.join(f'{n} {_pct(v)}' for n, v in zip(names, values))}: "
+                + (f"{claim} **held**" if held else f"{claim} **did not hold**")
             )
         what = f"{budget} trials" + (f", {objective} objective" if split_objective else "")
         out.append(f"- {what}: " + "; ".join(held_lines) + caveat + ".")
-        steps = [tested.get((label_of["segmented"], label_of["full"])), tested.get((label_of["full"], base_label))]
+        steps = [tested.get((high, low)) for low, high in reversed(list(zip(labels, labels[1:])))]
         out += [f"  - {_step(c)}." for c in steps if c is not None]
         strict = [e.get("correct_fluent") for e in groups]
-        held = None not in strict and strict[2] > strict[1] > strict[0]  # type: ignore[operator]
+        held = None not in strict and all(high > low for low, high in zip(strict, strict[1:]))  # type: ignore[operator]
         if held and any(c is not None and c.strict_evidence.startswith("no evidence") for c in steps):
             out.append(
                 "  - So on the strict metric it held in the point estimates only: a step without evidence of a "
@@ -96,48 +102,58 @@ def _ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] 
     return out
 
 
+def _declared(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """a is a steered method that declares itself compared with b's (segmented with full)."""
+    return a["role"] == "steered" and b["role"] == "steered" and b["mode"] in a.get("compare_with", [])
+
+
 # the questions a report answers, and which comparisons answer each: (a's entry, b's entry) -> bool
 VERDICT_QUESTIONS: list[tuple[str, Any]] = [
     (
         "Does steering beat the unsteered baseline?",
-        lambda a, b: b["mode"] == "baseline" and a["mode"] in SEARCHED_MODES and _plain(a),
+        lambda a, b: b["role"] == "baseline" and a["role"] == "steered" and _plain(a),
     ),
     (
         "Does steering beat giving the model the same reference text in its prompt?",
-        lambda a, b: b["mode"] == "in_context" and a["mode"] in SEARCHED_MODES,
+        lambda a, b: b["role"] == "prompted" and a["role"] == "steered",
     ),
     (
         "Does the per-question search beat strengths fixed in advance (chosen on other questions)?",
-        lambda a, b: bool(b.get("fixed")) and not a.get("fixed") and a["mode"] in SEARCHED_MODES,
+        lambda a, b: bool(b.get("fixed")) and not a.get("fixed") and a["role"] == "steered",
     ),
     (
         "Does the reference as a prompt beat the unsteered baseline?",
-        lambda a, b: b["mode"] == "baseline" and a["mode"] == "in_context",
+        lambda a, b: b["role"] == "baseline" and a["role"] == "prompted",
     ),
     (
         "Does steering toward the question's own reference beat the placebo (another question's reference)?",
-        lambda a, b: b["mode"] != "baseline" and b["target"] == "shuffled" and a["target"] == "reference",
+        lambda a, b: b["role"] != "baseline" and b["target"] == "shuffled" and a["target"] == "reference",
     ),
-    ("Does segmented beat full?", lambda a, b: a["mode"] == "segmented" and b["mode"] == "full"),
+    ("Does {a} beat {b}?", _declared),  # one question per pair of methods
     (
         "Does the fluent objective beat the paper's?",
-        lambda a, b: b["mode"] != "baseline" and a["objective"] == "fluent" and b["objective"] == "paper",
+        lambda a, b: b["role"] != "baseline" and a["objective"] == "fluent" and b["objective"] == "paper",
     ),
     (
         "Does cached steering differ from exact?",
-        lambda a, b: b["mode"] != "baseline" and bool(b["exact"]) and not a["exact"],
+        lambda a, b: b["role"] != "baseline" and bool(b["exact"]) and not a["exact"],
     ),
 ]
 
 
 def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
-    """One paragraph per question of :data:`VERDICT_QUESTIONS`: each comparison that answers it,
-    on the strict metric and the paper's, with intervals and p-values."""
+    """One paragraph per question of :data:`VERDICT_QUESTIONS` (a question naming ``{a}`` and
+    ``{b}`` is asked once per pair of methods): each comparison that answers it, on the strict
+    metric and the paper's, with intervals and p-values."""
     out = []
     for question, answers in VERDICT_QUESTIONS:
-        mine = [c for c in pairs if answers(summary[c.a], summary[c.b])]
-        if mine:
-            out += [f"**{question}**", "", *(f"- {_step(c)}." for c in mine), ""]
+        asked: dict[str, list[PairedComparison]] = {}
+        for c in pairs:
+            a, b = summary[c.a], summary[c.b]
+            if answers(a, b):
+                asked.setdefault(question.format(a=a["mode"], b=b["mode"]), []).append(c)
+        for title, mine in asked.items():
+            out += [f"**{title}**", "", *(f"- {_step(c)}." for c in mine), ""]
     return "\n".join(out).rstrip() or "No two groups were compared."
 
 
@@ -147,9 +163,9 @@ def headline(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) 
     mine = [
         c
         for c in pairs
-        if summary[c.a]["mode"] in SEARCHED_MODES
+        if summary[c.a]["role"] == "steered"
         and _plain(summary[c.a])
-        and summary[c.b]["mode"] == "baseline"
+        and summary[c.b]["role"] == "baseline"
         and c.strict_diff is not None
     ]
     if not mine:
@@ -181,7 +197,7 @@ def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparis
     parts = per_model(summary)
     if len(parts) < 2:
         return ""
-    steered = [e for e in summary.values() if e["mode"] in SEARCHED_MODES and _plain(e) and e.get("objective")]
+    steered = [e for e in summary.values() if e["role"] == "steered" and _plain(e) and e.get("objective")]
     shared = set.intersection(*({e["objective"] for e in steered if e["model"] == m} for m in parts))
     if len(shared) != 1:
         return ""
@@ -192,10 +208,10 @@ def across_models(summary: dict[str, dict[str, Any]], pairs: list[PairedComparis
             c
             for c in pairs
             if summary[c.a]["model"] == model
-            and summary[c.a]["mode"] in SEARCHED_MODES
+            and summary[c.a]["role"] == "steered"
             and _plain(summary[c.a])
             and summary[c.a]["objective"] == objective
-            and (summary[c.b]["mode"] == "baseline" or summary[c.b]["target"] == "shuffled")
+            and (summary[c.b]["role"] == "baseline" or summary[c.b]["target"] == "shuffled")
         ]
         if not mine:
             continue
@@ -226,7 +242,7 @@ def seed_spread(summary: dict[str, dict[str, Any]]) -> str:
     out = []
     for label, e in summary.items():
         reps = e["replicates"]
-        if e["mode"] not in SEARCHED_MODES or len(reps) < 2:
+        if e["role"] != "steered" or len(reps) < 2:
             continue
         parts = []
         for name, key in (("correct & fluent", "correct_fluent"), ("the paper's accuracy", "accuracy")):
@@ -238,7 +254,7 @@ def seed_spread(summary: dict[str, dict[str, Any]]) -> str:
                 f"{name} {' / '.join(_pct(v) for v in values)} (seeds {', '.join(str(r['seed']) for r in reps)}; "
                 f"mean {_pct(e[key])}, sd {100 * e[f'{key}_sd']:.1f} and range {spread:.1f} points)"
             )
-        base = next((b for b in summary.values() if b["mode"] == "baseline" and b.get("model") == e.get("model")), None)
+        base = next((b for b in summary.values() if b["role"] == "baseline" and b.get("model") == e.get("model")), None)
         gap = (
             f"; its strict gain over the baseline, {signed(100 * (e['correct_fluent'] - base['correct_fluent']), 1)} "
             f"points, is {abs(e['correct_fluent'] - base['correct_fluent']) / e['correct_fluent_sd']:.1f} seed sds"

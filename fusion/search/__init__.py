@@ -1,1 +1,1 @@
-"""A job: preflight checks, the per-prompt weight search, the per-prompt runner and the pipeline."""
+"""The per-question weight search: Optuna studies asked and told a batch of trials at a time."""

@@ -25,8 +25,10 @@ from fusion.evaluate.scoring import search_objective
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-# Evaluates rows of per-segment strengths (alpha*gamma) as one batch.
+# Evaluates rows of per-group strengths (alpha*gamma) as one batch.
 Evaluate = Callable[[Sequence[Sequence[float]]], list[Candidate]]
+# A trial's extra parameters beyond alpha and gamma (a steering method's, e.g. single_layer's layer)
+SuggestExtra = Callable[[optuna.Trial], dict[str, float]]
 
 
 def prompt_seed(job_seed: int, prompt_index: int) -> int:
@@ -41,7 +43,7 @@ def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.n_startup_trials)
 
 
-def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
+def _stored_results(study: optuna.Study, n_segments: int, extra: Sequence[str] = ()) -> list[TrialResult]:
     """Rebuild trial results from a stored study (each trial keeps its answer and scores as attrs)."""
     results = []
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
@@ -56,6 +58,8 @@ def _stored_results(study: optuna.Study, n_segments: int) -> list[TrialResult]:
                 float(t.user_attrs["perplexity"]),
                 float(t.user_attrs.get("objective", t.value or 0.0)),  # studies stored before failures were kept
                 t.user_attrs.get("failure", ""),
+                {name: float(t.params[name]) for name in extra if name in t.params}
+                | {name: float(v) for name, v in t.user_attrs.get("fixed_params", {}).items()},
             )
         )
     return results
@@ -69,8 +73,8 @@ class StudySpec:
     name: str | None = None
 
 
-# Evaluates (prompt slot, per-segment strengths) rows of several prompts as one batch.
-EvaluatePacked = Callable[[Sequence[tuple[int, Sequence[float]]]], list[Candidate]]
+# Evaluates (prompt slot, per-group strengths, extra parameters) rows of several prompts as one batch.
+EvaluatePacked = Callable[[Sequence[tuple[int, Sequence[float], dict[str, float]]]], list[Candidate]]
 # Called with (prompt slot, result) for every trial told or read back from storage.
 OnTrial = Callable[[int, TrialResult], None]
 
@@ -111,7 +115,7 @@ def show_decode_steps(bar: tqdm | None, max_new_tokens: int, every_seconds: floa
 
 
 def _open_study(
-    spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None
+    spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None, extra: Sequence[str] = ()
 ) -> optuna.Study | list[TrialResult]:
     """A new study for ``spec``, or the results of a stored one that holds all its trials.
 
@@ -124,7 +128,7 @@ def _open_study(
         except KeyError:
             stored = None
         if stored is not None:
-            done = _stored_results(stored, n_segments)
+            done = _stored_results(stored, n_segments, extra)
             if len(done) >= cfg.n_trials:
                 return done[: cfg.n_trials]
             optuna.delete_study(study_name=spec.name, storage=storage)
@@ -141,6 +145,8 @@ def search_prompts(
     *,
     on_trial: OnTrial | None = None,
     storage: str | None = None,
+    suggest_extra: SuggestExtra | None = None,
+    extra_params: Sequence[str] = (),
 ) -> list[list[TrialResult]]:
     """Search several prompts at once: one study per prompt, their trial batches packed together.
 
@@ -148,13 +154,15 @@ def search_prompts(
     them as one batch, and tells each study its own results. A study sees exactly the asks and tells
     it would see searched alone, and rows of a batch do not interact, so packing changes no trial.
     Studies already complete in ``storage`` are read back, not searched. ``on_trial(slot, result)``
-    is called for every trial told (read-back trials included), in order.
+    is called for every trial told (read-back trials included), in order. ``suggest_extra`` draws a
+    trial's extra parameters (named ``extra_params``) after its alphas and gammas; values it fixes
+    rather than draws are kept as the trial's user attribute ``fixed_params``.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     results: list[list[TrialResult]] = [[] for _ in specs]
     studies: list[optuna.Study | None] = []
     for slot, spec in enumerate(specs):
-        opened = _open_study(spec, cfg, n_segments, storage)
+        opened = _open_study(spec, cfg, n_segments, storage, extra_params)
         if isinstance(opened, list):
             results[slot] = opened
             studies.append(None)
@@ -164,7 +172,7 @@ def search_prompts(
         else:
             studies.append(opened)
     while True:
-        asked = []  # (slot, trial, alphas, gammas)
+        asked = []  # (slot, trial, alphas, gammas, extra parameters)
         for slot, study in enumerate(studies):
             if study is None:
                 continue
@@ -176,11 +184,16 @@ def search_prompts(
                 gammas = tuple(
                     trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments)
                 )
-                asked.append((slot, trial, alphas, gammas))
+                params = suggest_extra(trial) if suggest_extra is not None else {}
+                if fixed := {k: v for k, v in params.items() if k not in trial.params}:
+                    trial.set_user_attr("fixed_params", fixed)
+                asked.append((slot, trial, alphas, gammas, params))
         if not asked:
             return results
-        candidates = evaluate([(slot, [a * g for a, g in zip(alphas, gammas)]) for slot, _, alphas, gammas in asked])
-        for (slot, trial, alphas, gammas), cand in zip(asked, candidates):
+        candidates = evaluate(
+            [(slot, [a * g for a, g in zip(alphas, gammas)], params) for slot, _, alphas, gammas, params in asked]
+        )
+        for (slot, trial, alphas, gammas, params), cand in zip(asked, candidates):
             study = studies[slot]
             assert study is not None
             value = search_objective(
@@ -197,7 +210,7 @@ def search_prompts(
             else:
                 study.tell(trial, value)
             result = TrialResult(
-                trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value, cand.failure
+                trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value, cand.failure, params
             )
             results[slot].append(result)
             if on_trial is not None:
@@ -219,7 +232,7 @@ def search_prompt(
 ) -> list[TrialResult]:
     """One prompt's search: :func:`search_prompts` with a pack of one."""
     return search_prompts(
-        lambda rows: evaluate([strengths for _, strengths in rows]),
+        lambda rows: evaluate([strengths for _, strengths, _ in rows]),
         [StudySpec(seed, study_name)],
         n_segments,
         cfg,

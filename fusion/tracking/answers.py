@@ -30,6 +30,7 @@ from fusion.evaluate.answer_end import answer_stops, cut_answer
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.scoring import composite, token_overlap
+from fusion.methods import spec_of_run
 from fusion.records import GradeRequest
 
 # the answers of a row: its key prefix ("" for the steered answer)
@@ -70,10 +71,10 @@ def answer_stops_of(rep: Replicate) -> tuple[str, ...]:
 
 
 def _overlap(rep: Replicate, row: dict[str, Any], prefix: str, answer: str) -> float:
-    """The token overlap as the run scored it (fusion.search.answering): ``eval.overlap=echo`` puts
+    """The token overlap as the run scored it (fusion.job.answering): ``eval.overlap=echo`` puts
     the answer's prompt template (the baseline's, else the steering prompt's) before it."""
     if rep.params.get("eval.overlap", "continuation") == "echo":
-        baseline = prefix == "baseline_" or (not prefix and rep.mode == "baseline")
+        baseline = prefix == "baseline_" or (not prefix and spec_of_run(rep.tags).role == "baseline")
         template = rep.params["prompts.baseline" if baseline else "prompts.steer"]
         answer = template.format(question=row["question"], gold=row["gold"]) + " " + answer
     return token_overlap(row["gold"], answer)

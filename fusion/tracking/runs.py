@@ -30,11 +30,11 @@ from hydra.experimental.callback import Callback  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from requests.exceptions import RequestException  # noqa: E402
 
-from fusion.config.compose import default_artifact_root, default_tracking_uri  # noqa: E402
 from fusion.config.schema import DataConfig  # noqa: E402
 from fusion.paths import PROJECT_ROOT  # noqa: E402
 from fusion.records import Prompt  # noqa: E402
 from fusion.tracking.datasets import COLUMNS, prompt_dataset, prompt_rows, selection_tags  # noqa: E402
+from fusion.tracking.stores import default_artifact_root, default_tracking_uri  # noqa: E402
 from fusion.tracking.traces import AnswerTrace, delete_prompt_traces, log_answer_traces  # noqa: E402
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,7 @@
-"""Checking the tracking store and the study storage before the model loads.
+"""Where a job's stores live, and checking them before the model loads.
+
+The tracking store is ``tracking.uri``, else ``MLFLOW_TRACKING_URI``, else this project's SQLite
+store; a job's Optuna studies live beside it (:func:`optuna_storage`).
 
 A mistyped ``tracking.uri`` on a cluster should cost seconds, not a node-hour: a SQLite store whose
 folder cannot be written, an HTTP server that does not answer (or answers something that is not
@@ -17,7 +20,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from fusion.config.schema import JobConfig
 from fusion.errors import SetupError
+from fusion.paths import PROJECT_ROOT
 
 # default ports of the databases an Optuna RDB storage names most often
 _DB_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mariadb": 3306}
@@ -111,3 +116,34 @@ def check_study_storage(url: str | None, timeout: float) -> None:
             f"search.study_url={redact(url)}: nothing answers at {host}:{port} within {timeout:g} s "
             f"({error.strerror or error}): start the database or {fix}"
         ) from None
+
+
+def default_tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` when set, as every MLflow tool reads it; else this project's SQLite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
+
+
+def default_artifact_root() -> str:
+    return (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()
+
+
+def tracking_uri(job: JobConfig) -> str:
+    return job.tracking.uri or default_tracking_uri()
+
+
+def study_folder(uri: str) -> Path:
+    """Where ``search.study_storage=per_job`` keeps the jobs' study files: ``<store dir>/optuna``
+    beside a SQLite tracking store at ``uri``, else ``mlruns/optuna`` in the project."""
+    base = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else PROJECT_ROOT / "mlruns"
+    return base / "optuna"
+
+
+def optuna_storage(job: JobConfig, job_key: str) -> str | None:
+    """The Optuna storage URL of a job: ``per_job`` is ``<study folder>/<job key>.db`` (see
+    :func:`study_folder`); the folder is made by the caller."""
+    search = job.search
+    if search.study_storage == "memory":
+        return None
+    if search.study_storage == "url":
+        return search.study_url
+    return f"sqlite:///{study_folder(tracking_uri(job)) / f'{job_key}.db'}"

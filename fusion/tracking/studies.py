@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from fusion.config.compose import default_tracking_uri, study_folder
 from fusion.errors import SetupError, one_line_errors
+from fusion.tracking.stores import default_tracking_uri, study_folder
 
 SHOWN = 5  # other study files listed by name
 
@@ -60,7 +60,7 @@ def choose(study: str, folder: Path) -> tuple[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fusion.tracking.studies", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fusion studies", description=__doc__.splitlines()[0])
     parser.add_argument("study", nargs="?", default="", help="a study file (.db) or storage URL; default: the newest")
     args = parser.parse_args(argv)
     folder = study_folder(os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())

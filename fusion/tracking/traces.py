@@ -30,6 +30,7 @@ from fusion.errors import ServiceUnavailable
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome
 from fusion.evaluate.scoring import correct_fluent
+from fusion.methods import MethodSpec
 
 AnswerKind = Literal["baseline", "control", "steered"]
 INDEX_TAG = "fusion.prompt_index"
@@ -72,11 +73,17 @@ class AnswerTrace:
 
 
 def answer_traces(
-    job: JobConfig, outcome: PromptOutcome, baseline_prompt: str, steer_prompt: str, steered_prompt: str | None = None
+    job: JobConfig,
+    spec: MethodSpec,
+    outcome: PromptOutcome,
+    baseline_prompt: str,
+    steer_prompt: str,
+    steered_prompt: str | None = None,
 ) -> list[AnswerTrace]:
     """The traces of one finished prompt; ``baseline_prompt`` and ``steer_prompt`` are the texts the
     model was given for the unsteered answer and for the control and steered answers
-    (``steered_prompt``, where the steered answer had another: the in-context prompt)."""
+    (``steered_prompt``, where the steered answer had another: the in-context prompt). ``spec``
+    is the job's steering method: a baseline method's own answer is the baseline answer."""
     steered = outcome.steered
     baseline = AnswerTrace(
         kind="baseline",
@@ -91,11 +98,12 @@ def answer_traces(
         dataset=job.data.name,
     )
     traces = [baseline, replace(baseline, kind="control", prompt=steer_prompt, graded=outcome.control)]
-    if job.steering.mode != "baseline":  # a baseline job's "steered" answer is its baseline answer
+    if spec.role != "baseline":  # a baseline job's "steered" answer is its baseline answer
         attributes = {
             "fusion.alphas": steered.alphas,
             "fusion.gammas": steered.gammas,
             "fusion.strengths": steered.strengths,
+            **{f"fusion.{name}": value for name, value in steered.params.items()},
             "fusion.objective": steered.objective,
             "fusion.perplexity": steered.perplexity if math.isfinite(steered.perplexity) else None,
             "fusion.target_index": steered.target_index,

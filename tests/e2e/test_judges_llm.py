@@ -1,7 +1,7 @@
 """LLM judges on real parts: a real OpenAI-compatible server (`transformers serve` on loopback,
 serving the default model), the real default model for the hf judge, a real pipeline run.
 
-The server reads the dequantized copy of the default model that `load_model` keeps in the model
+The server reads the dequantized copy of the default model that `load_configured` keeps in the model
 cache, so it is up in seconds; replies are capped at a few tokens to keep the file fast. The
 135M model is a poor grader: these tests check the plumbing (labels, ranges, provenance, cache,
 failures), not the grades' quality.
@@ -28,7 +28,6 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from mlflow.tracking import MlflowClient
-from omegaconf import OmegaConf
 
 from fusion.config.compose import compose_job, validate
 from fusion.config.overrides import check_overrides
@@ -138,7 +137,7 @@ def model_dir(loaded: LoadedModel, tmp_path_factory) -> Path:
     """The cached default model as a directory `transformers serve` loads: its files linked one by
     one, and a config naming the architecture (caches written before fusion.model.loading did so lack it)."""
     cached = model_cache_dir() / cache_key(loaded.source, "float32")
-    assert (cached / "model.safetensors").is_file(), "load_model (the `loaded` fixture) writes this cache"
+    assert (cached / "model.safetensors").is_file(), "load_configured (the `loaded` fixture) writes this cache"
     target = tmp_path_factory.mktemp("served-model")
     for path in cached.iterdir():
         if path.name != "config.json":
@@ -361,7 +360,7 @@ def test_unset_key_variable_fails_at_construction(monkeypatch, tmp_path):
         "(the key is read only from the environment; judge.api_key_env=null for a server without keys)"
     )
     # through the job's preparation: a SetupError before any model is loaded
-    from fusion.search.preflight import prepare
+    from fusion.job.preflight import prepare
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(
@@ -428,7 +427,7 @@ def test_hf_judge_grades_with_the_default_model():
 
 def test_hf_judge_finds_the_jobs_copy_of_its_model():
     """A job graded by its own model keeps one copy: the judge and the job share it."""
-    from fusion.search.pipeline import get_model
+    from fusion.job.pipeline import get_model
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         job = validate(compose(config_name="config", overrides=["judge=hf"]))
@@ -441,7 +440,7 @@ def test_hf_judge_finds_the_jobs_copy_of_its_model():
 
 
 def test_a_real_run_records_the_openai_judge(server, tmp_path):
-    from fusion.search.pipeline import run_job
+    from fusion.job.pipeline import run_job
     from fusion.tracking.runs import ensure_experiment, read_table
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -467,7 +466,7 @@ def test_a_real_run_records_the_openai_judge(server, tmp_path):
     job = validate(cfg)
     ensure_experiment(uri, job.tracking.experiment, (tmp_path / "artifacts").as_uri())  # artifacts stay in tmp
     with one_torch_thread():
-        result = run_job(job, OmegaConf.to_container(cfg, resolve=True), output_dir=tmp_path / "run")
+        result = run_job(config=cfg, output_dir=tmp_path / "run")
     client = MlflowClient(tracking_uri=uri)
     name = f"openai:{server.model}@127.0.0.1:{server.port}"
     assert client.get_run(result.run_id).data.tags["fusion.judge"] == name

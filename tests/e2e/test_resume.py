@@ -252,3 +252,54 @@ def test_a_resumed_placebo_keeps_each_prompts_partner(tmp_path):
     assert {r["index"]: r["target_index"] for r in rows} == partners
     assert run.data.tags["fusion.steering_target"] == "shuffled"
     assert_logged_once_per_prompt(client, run, [0, 1, 2])
+
+
+def test_ctrl_c_ends_in_one_line_with_exit_code_130_and_the_same_command_resumes(tmp_path):
+    """Ctrl-C (SIGINT) once the first prompt is committed: no traceback, one line that counts the
+    prompts this attempt kept and says the same command resumes, exit code 130, the run KILLED; the
+    same command then finishes that run without redoing what it kept."""
+    store = tmp_path / "mlflow.db"
+    stderr_path = tmp_path / "first.stderr"
+    with stderr_path.open("w") as stderr:  # a file, not a pipe: the progress bars would fill a pipe
+        job = subprocess.Popen(
+            command(store, tmp_path / "first", ONE_PER_PACK),
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            # Ctrl-C as in a terminal: a child of a shell's background job inherits SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        # a second line in prompts.jsonl: the first prompt is committed in MLflow (see above)
+        records = tmp_path / "first" / "prompts.jsonl"
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and job.poll() is None:
+            if records.exists() and len(records.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.05)
+        assert job.poll() is None, "the job ended before it could be interrupted"
+        job.send_signal(signal.SIGINT)
+        job.wait(timeout=300)
+    text = stderr_path.read_text()
+    assert job.returncode == 130, text[-3000:]
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
+    client, (killed,) = only_run(store)
+    assert killed.info.status == "KILLED"
+    done = read_table(client, killed.info.run_id, "prompts.json")
+    assert 1 <= len(done) <= len(records.read_text().splitlines())
+    # the run's count, not the local records': the prompt being logged at the signal is redone
+    verb = "is" if len(done) == 1 else "are"
+    assert text.strip().splitlines()[-1] == (
+        f"fusion: interrupted (Ctrl-C): {len(done)} of 3 prompts {verb} kept in MLflow run {killed.info.run_id}: "
+        "the same command resumes the job"
+    )
+    assert len([line for line in text.splitlines() if line.startswith("fusion:")]) == 1
+
+    rerun = subprocess.run(
+        command(store, tmp_path / "second", ONE_PER_PACK), cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"{len(done)} of 3 prompts were finished by an earlier attempt" in rerun.stdout + rerun.stderr
+    client, (run,) = only_run(store)
+    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
+    prompts = read_table(client, run.info.run_id, "prompts.json")
+    assert [p["index"] for p in prompts] == [0, 1, 2] and prompts[: len(done)] == done

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.search.runner import PromptRunner
+from fusion.job.runner import PromptRunner
 from fusion.tracking.answer_store import AnswerStore
 
 

@@ -9,11 +9,12 @@ import sys
 import pytest
 import torch
 
+from fusion.cli import COMMANDS
 from fusion.config.compose import compose_job, validate
 from fusion.config.schema import register_schema
 from fusion.errors import ConfigError
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.search.runner import PromptRunner
+from fusion.job.runner import PromptRunner
 from tests.helpers import CONF_DIR
 
 CONF = CONF_DIR
@@ -196,3 +197,14 @@ def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(t
     assert fusion("grade", "--help").stdout.startswith("usage: fusion grade ")
     bad = fusion("run", "steering.mdoe=full")
     assert bad.returncode == 2 and "did you mean steering.mode?" in bad.stderr
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_subcommands_help_names_it_as_the_user_typed_it(command):
+    """``fusion X --help`` says ``usage: fusion X`` (not ``python -m ...`` or ``__main__.py``);
+    ``fusion run --help`` is Hydra's, its first line set by fusion.run."""
+    helped = subprocess.run(
+        [sys.executable, "-m", "fusion", command, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    assert helped.stdout.startswith(f"usage: fusion {command} "), helped.stdout[:300]

@@ -12,7 +12,7 @@ from fusion.config.schema import SearchConfig
 from fusion.evaluate.outcomes import Candidate
 from fusion.model.generation import encode, eos_ids, greedy
 from fusion.model.reference import reference_means
-from fusion.model.steering import steer
+from fusion.model.steering import steering
 from fusion.search.weights import best_trial, search_prompt
 from fusion.tracking.runs import read_table
 from tests.helpers import run_fusion, runs_of
@@ -26,7 +26,7 @@ def test_a_row_whose_logits_turn_nonfinite_stops_and_is_reported(loaded):
     stop = eos_ids(loaded.model, loaded.tokenizer)
     strengths = torch.tensor([[0.3] * loaded.num_layers, [math.inf] * loaded.num_layers])
     broken: set[int] = set()
-    with steer(loaded.decoder_layers, targets, strengths) as session:
+    with steering(loaded.decoder_layers, targets, strengths) as session:
         rows = greedy(
             loaded.model,
             encode(loaded.tokenizer, [QUESTION] * 2),
@@ -37,7 +37,7 @@ def test_a_row_whose_logits_turn_nonfinite_stops_and_is_reported(loaded):
         )
     assert broken == {1}
     assert rows[1] == []  # stopped at the first step: no token chosen by argmax over NaN
-    with steer(loaded.decoder_layers, targets, strengths[:1]) as session:
+    with steering(loaded.decoder_layers, targets, strengths[:1]) as session:
         alone = greedy(
             loaded.model, encode(loaded.tokenizer, [QUESTION]), max_new_tokens=12, stop_ids=stop, session=session
         )

@@ -12,7 +12,7 @@ import pytest
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.search.runner import PromptRunner
+from fusion.job.runner import PromptRunner
 from fusion.tracking.runs import read_table
 from tests.helpers import run_fusion, runs_of
 

@@ -8,8 +8,8 @@ import json
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
+from fusion.job.runner import PromptRunner
 from fusion.model.prompts import reference_completion
-from fusion.search.runner import PromptRunner
 from fusion.tracking.traces import KIND_TAG
 from tests.helpers import run_fusion, runs_of
 

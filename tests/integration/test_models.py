@@ -14,9 +14,9 @@ from fusion.errors import SetupError
 from fusion.model import cpu_linear
 from fusion.model.cpu_linear import PackedLinear
 from fusion.model.generation import encode, eos_ids, greedy
-from fusion.model.loading import find_decoder_layers, load_model
+from fusion.model.loading import find_decoder_layers, load_configured
 from fusion.model.sources import ModelSource, layer_count, resolve_source
-from fusion.model.steering import capture, steer
+from fusion.model.steering import capture, steering
 from tests.helpers import DEFAULT_MODEL, model_cache_dir
 
 TEXT = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer:"
@@ -43,10 +43,10 @@ def test_bad_sources_fail_fast_with_the_fix(cfg, message):
 
 
 def test_cache_round_trip_keeps_logits_and_greedy_output(tmp_path, loaded):
-    from_gguf = load_model(DEFAULT_MODEL, QuantizationConfig(), tmp_path)  # dequantizes, writes the cache
+    from_gguf = load_configured(DEFAULT_MODEL, QuantizationConfig(), tmp_path)  # dequantizes, writes the cache
     entries = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert len(entries) == 1 and (entries[0] / "model.safetensors").is_file()
-    from_cache = load_model(DEFAULT_MODEL, QuantizationConfig(), tmp_path)
+    from_cache = load_configured(DEFAULT_MODEL, QuantizationConfig(), tmp_path)
     enc = from_gguf.tokenizer(TEXT, return_tensors="pt")
     assert torch.equal(enc.input_ids, from_cache.tokenizer(TEXT, return_tensors="pt").input_ids)
     diff = (from_gguf.model(**enc).logits - from_cache.model(**enc).logits).abs().max().item()
@@ -61,7 +61,7 @@ def test_cache_round_trip_keeps_logits_and_greedy_output(tmp_path, loaded):
     ) == from_gguf.tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
     # a corrupt cache is rebuilt, not trusted
     (entries[0] / "model.safetensors").write_bytes(b"garbage")
-    rebuilt = load_model(DEFAULT_MODEL, QuantizationConfig(), tmp_path)
+    rebuilt = load_configured(DEFAULT_MODEL, QuantizationConfig(), tmp_path)
     assert (rebuilt.model(**enc).logits - from_gguf.model(**enc).logits).abs().max().item() < 1e-4
 
 
@@ -116,7 +116,7 @@ def test_steering_on_tiny_gemma_architectures(model):
     ids = torch.randint(0, 64, (1, 7))
     targets = torch.randn(2, 32)
     strengths = torch.tensor([[0.3, 0.7]])
-    with torch.no_grad(), capture(layers) as raw, steer(layers, targets, strengths), capture(layers) as out:
+    with torch.no_grad(), capture(layers) as raw, steering(layers, targets, strengths), capture(layers) as out:
         model(input_ids=ids)
     for layer in range(2):
         a = raw[layer][0]
@@ -128,7 +128,7 @@ def test_the_default_model_answers_alike_on_onednn_packed_weights_and_on_torchs_
     torch's kernels (logits within 1e-4) and, on this question, give the same greedy answer."""
     if not cpu_linear.preferred():
         pytest.skip("model.cpu_linear=auto packs weights only on an x86-64 CPU whose torch has oneDNN")
-    on_torch = load_model(replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), model_cache_dir())
+    on_torch = load_configured(replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), model_cache_dir())
     assert (loaded.placement.linear, on_torch.placement.linear) == ("onednn", "torch")
     assert isinstance(loaded.model.get_output_embeddings(), PackedLinear)
     assert not any(isinstance(m, PackedLinear) for m in on_torch.model.modules())

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig, TrackingConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.search.runner import PromptRunner
+from fusion.job.runner import PromptRunner
 
 
 def run(loaded, prompts, *, cached: bool, mode: str, rows: int):

@@ -11,10 +11,10 @@ import pytest
 from fusion.config.compose import named_model_config
 from fusion.config.schema import JobConfig
 from fusion.evaluate.judges.rules import RulesJudge
+from fusion.job.runner import PromptRunner
 from fusion.model.generation import encode, eos_ids, greedy
-from fusion.model.loading import QuantizationConfig, cache_key, load_model
+from fusion.model.loading import QuantizationConfig, cache_key, load_configured
 from fusion.model.sources import resolve_source
-from fusion.search.runner import PromptRunner
 from tests.helpers import DEFAULT_MODEL, PROJECT_ROOT, model_cache_dir
 
 QUESTION = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer and explanation:"
@@ -36,7 +36,7 @@ def prompt_and_answers(loaded):
 def test_another_copy_of_the_model_as_scorer_gives_the_same_perplexity(loaded, prompt_and_answers):
     prompt, answers = prompt_and_answers
     copy_dir = model_cache_dir() / cache_key(resolve_source(DEFAULT_MODEL), "float32")
-    scorer = load_model(named_model_config(str(copy_dir)), QuantizationConfig(), None)
+    scorer = load_configured(named_model_config(str(copy_dir)), QuantizationConfig(), None)
     assert scorer.source.identity != loaded.source.identity
     job = JobConfig()
     texts = [loaded.tokenizer.decode(r) for r in answers]
@@ -48,7 +48,7 @@ def test_another_copy_of_the_model_as_scorer_gives_the_same_perplexity(loaded, p
 
 def test_a_different_model_scores_differently(loaded, prompt_and_answers):
     prompt, answers = prompt_and_answers
-    gemma = load_model(named_model_config("gemma3_270m"), QuantizationConfig(), model_cache_dir())
+    gemma = load_configured(named_model_config("gemma3_270m"), QuantizationConfig(), model_cache_dir())
     texts = [loaded.tokenizer.decode(r) for r in answers]
     own = PromptRunner(JobConfig(), loaded, RulesJudge())._nll(prompt, answers, texts)
     other = PromptRunner(JobConfig(), loaded, RulesJudge(), scorer=gemma)._nll(prompt, answers, texts)

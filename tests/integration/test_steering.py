@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fusion.config.segments import segment_bounds
 from fusion.errors import ConfigError
+from fusion.methods.segments import segment_bounds
 from fusion.model.generation import encode, eos_ids, greedy
 from fusion.model.reference import reference_means, span_positions
-from fusion.model.steering import capture, layer_strengths, steer
+from fusion.model.steering import capture, layer_strengths, steering
 
 QUESTION = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer and explanation:"
 REFERENCE = QUESTION + "\nMichio Sugeno\nHe is a Japanese engineer known for fuzzy control."
@@ -27,7 +27,7 @@ def run_greedy(loaded, texts, strengths=None, targets=None, cached=False):
     stop = eos_ids(loaded.model, loaded.tokenizer)
     if strengths is None:
         return greedy(loaded.model, prompt, max_new_tokens=MAX_NEW, stop_ids=stop, use_cache=cached)
-    with steer(loaded.decoder_layers, targets, strengths, cached=cached) as session:
+    with steering(loaded.decoder_layers, targets, strengths, cached=cached) as session:
         return greedy(loaded.model, prompt, max_new_tokens=MAX_NEW, stop_ids=stop, session=session, use_cache=cached)
 
 
@@ -35,7 +35,7 @@ def forward_logits(loaded, text, strengths=None, targets=None):
     enc = loaded.tokenizer(text, return_tensors="pt")
     if strengths is None:
         return loaded.model(**enc).logits
-    with steer(loaded.decoder_layers, targets, strengths):
+    with steering(loaded.decoder_layers, targets, strengths):
         return loaded.model(**enc).logits
 
 
@@ -58,7 +58,7 @@ def test_hook_applies_the_formula_at_every_layer(loaded, targets):
     strengths = torch.linspace(0.05, 0.6, loaded.num_layers)[None, :]
     enc = loaded.tokenizer(QUESTION, return_tensors="pt")
     # hooks run in registration order: `raw` sees the block's output, `steered` what the hook returned
-    with capture(layers) as raw, steer(layers, targets, strengths), capture(layers) as steered:
+    with capture(layers) as raw, steering(layers, targets, strengths), capture(layers) as steered:
         loaded.model(**enc)
     for layer in range(loaded.num_layers):
         a = raw[layer][0]
@@ -87,7 +87,7 @@ def test_alpha_gamma_enter_only_through_their_product(loaded, targets):
     authors = alpha * steered + (1 - alpha) * a
     strengths = torch.zeros(1, loaded.num_layers)
     strengths[0, layer] = alpha * gamma
-    with steer(loaded.decoder_layers, targets, strengths), capture(loaded.decoder_layers) as ours:
+    with steering(loaded.decoder_layers, targets, strengths), capture(loaded.decoder_layers) as ours:
         loaded.model(**enc)
     assert torch.allclose(ours[layer][0], authors, atol=1e-5)
 
@@ -128,7 +128,7 @@ def test_segment_boundaries():
 def test_hooks_are_removed_after_an_exception(loaded, targets):
     before = forward_logits(loaded, QUESTION)
     with pytest.raises(RuntimeError, match="boom"):
-        with steer(loaded.decoder_layers, targets, torch.full((1, loaded.num_layers), 0.5)):
+        with steering(loaded.decoder_layers, targets, torch.full((1, loaded.num_layers), 0.5)):
             assert all(len(layer._forward_hooks) == 1 for layer in loaded.decoder_layers)
             raise RuntimeError("boom")
     assert all(len(layer._forward_hooks) == 0 for layer in loaded.decoder_layers)
@@ -177,7 +177,7 @@ def test_cached_running_mean_covers_every_position_seen(loaded, targets):
     strengths[0, layer] = 0.5
     with (
         capture(loaded.decoder_layers) as raw,
-        steer(loaded.decoder_layers, targets, strengths, cached=True) as s,
+        steering(loaded.decoder_layers, targets, strengths, cached=True) as s,
         capture(loaded.decoder_layers) as out,
     ):
         s.set_mask(enc.mask)

@@ -12,6 +12,7 @@ from fusion.config.schema import JobConfig
 from fusion.errors import ServiceUnavailable
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
+from fusion.methods import resolve
 from fusion.records import Prompt
 from fusion.tracking.datasets import prompt_digest
 from fusion.tracking.runs import Tracker, read_table
@@ -44,7 +45,10 @@ def start(uri: str, tmp_path) -> Tracker:
 def test_a_prompt_interrupted_after_some_traces_has_each_trace_once_after_resume(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     job = JobConfig()
-    answers = [answer_traces(job, outcome(i, p), p.question, f"Question: {p.question}") for i, p in enumerate(PROMPTS)]
+    answers = [
+        answer_traces(job, resolve(job.steering).spec, outcome(i, p), p.question, f"Question: {p.question}")
+        for i, p in enumerate(PROMPTS)
+    ]
     first = start(uri, tmp_path)
     assert first.log_dataset(job.data, PROMPTS)
     first.log_prompt(outcome(0, PROMPTS[0]).row(), [], answers[0])
@@ -85,7 +89,9 @@ def test_a_degenerate_answer_is_traced_as_such_whatever_the_judge_said(tmp_path)
     tracker = start(uri, tmp_path)
     assert tracker.run is not None
     run_id = tracker.run.info.run_id
-    tracker.log_prompt(babble.row(), [], answer_traces(JobConfig(), babble, "q", "s"))
+    tracker.log_prompt(
+        babble.row(), [], answer_traces(JobConfig(), resolve(JobConfig().steering).spec, babble, "q", "s")
+    )
     tracker.end()
     traces = tracker.client.search_traces(locations=[tracker.experiment_id], run_id=run_id, max_results=10)
     by_kind = {t.info.tags[KIND_TAG]: {a.name: a for a in t.info.assessments} for t in traces}
@@ -106,7 +112,7 @@ def test_a_degenerate_answer_is_traced_as_such_whatever_the_judge_said(tmp_path)
 def test_a_baseline_job_traces_its_baseline_and_control_answers_only():
     job = JobConfig()
     job.steering.mode = "baseline"
-    traces = answer_traces(job, outcome(0, PROMPTS[0]), "b", "s")
+    traces = answer_traces(job, resolve(job.steering).spec, outcome(0, PROMPTS[0]), "b", "s")
     assert [(t.kind, t.prompt) for t in traces] == [("baseline", "b"), ("control", "s")]
 
 
@@ -128,7 +134,9 @@ def test_a_trace_mlflow_drops_stops_the_job_before_the_prompts_row(tmp_path):
     try:
         with pytest.raises(ServiceUnavailable, match="did not store the traces of the baseline of prompt 0"):
             tracker.log_prompt(
-                outcome(0, PROMPTS[0]).row(), [], answer_traces(JobConfig(), outcome(0, PROMPTS[0]), "q", "s")
+                outcome(0, PROMPTS[0]).row(),
+                [],
+                answer_traces(JobConfig(), resolve(JobConfig().steering).spec, outcome(0, PROMPTS[0]), "q", "s"),
             )
     finally:
         mlflow.tracing.enable()

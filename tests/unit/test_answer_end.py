@@ -21,15 +21,15 @@ from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, Steerin
 from fusion.errors import ConfigError
 from fusion.evaluate.answer_end import DEFAULT_STOPS, answer_stops, cut_answer, find_stop
 from fusion.evaluate.judges.rules import RulesJudge
+from fusion.job.answering import stop_strings
+from fusion.job.pipeline import job_key
+from fusion.job.runner import PromptRunner
 from fusion.model.devices import Placement
 from fusion.model.generation import encode, greedy
 from fusion.model.loading import LoadedModel
 from fusion.model.sources import ModelSource
-from fusion.model.steering import steer
+from fusion.model.steering import steering
 from fusion.records import Prompt
-from fusion.search.answering import stop_strings
-from fusion.search.pipeline import job_key
-from fusion.search.runner import PromptRunner
 
 # --- cut_answer --------------------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ def generate(frame_writer, texts, stops, steered=None, cached=True, steps=None):
     else:  # small strengths toward a zero target: the hooks run, the argmax does not move
         targets = torch.zeros(len(texts), len(model.model.layers), 16)
         strengths = torch.full((len(texts), len(model.model.layers)), steered)
-        with steer(model.model.layers, targets, strengths, cached=cached) as session:
+        with steering(model.model.layers, targets, strengths, cached=cached) as session:
             rows = greedy(model, encode(tokenizer, texts), session=session, **kwargs)
     return [str(tokenizer.decode(r, skip_special_tokens=True)) for r in rows]
 

@@ -86,7 +86,7 @@ def test_unknown_options_and_keys_fail_at_composition(override):
 
 def test_default_run_names_tell_the_groups_apart():
     from fusion.config.compose import compose_job, validate
-    from fusion.search.pipeline import default_run_name
+    from fusion.job.pipeline import default_run_name
 
     def name(*overrides: str) -> str:
         return default_run_name(validate(compose_job(list(overrides))))
@@ -119,7 +119,7 @@ def test_fixed_strengths_need_a_steered_mode_and_one_source():
 
     with pytest.raises(ConfigError, match="search.strengths: give the values or search.strengths_from"):
         validate(compose_job(["search.strengths=[0.1]", "search.strengths_from=abc"]))
-    with pytest.raises(ConfigError, match="search.strengths_from: needs a steered mode"):
+    with pytest.raises(ConfigError, match="search.strengths_from: needs a method that searches strengths"):
         validate(compose_job(["steering=in_context", "search.strengths_from=abc"]))
     job = validate(
         compose_job(["steering=segmented", "steering.boundaries=[5,10,20]", "search.strengths=[0,0.1,0.2,0.3]"])

@@ -16,10 +16,10 @@ from fusion.model import cpu_linear
 from fusion.model.cpu_linear import pack_linears
 from fusion.model.devices import DeviceError, input_device, resolve
 from fusion.model.generation import Encoded, continuation_nll, greedy
-from fusion.model.loading import load_model
+from fusion.model.loading import load_configured
 from fusion.model.random_models import random_model
 from fusion.model.reference import reference_means
-from fusion.model.steering import capture, steer
+from fusion.model.steering import capture, steering
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device on this machine (CI never has one)")
@@ -53,7 +53,7 @@ def layer_means(model, rows: list[list[int]]) -> torch.Tensor:
 
 
 def steered(model, rows, targets, strengths, cached, max_new=12, nonfinite=None):
-    with steer(model.model.layers, targets, strengths, cached=cached) as session:
+    with steering(model.model.layers, targets, strengths, cached=cached) as session:
         return greedy(
             model,
             left_padded(rows),
@@ -79,7 +79,7 @@ def test_the_hook_applies_the_formula_on_the_device(device):
     ids = torch.tensor(rows, device=device)
     with (
         capture(model.model.layers) as raw,
-        steer(model.model.layers, targets, strengths),
+        steering(model.model.layers, targets, strengths),
         capture(model.model.layers) as out,
     ):
         model(input_ids=ids)
@@ -170,7 +170,7 @@ def test_the_loader_puts_bf16_and_int8_weights_on_the_device_and_they_steer(devi
         pytest.importorskip("bitsandbytes", reason="quantization=int8 needs bitsandbytes")
     save_tiny_model(tmp_path)
     cfg = ModelConfig(id=str(tmp_path), device=device, dtype="auto" if int8 else precision)
-    loaded = load_model(cfg, QuantizationConfig(name=precision, load_in_8bit=int8), None)
+    loaded = load_configured(cfg, QuantizationConfig(name=precision, load_in_8bit=int8), None)
     params = list(loaded.model.parameters())
     assert {p.device.type for p in params} == {device}
     if int8:
@@ -213,7 +213,7 @@ def test_the_hook_never_waits_for_the_gpu():
     layers = model.model.layers
     hidden = torch.randn(4, 9, model.config.hidden_size, device="cuda")
     targets = torch.randn(4, len(layers), model.config.hidden_size)
-    with steer(layers, targets, torch.full((4, len(layers)), 0.2), cached=True) as session:
+    with steering(layers, targets, torch.full((4, len(layers)), 0.2), cached=True) as session:
         session.set_mask(torch.ones(4, 9, dtype=torch.long, device="cuda"), torch.arange(4, device="cuda"))
         torch.cuda.set_sync_debug_mode("error")
         try:

@@ -11,6 +11,7 @@ from tests.helpers import PROJECT_ROOT
 
 PAGES = [
     PROJECT_ROOT / "README.md",
+    PROJECT_ROOT / "CHANGELOG.md",
     *sorted((PROJECT_ROOT / "docs").glob("*.md")),
     *sorted((PROJECT_ROOT / "experiments").glob("*/README.md")),
 ]

@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from fusion.config.compose import compose_job, validate
 from fusion.config.overrides import check_composition, check_overrides
 from fusion.errors import one_line_errors
-from fusion.search.preflight import prepare
+from fusion.job.preflight import prepare
 from tests.helpers import PROJECT_ROOT
 
 

@@ -17,7 +17,7 @@ TORCH_FREE = [
     "fusion.config.schema",
     "fusion.errors",
     "fusion.config.overrides",
-    "fusion.config.segments",
+    "fusion.methods.segments",
     "fusion.evaluate.fluency",
     "fusion.evaluate.answer_end",
     "fusion.evaluate.agreement",
@@ -36,7 +36,7 @@ TORCH_FREE = [
     "fusion.report.stats",
     "fusion.config.targets",
     "fusion.model.sources",
-    "fusion.search.preflight",
+    "fusion.job.preflight",
     "fusion.report.build",
     "fusion.report.text",
     "fusion.report.verdicts",
@@ -44,7 +44,7 @@ TORCH_FREE = [
     "fusion.report.runs",
     "fusion.report.groups",
     "fusion.report.plots",
-    "fusion.report.parity",
+    "fusion.parity",
     "fusion.tracking.runs",
     "fusion.tracking.traces",
     "fusion.tracking.datasets",
@@ -111,7 +111,7 @@ def test_the_torch_free_modules_do_not_import_torch():
 
 # the subpackages from the ground up: each imports only those before it (and the ground modules),
 # never one after it; the entry points (fusion.run, fusion.steer, ...) sit on top
-LAYERS = ["config", "data", "model", "evaluate", "tracking", "report", "search", "bench"]
+LAYERS = ["methods", "config", "data", "model", "evaluate", "tracking", "report", "search", "job", "bench"]
 GROUND = {"fusion.errors", "fusion.records", "fusion.paths"}
 
 

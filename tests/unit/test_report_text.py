@@ -23,8 +23,8 @@ def replicate(wall: float, resumed: bool) -> dict:
 
 def test_a_resumed_runs_wall_time_is_marked_as_its_last_attempt():
     summary = {
-        "full": {"mode": "full", "replicates": [replicate(968.4, True)]},
-        "segmented": {"mode": "segmented", "replicates": [replicate(4033.0, False)]},
+        "full": {"mode": "full", "role": "steered", "replicates": [replicate(968.4, True)]},
+        "segmented": {"mode": "segmented", "role": "steered", "replicates": [replicate(4033.0, False)]},
     }
     lines = seed_table(summary).splitlines()
     assert lines[2].endswith("| 968* |") and lines[3].endswith("| 4033 |")
@@ -32,5 +32,5 @@ def test_a_resumed_runs_wall_time_is_marked_as_its_last_attempt():
 
 
 def test_without_a_resumed_run_there_is_no_footnote():
-    table = seed_table({"full": {"mode": "full", "replicates": [replicate(100.0, False)]}})
+    table = seed_table({"full": {"mode": "full", "role": "steered", "replicates": [replicate(100.0, False)]}})
     assert "*" not in table and "resumed" not in table

@@ -92,8 +92,8 @@ def test_stored_study_is_read_back_not_searched_again(tmp_path):
 
 
 def packed(evaluate):
-    """``evaluate`` over the (slot, strengths) rows of a packed search."""
-    return lambda rows: evaluate([strengths for _, strengths in rows])
+    """``evaluate`` over the (slot, strengths, extra parameters) rows of a packed search."""
+    return lambda rows: evaluate([strengths for _, strengths, _ in rows])
 
 
 def shown_count(screen: io.StringIO) -> str:

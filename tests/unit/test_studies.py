@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from fusion.config.compose import study_folder
 from fusion.errors import SetupError
+from fusion.tracking.stores import study_folder
 from fusion.tracking.studies import choose, study_files
 from tests.helpers import PROJECT_ROOT
 

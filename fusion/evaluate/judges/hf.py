@@ -4,7 +4,7 @@ Same messages and parsers as the ``openai`` judge (``rubrics.py``), rendered wit
 model's chat template and decoded greedily (temperature 0, as the authors' judge), ``batch_size``
 prompts at a time (left-padded; the project's generation loop gives a batch the same tokens as
 each prompt alone). ``model`` names a file of ``fusion/conf/model`` (e.g. ``smollm2_135m``), loaded with
-:func:`fusion.model.loading.load_model` (GGUF weights are dequantized once into ``cache_dir``).
+:func:`fusion.model.loading.load_configured` (GGUF weights are dequantized once into ``cache_dir``).
 
 Building the judge only checks that the weights exist; they load on the first ``grade`` call, so
 a job fails fast on a bad config and loads nothing it does not use. The loaded model is kept per

@@ -1,4 +1,4 @@
-"""Layer segments: cutting a model's decoder layers at ``steering.boundaries``, and their tag form."""
+"""Layer groups: cutting a model's decoder layers at ``steering.boundaries``, and their tag form."""
 
 from __future__ import annotations
 

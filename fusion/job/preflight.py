@@ -9,19 +9,38 @@ torch, and only when the config names a device or precision other than the CPU's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from fusion.config.compose import named_model_config, segment_count, tracking_uri
+from omegaconf import DictConfig, OmegaConf
+
+from fusion.config.compose import compose_job, named_model_config, segment_count, validate
+from fusion.config.overrides import check_composition, check_overrides
 from fusion.config.schema import JobConfig
-from fusion.config.segments import segment_bounds
 from fusion.data.simpleqa import load_index_file, load_simpleqa, select_prompts
 from fusion.errors import FusionError, SetupError
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.judges.factory import make_judge
+from fusion.methods import resolve
 from fusion.model.sources import ModelSource, layer_count, resolve_source
 from fusion.records import Prompt
-from fusion.tracking.stores import check_study_storage, check_tracking_store
+from fusion.tracking.stores import check_study_storage, check_tracking_store, tracking_uri
+
+
+def checked_job(overrides: Sequence[str] = (), config: DictConfig | None = None) -> tuple[JobConfig, dict[str, Any]]:
+    """The typed, validated job and its resolved config: from the ``config`` Hydra composed for
+    ``python -m fusion.run``, or from ``overrides`` composed and checked exactly as it checks them
+    (a misspelt key or a bad value: one line, before anything loads)."""
+    if config is None:
+        overrides = list(overrides)
+        check_overrides(overrides)
+        check_composition(overrides)
+        config = compose_job(overrides)
+    job = validate(config)
+    resolved = {str(k): v for k, v in OmegaConf.to_container(config, resolve=True).items()}  # type: ignore[union-attr]
+    return job, resolved
 
 
 @dataclass(frozen=True)
@@ -71,9 +90,10 @@ def prepare(job: JobConfig) -> Prepared:
     except FusionError as error:
         raise SetupError(f"search.perplexity_model={scorer}: {error}") from error
     source = resolve_source(job.model)
-    num_layers = layer_count(source, job.model.revision) if job.steering.mode == "segmented" else None
-    if num_layers is not None:
-        segment_bounds(num_layers, job.steering.boundaries)  # checked again on the loaded model
+    method = resolve(job.steering, job.steering.plugin)
+    num_layers = layer_count(source, job.model.revision) if method.spec.steers else None
+    if num_layers is not None:  # the method's layer groups (segment boundaries, a layer) against the model's depth
+        method.groups(num_layers, job.steering)  # checked again on the loaded model
     prepared = Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
     if job.steering.target == "shuffled" and len(prepared.prompts) < 2:
         raise SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
@@ -89,7 +109,7 @@ def prepare(job: JobConfig) -> Prepared:
         if len(values) != segment_count(job):
             raise SetupError(
                 f"search.strengths_from={job.search.strengths_from} holds {len(values)} strengths per question: "
-                f"{job.steering.mode} steering here takes {segment_count(job)} (take them from a job of the same mode)"
+                f"{job.steering.mode} steering here takes {segment_count(job)} (take them from a job of the same method)"
             )
         prepared = replace(prepared, fixed_strengths=values)
     if job.search.study_storage == "url":

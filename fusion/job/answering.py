@@ -1,7 +1,7 @@
 """Answers without hooks on a loaded model, and how answers are scored: the baseline, the
 zero-steering control and the explanations (batched across prompts, kept in the sweep's answer
 store), the overlap and perplexity of any answer, and a question's graded outcome. The search
-builds on it (:mod:`fusion.search.runner`)."""
+builds on it (:mod:`fusion.job.runner`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from fusion.config.compose import study_folder, tracking_uri
 from fusion.config.schema import JobConfig
 from fusion.evaluate.answer_end import answer_stops, cut_answer, find_stop
 from fusion.evaluate.fluency import fluency
@@ -26,6 +25,7 @@ from fusion.model.loading import LoadedModel
 from fusion.model.prompts import render, split_explanation
 from fusion.records import Grade, Prompt
 from fusion.tracking.answer_store import AnswerStore, batch_key
+from fusion.tracking.stores import study_folder, tracking_uri
 
 
 def stop_strings(tokenizer: PreTrainedTokenizerBase, stops: Sequence[str]) -> StopStrings | None:
@@ -192,6 +192,7 @@ class Answerer:
             alphas=list(chosen.alphas),
             gammas=list(chosen.gammas),
             strengths=list(chosen.strengths),
+            params=dict(chosen.params),
             perplexity=chosen.perplexity,
             objective=chosen.objective,
             judge=grade.judge,

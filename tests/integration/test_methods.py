@@ -1,0 +1,88 @@
+"""Steering methods as plug-ins on the real default model: single_layer in one sweep with the
+paper's methods, and a method defined only in this test run as a job and reported, with no edit to
+the package."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from safetensors.torch import load_file
+
+from fusion.methods import LayerGroupMethod, MethodSpec
+from fusion.report.build import main as report
+from tests.helpers import run_fusion, runs_of
+
+TRIALS = ("data.limit=2", "search.n_trials=2", "search.batch_size=2")
+
+
+class EveryOtherLayer(LayerGroupMethod):
+    """A toy method: the question's reference delta on the even layers only, one (alpha, gamma)."""
+
+    spec = MethodSpec(
+        name="every_other",
+        summary="the reference delta on every second layer",
+        role="steered",
+        searched=True,
+        reference=True,
+        compare_with=("full",),
+    )
+
+    def layer_weights(
+        self, strengths: Sequence[float], params: Mapping[str, float], groups: Sequence[range], num_layers: int
+    ) -> list[float]:
+        return [float(strengths[0]) if layer % 2 == 0 else 0.0 for layer in range(num_layers)]
+
+
+TOY = EveryOtherLayer()
+
+
+def _report(tmp_path, *args: str) -> dict:
+    out = tmp_path / "report"
+    code = report(["--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--out", str(out), "--no-log", *args])
+    assert code == 0
+    return json.loads((out / "report.json").read_text())
+
+
+def test_baseline_full_segmented_and_single_layer_run_as_one_sweep_and_report_side_by_side(tmp_path):
+    run_fusion(tmp_path, "steering=baseline,full,segmented,single_layer", *TRIALS, multirun=True)
+    client, runs = runs_of(tmp_path)
+    by_mode = {run.data.tags["fusion.mode"]: run for run in runs}
+    assert sorted(by_mode) == ["baseline", "full", "segmented", "single_layer"]
+    single = by_mode["single_layer"]
+    assert json.loads(single.data.tags["fusion.method"])["extra_params"] == ["layer"]
+    (records,) = (tmp_path / "sweep").glob("*single_layer*/prompts.jsonl")
+    rows = [json.loads(line) for line in records.read_text().splitlines()]
+    for row in rows:  # the search chose a layer per question, and steered that layer only
+        layer = int(row["params"]["layer"])
+        assert 0 <= layer < 30 and row["n_trials"] == 2
+        strengths = load_file(str(records.parent / f"vectors/prompt-{row['index']}.safetensors"))["strengths"]
+        assert [i for i, s in enumerate(strengths.tolist()) if s] == [layer]
+        assert (
+            strengths[layer].item() == float(row["strengths"][0]) or abs(strengths[layer] - row["strengths"][0]) < 1e-6
+        )
+    numbers = _report(tmp_path)
+    assert {"baseline", "full", "segmented", "single_layer"} <= set(numbers)
+    assert numbers["single_layer"]["role"] == "steered"
+    compared = {(c["a"], c["b"]) for c in numbers["paired"]}
+    assert {("single_layer", "full"), ("single_layer", "segmented"), ("segmented", "full")} <= compared
+    assert {("single_layer", "baseline"), ("full", "baseline"), ("segmented", "baseline")} <= compared
+
+
+def test_a_method_defined_only_in_this_test_runs_as_a_job_and_is_reported(tmp_path):
+    run_fusion(tmp_path, "steering.mode=every_other", "steering.plugin=tests.integration.test_methods.TOY", *TRIALS)
+    records = tmp_path / "run" / "prompts.jsonl"
+    for row in (json.loads(line) for line in records.read_text().splitlines()):
+        strengths = load_file(str(records.parent / f"vectors/prompt-{row['index']}.safetensors"))["strengths"]
+        assert all(s == 0 for s in strengths[1::2].tolist()) and all(s > 0 for s in strengths[0::2].tolist())
+    run_fusion(tmp_path, "steering=full", *TRIALS, f"hydra.run.dir={tmp_path / 'run-full'}")
+    client, runs = runs_of(tmp_path)
+    toy = next(r for r in runs if r.data.tags["fusion.mode"] == "every_other")
+    assert MethodSpec.from_tag(toy.data.tags["fusion.method"]) == TOY.spec
+    assert toy.info.run_name.startswith("every_other-cached-fluent-s0")
+    # the report reads the method from the run: grouped, compared with full (its declared
+    # comparison), and its layer profile drawn by its own mapping
+    numbers = _report(tmp_path, "--replication")
+    assert numbers["every_other"]["role"] == "steered"
+    assert ("every_other", "full") in {(c["a"], c["b"]) for c in numbers["paired"]}
+    assert "**Does every_other beat full?**" in (tmp_path / "report" / "REPORT.md").read_text()
