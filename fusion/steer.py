@@ -46,8 +46,9 @@ def replay(
     cached = meta["decoding"] == "cached"
     # where the run's answers ended; vectors saved before stop strings existed: none, as generated
     stops: list[str] = meta.get("stop_strings", [])
+    additive = meta.get("update") == "add"  # a steering vector added (mean_diff), not a move toward it
     with steering(
-        loaded.decoder_layers, vectors.targets.to(loaded.device), vectors.strengths, cached=cached
+        loaded.decoder_layers, vectors.targets.to(loaded.device), vectors.strengths, cached=cached, additive=additive
     ) as session:
         (ids,) = greedy(
             loaded.model,

@@ -83,6 +83,7 @@ def run_job(
         return earlier
     runner = PromptRunner(job, loaded, prepared.judge, key, scorer, prepared.fixed_strengths)
     prompts, selection = select_prompts(job, runner, prepared.prompts)
+    runner.questions = prompts  # a global method (mean_diff) builds its targets from the job's questions
     tags = run_tags(job, prepared, runner, prompts, sweep_id)
     # from the run's creation on, everything sits in the try: an interruption anywhere marks the run
     # KILLED (left open, MLflow's exit handler would close it as FINISHED)

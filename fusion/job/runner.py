@@ -69,6 +69,11 @@ class PromptRunner(Answerer):
         self.layers = loaded.decoder_layers
         # the layer groups that each get one (alpha, gamma): checks segment boundaries and layers
         self.segments = self.method.groups(loaded.num_layers, job.steering)
+        # what a method builds its targets from (fusion.methods.spec.TargetSource): every question
+        # of the job (the pipeline sets them), the job's seed, and a cache kept for the whole job
+        self.questions: list[Prompt] = []
+        self.seed = job.seed
+        self.memo: dict[str, Any] = {}
 
     def layer_weights(self, rows: Sequence[tuple[Sequence[float], dict[str, float]]]) -> torch.Tensor:
         """``[rows, layers]`` weights (alpha*gamma per layer) of (per-group strengths, parameters) rows."""
@@ -102,12 +107,31 @@ class PromptRunner(Answerer):
         ]
         return [p for p, row in zip(pool, rows) if row["kept"]], rows
 
-    def references(self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts]) -> list[tuple[str, torch.Tensor]]:
+    def references(
+        self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts] | None = None
+    ) -> list[tuple[str, torch.Tensor]]:
         """Each prompt's explanation and reference means ``h_l``."""
+        texts = texts or [render(self.job.prompts, self.tokenizer, p) for p in prompts]
         out = []
         for prompt, text, explanation in zip(prompts, texts, self.explanations(prompts)):
             reference, span = reference_text(text, prompt.gold, explanation)
             out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
+        return out
+
+    def answer_means(self, prompts: Sequence[Prompt]) -> list[torch.Tensor | None]:
+        """Each prompt's own unsteered answer to the steering prompt (the zero-steering control),
+        averaged per layer where a reference would be (None for an empty answer)."""
+        out: list[torch.Tensor | None] = []
+        for prompt in prompts:
+            texts = render(self.job.prompts, self.tokenizer, prompt)
+            answer = self._decode(self.unsteered_ids(prompt, "control"))
+            prefix = texts.steer + texts.reference_separator
+            span = (len(prefix), len(prefix) + len(answer))
+            out.append(
+                reference_means(self.model, self.tokenizer, self.layers, prefix + answer, span)
+                if answer.strip()
+                else None
+            )
         return out
 
     def prompts_per_pack(self) -> int:
@@ -138,7 +162,8 @@ class PromptRunner(Answerer):
             strengths = self.layer_weights([(s, params) for _, s, params in rows])
             row_targets = torch.stack([targets[slot] for slot in slots])  # [rows, layers, d]
             nonfinite: set[int] = set()
-            with steering(self.layers, row_targets, strengths, cached=job.steering.decoding == "cached") as session:
+            cached, additive = job.steering.decoding == "cached", self.method.spec.update == "add"
+            with steering(self.layers, row_targets, strengths, cached=cached, additive=additive) as session:
                 ids = self._generate(
                     [texts[slot].steer for slot in slots],
                     session=session,
@@ -232,14 +257,12 @@ class PromptRunner(Answerer):
             out.append(Chosen(explanation, [], TrialResult(-1, zeros, zeros, answer, overlap, ppl, value)))
         return out
 
-    def _steered(
-        self, prompts: Sequence[Prompt], sources: Sequence[Prompt], trial_bar: tqdm | None, placebo: bool
-    ) -> list[Chosen]:
-        """Each question's reference (its own, or the placebo's source's), then the packed search."""
+    def _steered(self, prompts: Sequence[Prompt], sources: Sequence[Prompt], trial_bar: tqdm | None) -> list[Chosen]:
+        """Each question's steering target, as its method builds it (its own reference means, the
+        placebo's partner's, a global vector), then the packed search."""
         job = self.job
         texts = [render(job.prompts, self.tokenizer, p) for p in prompts]
-        source_texts = [render(job.prompts, self.tokenizer, p) for p in sources] if placebo else texts
-        references = self.references(sources, source_texts)
+        references = self.method.targets(self, prompts, sources)
         searches = self.search_pack(
             prompts,
             texts,
@@ -268,7 +291,7 @@ class PromptRunner(Answerer):
         prompts = [prompt for _, prompt in pack]
         sources = [target_of[p.index] for p in prompts] if target_of else prompts
         if self.method.spec.steers:
-            chosen = self._steered(prompts, sources, trial_bar, placebo=target_of is not None)
+            chosen = self._steered(prompts, sources, trial_bar)
         else:
             chosen = self._unsteered_answers(prompts, sources)
         seconds = round((time.perf_counter() - start) / len(pack), 3)

@@ -44,6 +44,9 @@ class MethodSpec:
     compare_with: tuple[str, ...] = ()
     # its place in the ordering the paper claims (segmented > full > baseline); None: not claimed
     paper_rank: int | None = None
+    # how a steered layer moves: "toward" the target (a' = a + s * (t - mean_t(a)), Fusion
+    # Steering) or "add" the target as a vector (a' = a + s * t, a steering vector)
+    update: Literal["toward", "add"] = "toward"
 
     @property
     def steers(self) -> bool:
@@ -80,6 +83,42 @@ class Steering(Protocol):
     def options(self) -> Mapping[str, Any]: ...
 
 
+class Question(Protocol):
+    """A question of the job (fusion.records.Prompt): its SimpleQA index identifies it."""
+
+    @property
+    def index(self) -> int: ...
+
+
+class TargetSource(Protocol):
+    """What the job offers a method to build its steering targets from (the runner, on the loaded
+    model). Targets are ``[layers, d]`` tensors the method treats as opaque values it may average."""
+
+    @property
+    def seed(self) -> int:
+        """The job's seed."""
+        ...
+
+    @property
+    def questions(self) -> Sequence[Any]:
+        """Every question of the job (the training pool of a global method)."""
+        ...
+
+    @property
+    def memo(self) -> dict[str, Any]:
+        """A cache kept for the whole job: a target built once serves every pack."""
+        ...
+
+    def references(self, questions: Sequence[Any]) -> list[tuple[str, Any]]:
+        """Each question's explanation and reference means ``h_l`` (gold answer + explanation)."""
+        ...
+
+    def answer_means(self, questions: Sequence[Any]) -> list[Any]:
+        """Each question's own unsteered answer (to the steering prompt), averaged per layer (None
+        where the answer is empty)."""
+        ...
+
+
 class Trial(Protocol):
     """The part of an Optuna trial a method draws its extra parameters with."""
 
@@ -113,6 +152,13 @@ class SteeringMethod(Protocol):
         raises ConfigError where the config does not fix them."""
         ...
 
+    def targets(
+        self, source: TargetSource, questions: Sequence[Any], references_of: Sequence[Any]
+    ) -> list[tuple[str, Any]]:
+        """Each question's (explanation, steering target ``[layers, d]``). ``references_of``: whose
+        reference each question gets (its own, or the placebo's partner)."""
+        ...
+
     def layer_weights(
         self, strengths: Sequence[float], params: Mapping[str, float], groups: Sequence[range], num_layers: int
     ) -> list[float]:
@@ -137,6 +183,11 @@ class LayerGroupMethod:
 
     def fixed_params(self, num_layers: int, steering: Steering) -> dict[str, float]:
         return {}
+
+    def targets(
+        self, source: TargetSource, questions: Sequence[Any], references_of: Sequence[Any]
+    ) -> list[tuple[str, Any]]:
+        return source.references(references_of)  # each question's own reference means (or the placebo's)
 
     def layer_weights(
         self, strengths: Sequence[float], params: Mapping[str, float], groups: Sequence[range], num_layers: int

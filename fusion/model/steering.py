@@ -67,8 +67,11 @@ class SteeringSession:
         targets: torch.Tensor,
         layer_devices: Sequence[torch.device],
         cached: bool = False,
+        additive: bool = False,
     ) -> None:
         self.cached = cached
+        # add s * target to every position instead of moving toward it (a steering vector, CAA-style)
+        self.additive = additive
         self.rows_total = strengths.shape[0]
         self.mask: torch.Tensor | None = None  # [batch, seq] 1 for real tokens; None: no padding
         self.rows: torch.Tensor | None = None  # [batch] indices into strengths' rows; None: all
@@ -128,6 +131,9 @@ class SteeringSession:
             return hidden
         batch, seq, _ = hidden.shape
         strengths, targets, weights, count = self._step_values(hidden.device, batch, seq)
+        target = targets[:, layer] if targets.dim() == 3 else targets[layer]
+        if self.additive:  # a' = a + s * v: no mean, nothing to keep between decode steps
+            return hidden + (strengths[:, layer, None] * target).to(hidden.dtype).unsqueeze(1)
         # weights are 0/1, so the product is exact in any dtype; the reduction accumulates in float32
         masked = hidden if weights is None else hidden * weights.to(hidden.dtype)
         total = masked.sum(dim=1, dtype=torch.float32)  # [batch, d]
@@ -140,7 +146,6 @@ class SteeringSession:
                 count if isinstance(count, torch.Tensor) else torch.full((batch, 1), count, device=hidden.device)
             )
         mean = total / (count.clamp(min=1.0) if isinstance(count, torch.Tensor) else max(count, 1.0))
-        target = targets[:, layer] if targets.dim() == 3 else targets[layer]
         delta = strengths[:, layer, None] * (target - mean)  # [batch, d]
         return hidden + delta.to(hidden.dtype).unsqueeze(1)
 
@@ -165,6 +170,7 @@ def steering(
     strengths: torch.Tensor,
     *,
     cached: bool = False,
+    additive: bool = False,
 ) -> Iterator[SteeringSession]:
     """Install steering hooks on ``layers`` for the duration of the block; always removes them.
 
@@ -173,12 +179,16 @@ def steering(
         targets: reference means ``h_l``: ``[layers, d]`` or ``[rows, layers, d]``.
         strengths: ``alpha * gamma`` per row and layer: ``[rows, layers]``.
         cached: keep running means for KV-cached generation instead of exact full-sequence means.
+        additive: ``a' = a + s * targets[l]`` at every position (a steering vector added, as in
+            contrastive activation addition) instead of moving toward ``targets[l]``.
     """
     if strengths.dim() != 2 or strengths.shape[1] != len(layers):
         raise ValueError(f"strengths must be [rows, {len(layers)}], got {tuple(strengths.shape)}")
     if targets.shape[-2] != len(layers):
         raise ValueError(f"targets must have {len(layers)} layers, got {tuple(targets.shape)}")
-    session = SteeringSession(strengths, targets, [module_device(layer) for layer in layers], cached=cached)
+    session = SteeringSession(
+        strengths, targets, [module_device(layer) for layer in layers], cached=cached, additive=additive
+    )
 
     def make_hook(layer: int) -> Callable:
         # A factory, so each closure captures its own layer index (not the loop variable).

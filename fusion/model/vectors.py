@@ -65,7 +65,8 @@ class SteeringVectors:
             )
         use_cache = self.meta.get("decoding", "cached") == "cached" if cached is None else cached
         targets = self.targets.to(input_device(model))
-        with steering(layers, targets, self.strengths, cached=use_cache) as session:
+        additive = self.meta.get("update") == "add"  # a steering vector added (mean_diff), not a move toward it
+        with steering(layers, targets, self.strengths, cached=use_cache, additive=additive) as session:
             yield session
 
     def check_model(self, identity: str, num_layers: int, hidden_size: int) -> None:

@@ -21,6 +21,7 @@ import torch
 
 from fusion.errors import SetupError
 from fusion.evaluate.answer_end import answer_stops
+from fusion.methods import resolve
 from fusion.model.vectors import SteeringVectors, read_vectors
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def prompt_vectors(
         "dtype": loaded.placement.dtype_name,
         "mode": job.steering.mode,
         "segments": segments,
+        # how the targets are applied: "toward" (Fusion Steering) or "add" (a steering vector)
+        "update": resolve(job.steering, job.steering.plugin).spec.update,
         "decoding": job.steering.decoding,
         "index": outcome.index,
         "target_index": outcome.steered.target_index,

@@ -86,3 +86,53 @@ def test_a_method_defined_only_in_this_test_runs_as_a_job_and_is_reported(tmp_pa
     assert numbers["every_other"]["role"] == "steered"
     assert ("every_other", "full") in {(c["a"], c["b"]) for c in numbers["paired"]}
     assert "**Does every_other beat full?**" in (tmp_path / "report" / "REPORT.md").read_text()
+
+
+def test_mean_diff_never_reads_the_test_questions_gold_and_its_vector_is_reproducible(loaded):
+    """The global vector that steers a question is built from the other cross-fitting fold only:
+    its own gold and reference never enter it (a question whose gold is replaced gets the same
+    vector), and the vector is the mean of (reference - own answer) over that fold, the same
+    when rebuilt."""
+    import dataclasses
+
+    import torch
+
+    from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
+    from fusion.data.simpleqa import load_simpleqa
+    from fusion.evaluate.judges.rules import RulesJudge
+    from fusion.job.runner import PromptRunner
+    from fusion.methods.mean_diff import METHOD, fold_of
+
+    job = JobConfig(
+        steering=SteeringConfig(mode="mean_diff"),
+        search=SearchConfig(study_storage="memory"),
+        prompts=PromptsConfig(chat_template=True, max_new_tokens=8),
+    )
+    questions = load_simpleqa()[:6]
+
+    def runner_for(qs):
+        runner = PromptRunner(job, loaded, RulesJudge())
+        runner.questions = list(qs)
+        read: list[int] = []
+        references, answers = runner.references, runner.answer_means
+        runner.references = lambda ps, texts=None: read.extend(p.index for p in ps) or references(ps, texts)  # type: ignore[method-assign]
+        runner.answer_means = lambda ps: read.extend(p.index for p in ps) or answers(ps)  # type: ignore[method-assign]
+        return runner, read
+
+    folds = {q.index: fold_of(q.index, job.seed) for q in questions}
+    assert set(folds.values()) == {0, 1}
+    runner, read = runner_for(questions)
+    test = questions[0]
+    ((explanation, vector),) = METHOD.targets(runner, [test], [test])
+    assert explanation == "" and test.index not in read  # not its reference, not its answer
+    assert {folds[i] for i in read} == {1 - folds[test.index]}
+    train = [q for q in questions if folds[q.index] != folds[test.index]]
+    refs = [m for _, m in runner.references(train)]
+    own = runner.answer_means(train)
+    expected = sum(r - a for r, a in zip(refs, own) if a is not None) / sum(a is not None for a in own)
+    assert torch.allclose(vector, expected)
+    # the test question's gold replaced: the vector that steers it does not move
+    changed = [q if q.index != test.index else dataclasses.replace(q, gold="SENTINEL") for q in questions]
+    other_runner, _ = runner_for(changed)
+    ((_, again),) = METHOD.targets(other_runner, [changed[0]], [changed[0]])
+    assert torch.equal(again, vector)

@@ -15,15 +15,17 @@ from fusion.search.weights import search_prompts
 
 
 def test_the_built_in_methods_and_their_specs():
-    assert builtin_names() == ["baseline", "in_context", "full", "segmented", "single_layer"]
+    assert builtin_names() == ["baseline", "in_context", "full", "segmented", "mean_diff", "single_layer"]
     roles = {name: find(name).spec.role for name in builtin_names()}
     assert roles == {
         "baseline": "baseline",
         "in_context": "prompted",
         "full": "steered",
         "segmented": "steered",
+        "mean_diff": "steered",
         "single_layer": "steered",
     }
+    assert find("mean_diff").spec.update == "add" and find("full").spec.update == "toward"
     assert find("single_layer").spec.extra_params == ("layer",)
     assert set(find("single_layer").spec.compare_with) == {"full", "segmented"}
     # the spec travels with a run as a tag and reads back the same
