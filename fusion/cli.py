@@ -1,4 +1,4 @@
-"""The ``fusion`` command: ``fusion run|report|grade|adjudicate|steer|studies|bench|parity [ARGS]``.
+"""The ``fusion`` command: ``fusion run|report|grade|adjudicate|study|steer|studies|bench|parity [ARGS]``.
 
 Each subcommand is the module entry point of the same name with the rest of the command line
 (``fusion run steering=segmented -m`` is ``python -m fusion.run steering=segmented -m``); the
@@ -23,6 +23,11 @@ COMMANDS = {
         "fusion.report.adjudication",
         "main",
         "export the judge's strict positives that no person has labelled, blind, for hand labels",
+    ),
+    "study": (
+        "fusion.study",
+        "main",
+        "the controlled comparison in one command: baseline, in_context, full, segmented, single_layer, mean_diff, placebo",
     ),
     "steer": ("fusion.steer", "main", "replay a run's steering vectors on one question"),
     "studies": ("fusion.tracking.studies", "main", "the Optuna study file of a job (for optuna-dashboard)"),

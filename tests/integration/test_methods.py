@@ -136,3 +136,33 @@ def test_mean_diff_never_reads_the_test_questions_gold_and_its_vector_is_reprodu
     other_runner, _ = runner_for(changed)
     ((_, again),) = METHOD.targets(other_runner, [changed[0]], [changed[0]])
     assert torch.equal(again, vector)
+
+
+def test_the_study_command_runs_all_seven_groups_and_writes_the_report(tmp_path, capsys):
+    """``fusion study`` on 5 questions, end to end on the real default model: the plan and its
+    time estimate first, every group, then REPORT.md with all seven groups and the verdicts; the
+    same command again reads every job back instead of running it."""
+    from fusion.study import main as study
+
+    overrides = [
+        "data.limit=5",
+        "search.n_trials=2",
+        "search.batch_size=2",
+        "prompts.max_new_tokens=16",
+        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+    ]
+    out = tmp_path / "report"
+    assert study([*overrides, "--name", "t", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("fusion study t: 7 jobs on 5 questions; about ")
+    assert "[7/7] placebo s0 done in" in printed
+    text = (out / "REPORT.md").read_text()
+    for group in ("baseline", "in_context", "full", "segmented", "single_layer", "mean_diff", "full[shuffled]"):
+        assert f"\n| {group} |" in text, group
+    for question in ("Does single_layer beat full?", "Does single_layer beat segmented?", "Does mean_diff beat full?"):
+        assert f"**{question}**" in text
+    assert "Holm" in text and (out / "answers.jsonl.gz").is_file()
+    # resumed: every job is finished in the study's sweep, so none runs again
+    assert study([*overrides, "--name", "t", "--out", str(out)]) == 0
+    client, runs = runs_of(tmp_path)
+    assert len(runs) == 7 and {r.data.tags["fusion.sweep_id"] for r in runs} == {"study/t"}

@@ -1,0 +1,183 @@
+"""``fusion study``: the controlled comparison of a model on a question set, in one command.
+
+    fusion study model=gemma3_270m data=simpleqa data.offset=1000 data.limit=260 --seeds 0,1,2
+
+runs, into one sweep of its own, the unsteered baseline, the reference as a prompt (in_context),
+Fusion Steering (full, segmented), single-layer steering, a global steering vector (mean_diff) and
+the placebo (full toward another question's reference), each searched method once per search
+seed; optionally the paper's exact decoding on the first questions beside the cached runs. It
+prints a time estimate before it starts and each job as it goes, and writes ``REPORT.md`` (every
+group, the verdicts with Holm-adjusted p-values, the seed handling) with the answers file beside
+it. Interrupted, the same command resumes: a finished job is read back, an unfinished one resumes
+its own run. The overrides are Hydra's, passed to every job (``python -m fusion.run``'s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fusion.errors import ConfigError, Interrupted, one_line_errors
+
+# the groups a study runs: name -> overrides (a placebo is full toward another question's reference)
+GROUPS = {
+    "baseline": ["steering=baseline"],
+    "in_context": ["steering=in_context"],
+    "full": ["steering=full"],
+    "segmented": ["steering=segmented"],
+    "single_layer": ["steering=single_layer"],
+    "mean_diff": ["steering=mean_diff"],
+    "placebo": ["steering=full", "steering.target=shuffled"],
+}
+SEARCHED = ("full", "segmented", "single_layer", "mean_diff", "placebo")
+# seconds per question on this project's 2-core CPU for the default model, cached decoding, 5 trials:
+# the first estimate, before the study has timed a job of its own (4 groups on 40 questions, 257 s)
+SECONDS_PER_QUESTION = {"unsteered": 0.8, "searched": 2.4, "exact": 20.0}
+JOB_OVERHEAD = 25.0  # seconds a job spends outside its questions (run, references, summary, plots)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of the study: a label and the overrides that make it."""
+
+    label: str
+    overrides: list[str]
+    kind: str  # unsteered | searched | exact: what it costs per question
+
+    def questions(self, total: int) -> int:
+        limit = next((o.split("=", 1)[1] for o in self.overrides if o.startswith("data.limit=")), None)
+        return min(total, int(limit)) if limit not in (None, "null", "None") else total
+
+
+def plan(groups: Sequence[str], seeds: Sequence[int], exact: int, overrides: Sequence[str]) -> list[Job]:
+    """The study's jobs, in the order they run: unsteered first (every later job reuses their
+    answers), then each searched group per seed, then the exact-decoding subset."""
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ConfigError(f"--groups: no group {', '.join(unknown)}: use some of {', '.join(GROUPS)}")
+    jobs = []
+    for group in groups:
+        if group in SEARCHED:
+            jobs += [Job(f"{group} s{s}", [*GROUPS[group], f"search.seed={s}", *overrides], "searched") for s in seeds]
+        else:
+            jobs.append(Job(group, [*GROUPS[group], *overrides], "unsteered"))
+    for group in ("full", "segmented", "single_layer") if exact else ():
+        if group in groups:
+            limited = [*GROUPS[group], "steering.decoding=exact", *overrides, f"data.limit={exact}"]
+            jobs.append(Job(f"{group} exact", limited, "exact"))
+    return jobs
+
+
+def estimate(jobs: Sequence[Job], total: int, per_question: dict[str, float]) -> float:
+    """Seconds the jobs should take, from the seconds per question of each kind."""
+    return sum(JOB_OVERHEAD + job.questions(total) * per_question[job.kind] for job in jobs)
+
+
+def minutes(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fusion study",
+        description="The controlled comparison of a model on a question set in one command: baseline, in_context, "
+        "full, segmented, single_layer, mean_diff and the placebo, then REPORT.md.",
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides for every job, e.g. model=gemma3_270m data.limit=40"
+    )
+    parser.add_argument("--name", default="study", help="the study's sweep and folder name (default: study)")
+    parser.add_argument("--out", type=Path, default=None, help="where REPORT.md goes (default: studies/NAME)")
+    parser.add_argument("--seeds", default="0", help="search seeds of every searched group, e.g. 0,1,2")
+    parser.add_argument("--groups", default=",".join(GROUPS), help=f"which groups (default: {','.join(GROUPS)})")
+    parser.add_argument(
+        "--exact",
+        type=int,
+        default=0,
+        help="also full, segmented and single_layer with exact decoding on the first N questions",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="hand labels that adjudicate the strict positives (fusion report --labels)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and the time estimate only")
+    args = parser.parse_args(argv)
+    try:
+        return _study(args)
+    except KeyboardInterrupt as stop:  # the job's run keeps what it finished; the study resumes
+        interrupted = stop if isinstance(stop, Interrupted) else Interrupted()
+        print(interrupted.line().replace("the same command resumes the job", "the same command resumes the study"),
+              file=sys.stderr, flush=True)  # fmt: skip
+        return 128 + interrupted.signum
+
+
+def _study(args: argparse.Namespace) -> int:
+    with one_line_errors():
+        from fusion.job.preflight import checked_job, prepare
+
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, args.overrides)
+        for job in jobs:  # every job's config checked before the first one starts
+            checked_job(job.overrides)
+        prepared = prepare(checked_job(jobs[0].overrides)[0])
+        total = len(prepared.prompts)
+        out = args.out or Path("studies") / args.name
+        print(f"fusion study {args.name}: {len(jobs)} jobs on {total} questions; about "
+              f"{minutes(estimate(jobs, total, SECONDS_PER_QUESTION))} on a 2-core CPU (the default model, cached)",
+              flush=True)  # fmt: skip
+        for job in jobs:
+            print(f"  {job.label}: {' '.join(job.overrides)}")
+        if args.dry_run:
+            return 0
+        wall = run_all(jobs, args.name, total)
+        command = " ".join(["fusion study", *args.overrides, f"--name {args.name}", f"--seeds {args.seeds}"]
+                           + [f"--groups {args.groups}"] * (args.groups != ",".join(GROUPS))
+                           + [f"--exact {args.exact}"] * bool(args.exact))  # fmt: skip
+        report(jobs[0].overrides, args.name, out, command, wall, args.labels)
+        print(f"fusion study {args.name}: {len(jobs)} jobs in {minutes(wall)}; report in {out / 'REPORT.md'}")
+    return 0
+
+
+def run_all(jobs: Sequence[Job], name: str, total: int) -> float:
+    """Run the jobs in order, in one process (they share the loaded model), into the sweep
+    ``study/NAME``; the estimate of what is left is refined from the jobs timed so far."""
+    from fusion.job.pipeline import run_job
+
+    started = time.perf_counter()
+    per_question = dict(SECONDS_PER_QUESTION)
+    for k, job in enumerate(jobs, 1):
+        print(f"\n[{k}/{len(jobs)}] {job.label}", flush=True)
+        begun = time.perf_counter()
+        folder = Path("outputs") / "studies" / name / job.label.replace(" ", "-")
+        result = run_job(job.overrides, folder, sweep_id=f"study/{name}")
+        seconds = time.perf_counter() - begun
+        if seconds > 5 and result.outcomes:  # a job read back from an earlier attempt says nothing of speed
+            per_question[job.kind] = max(0.0, seconds - JOB_OVERHEAD) / max(1, job.questions(total))
+        left = estimate(jobs[k:], total, per_question)
+        print(f"[{k}/{len(jobs)}] {job.label} done in {minutes(seconds)}; about {minutes(left)} left", flush=True)
+    return time.perf_counter() - started
+
+
+def report(overrides: Sequence[str], name: str, out: Path, command: str, wall: float, labels: Path | None) -> None:
+    """REPORT.md of the study's sweep, with its answers file beside it."""
+    from fusion.job.preflight import checked_job
+    from fusion.report.build import main as build
+    from fusion.tracking.stores import tracking_uri
+
+    job, _ = checked_job(overrides)
+    argv = ["--tracking-uri", tracking_uri(job), "--experiment", job.tracking.experiment, "--sweep-id", f"study/{name}",
+            "--out", str(out), "--replication", "--no-log", "--command", command, "--wall-seconds", str(math.ceil(wall))]  # fmt: skip
+    build([*argv, *(["--labels", str(labels)] if labels else [])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
