@@ -427,13 +427,13 @@ def test_hf_judge_grades_with_the_default_model():
 
 def test_hf_judge_finds_the_jobs_copy_of_its_model():
     """A job graded by its own model keeps one copy: the judge and the job share it."""
-    from fusion.job.pipeline import get_model
+    from fusion.model.loading import shared_model
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         job = validate(compose(config_name="config", overrides=["judge=hf"]))
     judge = make_judge(job.judge)
     assert judge._key == models.shared_key(job.model, job.quantization, job.weights_cache_dir)
-    assert judge.loaded() is get_model(job)
+    assert judge.loaded() is shared_model(job.model, job.quantization, job.weights_cache_dir)  # as the job loads it
 
 
 # (g) a real pipeline run graded through the server --------------------------------------------------

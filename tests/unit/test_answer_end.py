@@ -22,7 +22,7 @@ from fusion.errors import ConfigError
 from fusion.evaluate.answer_end import DEFAULT_STOPS, answer_stops, cut_answer, find_stop
 from fusion.evaluate.judges.rules import RulesJudge
 from fusion.job.answering import stop_strings
-from fusion.job.pipeline import job_key
+from fusion.job.keys import job_key
 from fusion.job.runner import PromptRunner
 from fusion.model.devices import Placement
 from fusion.model.generation import encode, greedy

@@ -86,7 +86,7 @@ def test_unknown_options_and_keys_fail_at_composition(override):
 
 def test_default_run_names_tell_the_groups_apart():
     from fusion.config.compose import compose_job, validate
-    from fusion.job.pipeline import default_run_name
+    from fusion.job.keys import default_run_name
 
     def name(*overrides: str) -> str:
         return default_run_name(validate(compose_job(list(overrides))))
