@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusion.errors import ConfigError, Interrupted, one_line_errors
+from fusion.methods import MethodSpec, find
 
 # the groups a study runs: name -> overrides (a placebo is full toward another question's reference)
 GROUPS = {
@@ -34,7 +35,6 @@ GROUPS = {
     "mean_diff": ["steering=mean_diff"],
     "placebo": ["steering=full", "steering.target=shuffled"],
 }
-SEARCHED = ("full", "segmented", "single_layer", "mean_diff", "placebo")
 # seconds per question on this project's 2-core CPU for the default model, cached decoding, 5 trials:
 # the first estimate, before the study has timed a job of its own (4 groups on 40 questions, 257 s)
 SECONDS_PER_QUESTION = {"unsteered": 0.8, "searched": 2.4, "exact": 20.0}
@@ -62,15 +62,26 @@ def plan(groups: Sequence[str], seeds: Sequence[int], exact: int, overrides: Seq
         raise ConfigError(f"--groups: no group {', '.join(unknown)}: use some of {', '.join(GROUPS)}")
     jobs = []
     for group in groups:
-        if group in SEARCHED:
+        if spec_of(group).searched:  # once per search seed
             jobs += [Job(f"{group} s{s}", [*GROUPS[group], f"search.seed={s}", *overrides], "searched") for s in seeds]
         else:
             jobs.append(Job(group, [*GROUPS[group], *overrides], "unsteered"))
-    for group in ("full", "segmented", "single_layer") if exact else ():
-        if group in groups:
+    for group in groups if exact else ():
+        # exact decoding differs from cached where a layer moves toward a mean (an added vector
+        # keeps no mean: the two are the same computation); the placebo is not repeated
+        spec = spec_of(group)
+        if spec.steers and spec.update == "toward" and "steering.target=shuffled" not in GROUPS[group]:
             limited = [*GROUPS[group], "steering.decoding=exact", *overrides, f"data.limit={exact}"]
             jobs.append(Job(f"{group} exact", limited, "exact"))
     return jobs
+
+
+def spec_of(group: str) -> MethodSpec:
+    """The spec of the method a study group runs (its ``steering=`` override)."""
+    mode = next(o.split("=", 1)[1] for o in GROUPS[group] if o.startswith("steering="))
+    method = find(mode)
+    assert method is not None, mode
+    return method.spec
 
 
 def estimate(jobs: Sequence[Job], total: int, per_question: dict[str, float]) -> float:

@@ -1,6 +1,7 @@
 """Answers without hooks on a loaded model, and how answers are scored: the baseline, the
 zero-steering control and the explanations (batched across prompts, kept in the sweep's answer
-store), the overlap and perplexity of any answer, and a question's graded outcome. The search
+store), the overlap and perplexity of any answer, each question's reference means and its own answer's
+(what a steering method builds its targets from), and a question's graded outcome. The search
 builds on it (:mod:`fusion.job.runner`)."""
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer,
 from fusion.evaluate.scoring import composite, token_overlap
 from fusion.model.generation import StopStrings, continuation_nll, encode, eos_ids, greedy
 from fusion.model.loading import LoadedModel
-from fusion.model.prompts import render, split_explanation
+from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
+from fusion.model.reference import reference_means
 from fusion.records import Grade, Prompt
 from fusion.tracking.answer_store import AnswerStore, batch_key
 from fusion.tracking.stores import study_folder, tracking_uri
@@ -40,6 +42,7 @@ class Answerer:
         self.job, self.loaded, self.key = job, loaded, key
         self.scorer = scorer  # the perplexity model, if not the loaded one (search.perplexity_model)
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        self.layers = loaded.decoder_layers
         self.stop = eos_ids(self.model, self.tokenizer)
         # a model without a chat template answers the raw prompt and then writes its next question
         # frame: generation stops there and answers are cut before it (fusion.evaluate.answer_end)
@@ -152,6 +155,33 @@ class Answerer:
         self.answer_unsteered(prompts, ["explanation"])
         marker = self.job.prompts.explanation_marker
         return [split_explanation(self._decode(self.unsteered_ids(p, "explanation")), marker) for p in prompts]
+
+    def references(
+        self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts] | None = None
+    ) -> list[tuple[str, torch.Tensor]]:
+        """Each prompt's explanation and reference means ``h_l``."""
+        texts = texts or [render(self.job.prompts, self.tokenizer, p) for p in prompts]
+        out = []
+        for prompt, text, explanation in zip(prompts, texts, self.explanations(prompts)):
+            reference, span = reference_text(text, prompt.gold, explanation)
+            out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
+        return out
+
+    def answer_means(self, prompts: Sequence[Prompt]) -> list[torch.Tensor | None]:
+        """Each prompt's own unsteered answer to the steering prompt (the zero-steering control),
+        averaged per layer where a reference would be (None for an empty answer)."""
+        out: list[torch.Tensor | None] = []
+        for prompt in prompts:
+            texts = render(self.job.prompts, self.tokenizer, prompt)
+            answer = self._decode(self.unsteered_ids(prompt, "control"))
+            prefix = texts.steer + texts.reference_separator
+            span = (len(prefix), len(prefix) + len(answer))
+            out.append(
+                reference_means(self.model, self.tokenizer, self.layers, prefix + answer, span)
+                if answer.strip()
+                else None
+            )
+        return out
 
     def _outcome(
         self,

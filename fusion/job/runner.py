@@ -27,11 +27,9 @@ from fusion.model.loading import LoadedModel
 from fusion.model.prompts import (
     PromptTexts,
     reference_completion,
-    reference_text,
     render,
     render_in_context,
 )
-from fusion.model.reference import reference_means
 from fusion.model.steering import steering
 from fusion.records import GradeRequest, Prompt
 from fusion.search.weights import (
@@ -66,7 +64,6 @@ class PromptRunner(Answerer):
         # applied to every question with no search (search.strengths, search.strengths_from)
         self.fixed_strengths = tuple(fixed_strengths) if fixed_strengths is not None else None
         self.storage = optuna_storage(job, key) if key else None  # no key: a benchmark or test, nothing kept
-        self.layers = loaded.decoder_layers
         # the layer groups that each get one (alpha, gamma): checks segment boundaries and layers
         self.segments = self.method.groups(loaded.num_layers, job.steering)
         # what a method builds its targets from (fusion.methods.spec.TargetSource): every question
@@ -106,33 +103,6 @@ class PromptRunner(Answerer):
             for p, a, g in zip(pool, answers, grades)
         ]
         return [p for p, row in zip(pool, rows) if row["kept"]], rows
-
-    def references(
-        self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts] | None = None
-    ) -> list[tuple[str, torch.Tensor]]:
-        """Each prompt's explanation and reference means ``h_l``."""
-        texts = texts or [render(self.job.prompts, self.tokenizer, p) for p in prompts]
-        out = []
-        for prompt, text, explanation in zip(prompts, texts, self.explanations(prompts)):
-            reference, span = reference_text(text, prompt.gold, explanation)
-            out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
-        return out
-
-    def answer_means(self, prompts: Sequence[Prompt]) -> list[torch.Tensor | None]:
-        """Each prompt's own unsteered answer to the steering prompt (the zero-steering control),
-        averaged per layer where a reference would be (None for an empty answer)."""
-        out: list[torch.Tensor | None] = []
-        for prompt in prompts:
-            texts = render(self.job.prompts, self.tokenizer, prompt)
-            answer = self._decode(self.unsteered_ids(prompt, "control"))
-            prefix = texts.steer + texts.reference_separator
-            span = (len(prefix), len(prefix) + len(answer))
-            out.append(
-                reference_means(self.model, self.tokenizer, self.layers, prefix + answer, span)
-                if answer.strip()
-                else None
-            )
-        return out
 
     def prompts_per_pack(self) -> int:
         """How many prompts' trial batches fit in one generated batch of ``search.max_batch_rows``."""
