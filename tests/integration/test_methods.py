@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 
 from fusion.methods import LayerGroupMethod, MethodSpec
 from fusion.report.build import main as report
+from fusion.tracking.traces import KIND_TAG
 from tests.helpers import run_fusion, runs_of
 
 TRIALS = ("data.limit=2", "search.n_trials=2", "search.batch_size=2")
@@ -44,11 +45,21 @@ def _report(tmp_path, *args: str) -> dict:
     return json.loads((out / "report.json").read_text())
 
 
-def test_baseline_full_segmented_and_single_layer_run_as_one_sweep_and_report_side_by_side(tmp_path):
-    run_fusion(tmp_path, "steering=baseline,full,segmented,single_layer", *TRIALS, multirun=True)
+def test_baseline_full_segmented_single_layer_and_in_context_run_as_one_sweep_and_report_side_by_side(tmp_path):
+    run_fusion(tmp_path, "steering=baseline,full,segmented,single_layer,in_context", *TRIALS, multirun=True)
     client, runs = runs_of(tmp_path)
     by_mode = {run.data.tags["fusion.mode"]: run for run in runs}
-    assert sorted(by_mode) == ["baseline", "full", "segmented", "single_layer"]
+    assert sorted(by_mode) == ["baseline", "full", "in_context", "segmented", "single_layer"]
+    # in_context: the reference in the prompt, nothing steered, nothing searched
+    assert by_mode["in_context"].info.run_name == "in_context-smollm2_135m"
+    in_context = by_mode["in_context"].info.run_id
+    assert not client.list_artifacts(in_context, "vectors")  # nothing steered, nothing saved
+    (given,) = (tmp_path / "sweep").glob("*in_context/prompts.jsonl")
+    first = json.loads(given.read_text().splitlines()[0])
+    assert first["n_trials"] == 0 and first["explanation"]
+    traces = client.search_traces(locations=[by_mode["in_context"].info.experiment_id], run_id=in_context)
+    steered = [t for t in traces if t.info.tags.get(KIND_TAG) == "steered"]
+    assert len(steered) == 2 and all("Reference:" in t.data.request for t in steered)  # the prompt it was given
     single = by_mode["single_layer"]
     assert json.loads(single.data.tags["fusion.method"])["extra_params"] == ["layer"]
     (records,) = (tmp_path / "sweep").glob("*single_layer*/prompts.jsonl")
