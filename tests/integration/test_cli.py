@@ -59,7 +59,7 @@ def test_cli_prints_the_composed_job_and_rejects_bad_values():
         ("steering.boundaries=[5,3]", "steering.boundaries: [5, 3] must be non-empty, increasing"),
         (
             "steering=sideways",
-            "config error: steering: no option 'sideways': use one of baseline, full, in_context, segmented",
+            "config error: steering: no option 'sideways': use one of baseline, full, in_context, mean_diff, segmented, single_layer",
         ),
         ("model=gpt5", "config error: model: no option 'gpt5': use one of"),
         ("steering.boundry=[3]", "config error: steering.boundry: no such key: did you mean steering.boundaries?"),
@@ -188,7 +188,7 @@ def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(t
         assert f"\n  {command} " in helped.stdout, command
     wrong = fusion("sweep")
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
-        "fusion: no command 'sweep': use one of run, report, grade, adjudicate, steer, studies, bench, parity (fusion --help)"
+        "fusion: no command 'sweep': use one of run, report, grade, adjudicate, study, steer, studies, bench, parity (fusion --help)"
     ]
     job = fusion("run", "--cfg", "job", "steering=segmented")
     assert job.returncode == 0, job.stderr[-2000:]
