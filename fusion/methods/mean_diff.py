@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fusion.errors import ConfigError
-from fusion.methods.spec import LayerGroupMethod, MethodSpec, Steering, TargetSource, Trial
+from fusion.methods.spec import LayerGroupMethod, MethodSpec, Steering, TargetSource, Trial, check_layer, one_layer
 
 
 def fold_of(index: int, seed: int) -> int:
@@ -83,10 +83,7 @@ class MeanDiff(LayerGroupMethod):
         return out
 
     def groups(self, num_layers: int, steering: Steering) -> list[range]:
-        if steering.layer is not None and steering.layer >= num_layers:
-            raise ConfigError(
-                f"steering.layer={steering.layer} is past the model's last layer: use 0..{num_layers - 1} or null"
-            )
+        check_layer(steering.layer, num_layers)
         return [range(num_layers)]
 
     def suggest(self, trial: Trial, num_layers: int, steering: Steering) -> dict[str, float]:
@@ -100,9 +97,7 @@ class MeanDiff(LayerGroupMethod):
     ) -> list[float]:
         if "layer" not in params:
             return [float(strengths[0])] * num_layers
-        weights = [0.0] * num_layers
-        weights[int(params["layer"])] = float(strengths[0])
-        return weights
+        return one_layer(strengths[0], int(params["layer"]), num_layers)
 
 
 METHOD = MeanDiff()

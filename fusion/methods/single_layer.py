@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from fusion.errors import ConfigError
-from fusion.methods.spec import LayerGroupMethod, MethodSpec, Steering, Trial
+from fusion.methods.spec import LayerGroupMethod, MethodSpec, Steering, Trial, check_layer, one_layer
 
 
 class SingleLayer(LayerGroupMethod):
@@ -32,10 +32,7 @@ class SingleLayer(LayerGroupMethod):
         return None
 
     def groups(self, num_layers: int, steering: Steering) -> list[range]:
-        if steering.layer is not None and steering.layer >= num_layers:
-            raise ConfigError(
-                f"steering.layer={steering.layer} is past the model's last layer: use 0..{num_layers - 1} or null"
-            )
+        check_layer(steering.layer, num_layers)
         return [range(num_layers)]  # one (alpha, gamma); the layer it applies to is a parameter
 
     def suggest(self, trial: Trial, num_layers: int, steering: Steering) -> dict[str, float]:
@@ -51,9 +48,7 @@ class SingleLayer(LayerGroupMethod):
     def layer_weights(
         self, strengths: Sequence[float], params: Mapping[str, float], groups: Sequence[range], num_layers: int
     ) -> list[float]:
-        weights = [0.0] * num_layers
-        weights[int(params["layer"])] = float(strengths[0])
-        return weights
+        return one_layer(strengths[0], int(params["layer"]), num_layers)
 
 
 METHOD = SingleLayer()

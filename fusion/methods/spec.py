@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from fusion.errors import ConfigError
+
 # baseline: the unsteered answer, what every other group is set against; prompted: no hooks, the
 # question's reference text in the prompt (in_context); steered: hooks move the hidden states
 Role = Literal["baseline", "prompted", "steered"]
@@ -197,3 +199,16 @@ class LayerGroupMethod:
             for layer in group:
                 weights[layer] = float(strength)
         return weights
+
+
+def check_layer(layer: int | None, num_layers: int) -> None:
+    """A configured layer (``steering.layer``) must be one of the model's."""
+    if layer is not None and layer >= num_layers:
+        raise ConfigError(f"steering.layer={layer} is past the model's last layer: use 0..{num_layers - 1} or null")
+
+
+def one_layer(strength: float, layer: int, num_layers: int) -> list[float]:
+    """Weights that steer ``layer`` alone."""
+    weights = [0.0] * num_layers
+    weights[layer] = float(strength)
+    return weights
