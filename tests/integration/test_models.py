@@ -125,7 +125,9 @@ def test_steering_on_tiny_gemma_architectures(model):
 
 def test_the_default_model_answers_alike_on_onednn_packed_weights_and_on_torchs_kernels(loaded):
     """``model.cpu_linear``: the loaded model runs on packed weights, which sum in another order than
-    torch's kernels (logits within 1e-4) and, on this question, give the same greedy answer."""
+    torch's kernels (logits equal to float32 summation noise: 1e-4 plus 1e-5 of their size, ~14 here;
+    how far the order moves them depends on the CPU's kernels) and, on this question, give the same
+    greedy answer."""
     if not cpu_linear.preferred():
         pytest.skip("model.cpu_linear=auto packs weights only on an x86-64 CPU whose torch has oneDNN")
     on_torch = load_configured(replace(DEFAULT_MODEL, cpu_linear="torch"), QuantizationConfig(), model_cache_dir())
@@ -133,7 +135,7 @@ def test_the_default_model_answers_alike_on_onednn_packed_weights_and_on_torchs_
     assert isinstance(loaded.model.get_output_embeddings(), PackedLinear)
     assert not any(isinstance(m, PackedLinear) for m in on_torch.model.modules())
     enc = loaded.tokenizer(TEXT, return_tensors="pt")
-    assert (loaded.model(**enc).logits - on_torch.model(**enc).logits).abs().max().item() < 1e-4
+    assert torch.allclose(loaded.model(**enc).logits, on_torch.model(**enc).logits, rtol=1e-5, atol=1e-4)
     answers = [
         greedy(m.model, encode(m.tokenizer, [TEXT]), max_new_tokens=30, stop_ids=eos_ids(m.model, m.tokenizer))
         for m in (loaded, on_torch)

@@ -211,20 +211,26 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     assert (full["resamples"], full["seed"], full["seeds_a"], full["seeds_b"]) == (400, 5, 2, 1)
 
     # segmented (all accurate, composite .9 .9 .9 .65) - full on the 4 shared prompts: accurate
-    # more often on 3 prompts, never less: p = 2 / 2^3; composite d = .15 .5 .8 .1, all > 0
+    # more often on 3 prompts, never less; composite d = .15 .5 .8 .1, all > 0. The exact test
+    # relabels runs within a prompt (1 segmented run, 2 full): prompts 1 and 3 give T = .5 (p 2/3)
+    # or -1, prompt 2 gives 1 (p 1/3) or -.5, prompt 0 nothing; observed T = 2, and |T| >= 2 only
+    # for (.5, 1, .5) or (-1, -.5, -1): p = 4/27 + 2/27 = 2/9
     seg = pairs[("segmented", "full")]
-    assert (seg["n_prompts"], seg["b_count"], seg["c_count"], seg["mcnemar_p"]) == (4, 3, 0, 0.25)
+    assert (seg["n_prompts"], seg["b_count"], seg["c_count"]) == (4, 3, 0)
+    assert seg["mcnemar_p"] == pytest.approx(2 / 9)
     assert seg["accuracy_diff"] == pytest.approx(100 * (0 + 0.5 + 1 + 0.5) / 4)
     assert seg["composite_diff"] == pytest.approx((0.15 + 0.5 + 0.8 + 0.1) / 4)
     assert seg["ci_low"] >= 0.1 - 1e-9 and seg["evidence"] == "evidence of a difference (composite CI excludes 0)"
 
     # exact (seed 0's composites again) vs cached seeds 0 and 1: cached is less often accurate on
-    # prompts 1 and 3 (seed 1 misses them), never more: p = 2 / 2^2; composite d = -.05 -.3 0 -.35 .05
+    # prompts 1 and 3 (seed 1 misses them), never more; composite d = -.05 -.3 0 -.35 .05. Each of
+    # those prompts gives T = 1 (p 1/3) or -.5 under relabelling; observed T = -1, and
+    # P(|T| >= 1) = P(2) + P(-1) = 1/9 + 4/9 = 5/9
     same = pairs[("full", "full[exact]")]
-    assert (same["b_count"], same["c_count"], same["mcnemar_p"]) == (0, 2, 0.5)
+    assert (same["b_count"], same["c_count"]) == (0, 2) and same["mcnemar_p"] == pytest.approx(5 / 9)
     assert same["composite_diff"] == pytest.approx((-0.05 - 0.3 - 0.35 + 0.05) / 5)
-    shuffled = pairs[("full", "full[shuffled]")]
-    assert (shuffled["b_count"], shuffled["c_count"]) == (3, 0) and shuffled["mcnemar_p"] == 0.25
+    shuffled = pairs[("full", "full[shuffled]")]  # as segmented - full above, mirrored: p = 2/9
+    assert (shuffled["b_count"], shuffled["c_count"]) == (3, 0) and shuffled["mcnemar_p"] == pytest.approx(2 / 9)
 
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "## Paired statistics" in text
@@ -233,7 +239,7 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     assert "| full - baseline | 5 | 10.0 % | 30.0 % | 30.0 % | 30.0 % |" in text
     # here every CORRECT answer is fluent, so the strict metric equals the paper's accuracy
     assert (seg["strict_diff"], seg["strict_b_count"], seg["strict_c_count"]) == (seg["accuracy_diff"], 3, 0)
-    assert seg["strict_mcnemar_p"] == 0.25 and seg["strict_evidence"] == "no evidence of a difference"
+    assert seg["strict_mcnemar_p"] == pytest.approx(2 / 9) and seg["strict_evidence"] == "no evidence of a difference"
     # the paper's ordering is judged on the plain groups only, not on the shuffled or exact ones
     assert (
         "- 5 trials: correct & fluent baseline 40.0 %, full 40.0 %, segmented 100.0 %: segmented > full > "
@@ -241,12 +247,14 @@ def test_paired_statistics_of_logged_runs_match_a_hand_computation(tmp_path):
     )
     # each step of the ordering as its paired tests, with the intervals and the p-values
     seg_low, seg_high = (f"{v:+.1f}" for v in (seg["accuracy_ci_low"], seg["accuracy_ci_high"]))
+    holm = f"{seg['strict_p_holm']:.3f}"  # the strict p-value adjusted over the report's strict comparisons
     step = (
-        f"  - segmented - full: correct & fluent +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250: no evidence"
+        f"  - segmented - full: correct & fluent +50.0 points [{seg_low}, {seg_high}], exact p = 0.222 "
+        f"(Holm {holm}): no evidence"
     )
-    assert step in text
-    assert f"paper's accuracy +50.0 points [{seg_low}, {seg_high}], McNemar p = 0.250, composite " in text
-    assert "  - full - baseline: correct & fluent +0.0 points [" in text and "McNemar p = 1.000" in text
+    assert step in text and seg["strict_p_holm"] >= seg["strict_mcnemar_p"]
+    assert f"paper's accuracy +50.0 points [{seg_low}, {seg_high}], exact p = 0.222, composite " in text
+    assert "  - full - baseline: correct & fluent +0.0 points [" in text and "exact p = 1.000" in text
     assert "held in the point estimates only" not in text  # segmented > full > baseline did not hold here
     # the verdicts: one paragraph per question, each comparison that answers it
     verdicts = text.split("## Verdicts")[1].split("## Did segmented")[0]
