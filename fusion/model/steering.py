@@ -218,9 +218,3 @@ def capture(layers: Layers) -> Iterator[list[torch.Tensor | None]]:
 
     with _forward_hooks(layers, make_hook):
         yield outputs
-
-
-def layer_strengths(segment_strengths: torch.Tensor, segments: Sequence[range]) -> torch.Tensor:
-    """Expand ``[rows, segments]`` strengths to ``[rows, layers]`` (each layer takes its segment's)."""
-    sizes = torch.tensor([len(s) for s in segments])
-    return torch.repeat_interleave(segment_strengths, sizes, dim=1)

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from fusion.errors import ConfigError
+from fusion.methods import find
 from fusion.methods.segments import segment_bounds
 from fusion.model.generation import encode, eos_ids, greedy
 from fusion.model.reference import reference_means, span_positions
-from fusion.model.steering import capture, layer_strengths, steering
+from fusion.model.steering import capture, steering
 
 QUESTION = "Question: Who received the IEEE Frank Rosenblatt Award in 2010?\nAnswer and explanation:"
 REFERENCE = QUESTION + "\nMichio Sugeno\nHe is a Japanese engineer known for fuzzy control."
@@ -109,11 +110,17 @@ def test_steering_changes_the_answer(loaded, targets):
 def test_segmented_with_equal_weights_equals_full(loaded, targets):
     segments = segment_bounds(loaded.num_layers, None)
     assert [len(s) for s in segments] == [10, 10, 10]
-    full = layer_strengths(torch.tensor([[0.3]]), [range(loaded.num_layers)])
-    segmented = layer_strengths(torch.tensor([[0.3, 0.3, 0.3]]), segments)
+    n = loaded.num_layers
+
+    def weights(method: str, strengths: list[float], groups: list[range]) -> torch.Tensor:
+        """The ``[1, layers]`` weights a method's trial gives the hooks (fusion.methods)."""
+        return torch.tensor([find(method).layer_weights(strengths, {}, groups, n)])
+
+    full = weights("full", [0.3], [range(n)])
+    segmented = weights("segmented", [0.3, 0.3, 0.3], segments)
     assert torch.equal(full, segmented)
     assert run_greedy(loaded, [QUESTION], full, targets) == run_greedy(loaded, [QUESTION], segmented, targets)
-    uneven = layer_strengths(torch.tensor([[0.0, 0.3, 0.6]]), segments)
+    uneven = weights("segmented", [0.0, 0.3, 0.6], segments)
     assert uneven[0, :10].eq(0).all() and uneven[0, 10:20].eq(0.3).all() and uneven[0, 20:].eq(0.6).all()
 
 
