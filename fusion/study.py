@@ -50,7 +50,8 @@ class Job:
     kind: str  # unsteered | searched | exact: what it costs per question
 
     def questions(self, total: int) -> int:
-        limit = next((o.split("=", 1)[1] for o in self.overrides if o.startswith("data.limit=")), None)
+        # the last data.limit counts, as in Hydra (the exact subset's follows the user's)
+        limit = next((o.split("=", 1)[1] for o in reversed(self.overrides) if o.startswith("data.limit=")), None)
         return min(total, int(limit)) if limit not in (None, "null", "None") else total
 
 
@@ -66,6 +67,8 @@ def plan(groups: Sequence[str], seeds: Sequence[int], exact: int, overrides: Seq
             jobs += [Job(f"{group} s{s}", [*GROUPS[group], f"search.seed={s}", *overrides], "searched") for s in seeds]
         else:
             jobs.append(Job(group, [*GROUPS[group], *overrides], "unsteered"))
+    user_limit = Job("", list(overrides), "exact").questions(exact)
+    exact = min(exact, user_limit)  # the exact subset never reaches past the study's own questions
     for group in groups if exact else ():
         # exact decoding differs from cached where a layer moves toward a mean (an added vector
         # keeps no mean: the two are the same computation); the placebo is not repeated
@@ -142,28 +145,38 @@ def _study(args: argparse.Namespace) -> int:
         prepared = prepare(checked_job(jobs[0].overrides)[0])
         total = len(prepared.prompts)
         out = args.out or Path("studies") / args.name
+        rates = "the default model's rates" + ("; the first jobs time this model's" * other_model(args.overrides))
         print(f"fusion study {args.name}: {len(jobs)} jobs on {total} questions; about "
-              f"{minutes(estimate(jobs, total, SECONDS_PER_QUESTION))} on a 2-core CPU (the default model, cached)",
+              f"{minutes(estimate(jobs, total, SECONDS_PER_QUESTION))} on a 2-core CPU ({rates})",
               flush=True)  # fmt: skip
         for job in jobs:
             print(f"  {job.label}: {' '.join(job.overrides)}")
         if args.dry_run:
             return 0
-        wall = run_all(jobs, args.name, total)
+        wall, read_back = run_all(jobs, args.name, total)
         command = " ".join(["fusion study", *args.overrides, f"--name {args.name}", f"--seeds {args.seeds}"]
                            + [f"--groups {args.groups}"] * (args.groups != ",".join(GROUPS))
                            + [f"--exact {args.exact}"] * bool(args.exact))  # fmt: skip
+        if read_back:  # the wall time below is this invocation's, not the study's
+            command += f" (resumed: {read_back} of {len(jobs)} jobs were read back from an earlier attempt)"
         report(jobs[0].overrides, args.name, out, command, wall, args.labels)
         print(f"fusion study {args.name}: {len(jobs)} jobs in {minutes(wall)}; report in {out / 'REPORT.md'}")
     return 0
 
 
-def run_all(jobs: Sequence[Job], name: str, total: int) -> float:
+def other_model(overrides: Sequence[str]) -> bool:
+    """Whether the overrides choose a model other than the default (whose rates the estimate knows)."""
+    return any(o.startswith("model=") and o != "model=smollm2_135m" for o in overrides)
+
+
+def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
     """Run the jobs in order, in one process (they share the loaded model), into the sweep
-    ``study/NAME``; the estimate of what is left is refined from the jobs timed so far."""
+    ``study/NAME``; the estimate of what is left is refined from the jobs timed so far. Returns the
+    wall seconds and how many jobs were read back finished from an earlier attempt."""
     from fusion.job.pipeline import run_job
 
     started = time.perf_counter()
+    read_back = 0
     per_question = dict(SECONDS_PER_QUESTION)
     for k, job in enumerate(jobs, 1):
         print(f"\n[{k}/{len(jobs)}] {job.label}", flush=True)
@@ -171,11 +184,13 @@ def run_all(jobs: Sequence[Job], name: str, total: int) -> float:
         folder = Path("outputs") / "studies" / name / job.label.replace(" ", "-")
         result = run_job(job.overrides, folder, sweep_id=f"study/{name}")
         seconds = time.perf_counter() - begun
-        if seconds > 5 and result.outcomes:  # a job read back from an earlier attempt says nothing of speed
+        if result.read_back:  # a job finished by an earlier attempt says nothing of speed
+            read_back += 1
+        elif result.outcomes:
             per_question[job.kind] = max(0.0, seconds - JOB_OVERHEAD) / max(1, job.questions(total))
         left = estimate(jobs[k:], total, per_question)
         print(f"[{k}/{len(jobs)}] {job.label} done in {minutes(seconds)}; about {minutes(left)} left", flush=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, read_back
 
 
 def report(overrides: Sequence[str], name: str, out: Path, command: str, wall: float, labels: Path | None) -> None:

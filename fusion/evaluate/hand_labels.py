@@ -7,8 +7,9 @@ A labelled set is three JSON-lines files in one folder (``experiments/hand_label
   rubric's version, docs/judges.md), ``verdict`` (CORRECT, INCORRECT, NOT_ATTEMPTED,
   BORDERLINE), ``language`` (FLUENT, BABBLE, BORDERLINE), ``note``;
 - ``key.jsonl``: what the labeller did not see: where each answer text came from (``sources``:
-  group, seed, field, whether a search selected it), its model, and its ``split``
-  (``calibration`` or ``heldout``, fixed by prompt before any tuning).
+  group, seed, field, whether a search selected it; ``joined`` where a later study repeated the
+  labelled text), its model, and its ``split`` (``calibration`` or ``heldout``, fixed by prompt
+  before any tuning).
 
 An item's strict label is ``true`` (CORRECT and FLUENT), ``false`` (INCORRECT, NOT_ATTEMPTED or
 BABBLE) or ``borderline``; where two labellers read an item differently it is ``borderline``.
@@ -118,7 +119,8 @@ def load(folder: Path | str) -> list[LabelledItem]:
                 answer=item["answer"],
                 strict=labels.pop() if len(labels) == 1 else "borderline",
                 split=key["split"],
-                kinds=tuple(k for k in KINDS if any(kind_of(s) == k for s in key["sources"])),
+                # the kinds of answer the item was drawn as (places joined later are not sampled)
+                kinds=tuple(k for k in KINDS if any(kind_of(s) == k for s in key["sources"] if not s.get("joined"))),
                 model=key["model"],
                 index=int(key.get("index", -1)),
                 stratum=str(key.get("stratum", "")),

@@ -50,6 +50,7 @@ class JobResult:
     tracking_uri: str
     summary: dict[str, float]
     outcomes: list[PromptOutcome]
+    read_back: bool = False  # finished by an earlier attempt of the same sweep: nothing ran now
 
 
 def run_job(
@@ -152,7 +153,9 @@ def finished_before(tracker: Tracker, key: str, sweep_id: str, output_dir: Path)
         metrics = tracker.client.get_run(finished).data.metrics
     except TRACKING_ERRORS as error:
         raise store_gone(tracker.uri, error, output_dir) from error
-    return JobResult(finished, tracker.uri, dict(metrics), [PromptOutcome.from_row(row) for row in rows])
+    return JobResult(
+        finished, tracker.uri, dict(metrics), [PromptOutcome.from_row(row) for row in rows], read_back=True
+    )
 
 
 def select_prompts(

@@ -8,15 +8,17 @@ few hundred per study). So fusion puts a person in the loop:
 
 1. ``fusion adjudicate --answers A.jsonl.gz --labels DIR`` writes the judge's strict positives
    that carry no hand label yet into ``DIR`` (``items.jsonl`` and ``key.jsonl``, blind and
-   shuffled) and a batch file to label (question, gold and answer only);
+   shuffled) and a batch file to label (question, gold and answer only); a positive whose very
+   text (same question, same answer) is labelled already joins that item instead;
 2. a person labels them by the rubric in docs/judges.md, into ``DIR/labels.jsonl``;
 3. ``fusion report --answers A.jsonl.gz --labels DIR`` counts an answer as strictly correct only
    when the judge says so *and* the hand label confirms it (``true``; ``false`` and
    ``borderline`` do not), for every group alike, and says how many answers were adjudicated,
    how many lacked a label, and the judge's precision against the labels.
 
-A label is tied to the exact answer it was made for: the replicate, the question's SimpleQA index
-and which answer of the row (steered, baseline or control), as ``key.jsonl`` records.
+A label is tied to the answers it was made for: the replicate, the question's SimpleQA index and
+which answer of the row (steered, baseline or control), as ``key.jsonl`` records; one item covers
+every place its text occurs.
 """
 
 from __future__ import annotations
@@ -144,6 +146,37 @@ def pending(reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]
     return list(texts.values())
 
 
+def already_read(
+    entries: Sequence[dict[str, Any]], items: Sequence[LabelledItem]
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Split pending positives into those still to read and those whose very text (the same answer
+    to the same question) a person already labelled: the labeller saw only question, gold and
+    answer, so that label holds wherever the text occurs again (another study, seed or group).
+    Returns the entries to export and, per labelled item id, the new places its text occurs."""
+    by_text = {(item.question, item.answer): item.id for item in items}
+    todo: list[dict[str, Any]] = []
+    found: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        item_id = by_text.get((entry["question"], entry["answer"]))
+        if item_id is None:
+            todo.append(entry)
+        else:
+            found.setdefault(item_id, []).extend(entry["sources"])
+    return todo, found
+
+
+def attach(found: dict[str, list[dict[str, Any]]], folder: Path) -> None:
+    """Add the new places of already labelled texts to their items' sources in ``key.jsonl``."""
+    path = folder / "key.jsonl"
+    keys = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for key in keys:
+        # marked: the item was drawn elsewhere, so these places say nothing of the judge's agreement
+        key["sources"] = [*key["sources"], *({**place, "joined": True} for place in found.get(key["id"], []))]
+    staged = path.with_suffix(".jsonl.tmp")  # a crash leaves the old key whole
+    staged.write_text("".join(json.dumps(key) + "\n" for key in keys))
+    staged.replace(path)
+
+
 def export(entries: Sequence[dict[str, Any]], folder: Path, seed: int = 0) -> Path:
     """Append ``entries`` to the labelled set in ``folder`` as new blind items (shuffled, new ids)
     and write them, question, gold and answer only, to a batch file for the labeller."""
@@ -195,7 +228,14 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.tracking.answers import regrade
 
             reps = regrade(reps, judge_from(args.regrade))
-        todo = pending(reps, label_index(load(args.labels)))
+        items = load(args.labels)
+        todo, found = already_read(pending(reps, label_index(items)), items)
+        if found:
+            places = sum(map(len, found.values()))
+            print(f"{places} strict positives repeat the text of {len(found)} labelled answers: their labels hold"
+                  + (" (not recorded: --dry-run)" if args.dry_run else ""))  # fmt: skip
+            if not args.dry_run:
+                attach(found, args.labels)
         if args.dry_run or not todo:
             print(f"{len(todo)} strict positives carry no hand label")
             return 0
@@ -216,6 +256,8 @@ def judged_items(items: Sequence[LabelledItem], reps: Sequence[Replicate]) -> di
     out = {}
     for item in items:
         for source in item.sources:
+            if source.get("joined"):  # a judge positive that repeats a labelled text: not sampled here
+                continue
             row = rows.get((str(source["replicate"]), int(source.get("index", item.index))))
             if row is not None:
                 out[item.id] = judged_strict(row, prefix_of[str(source["field"])])
@@ -265,10 +307,8 @@ def hand_label_sections(
     total = Counter[str]()
     for t in per_group.values():
         total.update(t)
-    return "\n".join(
-        [
-            "## The judge against hand labels",
-            "",
+    if known:
+        agreement = [
             f"{len(known)} answers of this study were labelled by hand, blind (question, gold and answer only, "
             f"shuffled; rubric {rubric}, docs/judges.md), {sum(i.labellers > 1 for i in known)} of them by two "
             "labellers. The halves are split by question before any tuning; the judge's rules were tuned on the "
@@ -277,6 +317,18 @@ def hand_label_sections(
             "(the same text from the baseline and a steered group).",
             "",
             agreement_markdown(agreement_rows(known, judged)),
+        ]
+    else:  # only positives were read here: an agreement table of them would show precision alone, inflated
+        agreement = [
+            "No answer of this study is in the stratified sample of hand labels, so the judge's precision, recall "
+            "and kappa are not measured here (they are where the sample was drawn, experiments/hand_labels); "
+            "its precision on this study's own strict positives is below."
+        ]
+    return "\n".join(
+        [
+            "## The judge against hand labels",
+            "",
+            *agreement,
             "",
             "## Adjudication: every strict positive read by a person",
             "",

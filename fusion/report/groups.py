@@ -264,7 +264,8 @@ def _comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     """The pairs of one model's groups: each steered method against the methods it declares it is
     compared with (segmented vs full; same budget, variant and objective), every steered and
     prompted group vs the baseline, the searches vs fixed strengths and vs the reference given as a
-    prompt (same target), reference vs shuffled target, cached vs exact, fluent vs paper objective
+    prompt (same target), reference vs shuffled target (the placebo: of the same method where it ran,
+    else of any), cached vs exact, fluent vs paper objective
     (each with everything else the same). Whether they share prompts is checked when they are
     compared. Read from each group's role and declared comparisons, never from a method's name."""
     steered = {label: e for label, e in summary.items() if e["role"] != "baseline"}
@@ -291,9 +292,18 @@ def _comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     for (_, _, target, exact, _), label in by_key.items():
         if not exact and target in prompted:
             pairs.append((label, prompted[target]))
+    # each method toward its own question's reference vs the placebo: the same method toward another
+    # question's, else (a study runs one placebo) any method toward another question's, same budget
     for (mode, trials, target, exact, objective), label in by_key.items():
-        if target == "reference" and (other := by_key.get((mode, trials, "shuffled", exact, objective))):
-            pairs.append((label, other))
+        if target != "reference":
+            continue
+        if same := by_key.get((mode, trials, "shuffled", exact, objective)):
+            pairs.append((label, same))
+            continue
+        pairs += [
+            (label, other) for (_, t, tg, ex, ob), other in by_key.items()
+            if tg == "shuffled" and (t, ex, ob) == (trials, exact, objective)
+        ]  # fmt: skip
     for (mode, trials, target, exact, objective), label in by_key.items():
         if not exact and (other := by_key.get((mode, trials, target, True, objective))):
             pairs.append((label, other))

@@ -103,8 +103,14 @@ def _ordering(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison] 
 
 
 def _declared(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """a is a steered method that declares itself compared with b's (segmented with full)."""
-    return a["role"] == "steered" and b["role"] == "steered" and b["mode"] in a.get("compare_with", [])
+    """a is a steered method that declares itself compared with b's (segmented with full), both
+    toward the same target (against the placebo is a question of its own)."""
+    return (
+        a["role"] == "steered"
+        and b["role"] == "steered"
+        and b["mode"] in a.get("compare_with", [])
+        and a["target"] == b["target"]
+    )
 
 
 # the questions a report answers, and which comparisons answer each: (a's entry, b's entry) -> bool

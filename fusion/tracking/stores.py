@@ -17,6 +17,7 @@ import os
 import socket
 import urllib.error
 import urllib.request
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,6 +60,18 @@ def _sqlite_path(uri: str) -> Path:
 SERVED_SCHEMES = {"postgresql", "mysql", "mssql", "databricks", "databricks-uc", "uc"}
 
 
+def file_store_opens() -> bool:
+    """MLflow 3.13 and later refuse a folder as the tracking store unless MLFLOW_ALLOW_FILE_STORE is
+    set (mlflow/mlflow#18534); read from the installed version, without importing MLflow."""
+    if os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() in ("true", "1"):
+        return True
+    try:
+        major, minor = (int(part) for part in version("mlflow").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return True  # not ours to judge: MLflow reports it
+    return (major, minor) < (3, 13)
+
+
 def check_tracking_store(uri: str, timeout: float) -> None:
     """A local store can be written; a tracking server answers as MLflow does, within ``timeout`` s."""
     fix = "fix tracking.uri (or MLFLOW_TRACKING_URI)"
@@ -86,6 +99,11 @@ def check_tracking_store(uri: str, timeout: float) -> None:
             raise SetupError(f"tracking.uri={redact(uri)} answered, but not as an MLflow server: {fix}")
     elif uri.startswith("file:") or "://" not in uri:
         folder = Path(uri.removeprefix("file://").removeprefix("file:")).expanduser()
+        if not file_store_opens():
+            raise SetupError(
+                f"tracking.uri={uri} is a folder, which MLflow {version('mlflow')} opens only with "
+                f"MLFLOW_ALLOW_FILE_STORE=true: use tracking.uri=sqlite:///{folder / 'mlflow.db'} (or set that variable)"
+            )
         _writable_folder(folder / "x", "tracking.uri", uri, fix)
     elif uri.split("://", 1)[0].split("+")[0] not in SERVED_SCHEMES:
         raise SetupError(

@@ -173,7 +173,9 @@ def test_the_study_command_runs_all_seven_groups_and_writes_the_report(tmp_path,
     for question in ("Does single_layer beat full?", "Does single_layer beat segmented?", "Does mean_diff beat full?"):
         assert f"**{question}**" in text
     assert "Holm" in text and (out / "answers.jsonl.gz").is_file()
-    # resumed: every job is finished in the study's sweep, so none runs again
+    # resumed: every job is finished in the study's sweep, so none runs again, and the report says
+    # its wall time is this invocation's
     assert study([*overrides, "--name", "t", "--out", str(out)]) == 0
+    assert "(resumed: 7 of 7 jobs were read back from an earlier attempt)" in (out / "REPORT.md").read_text()
     client, runs = runs_of(tmp_path)
     assert len(runs) == 7 and {r.data.tags["fusion.sweep_id"] for r in runs} == {"study/t"}

@@ -15,6 +15,8 @@ from fusion.report.adjudication import (
     HAND,
     adjudicate,
     adjudicated_strict,
+    already_read,
+    attach,
     export,
     judged_items,
     label_index,
@@ -86,6 +88,16 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     judged = judged_items(items, adjudicated)
     result = agree(items, judged)
     assert (result.n, result.judged_true, result.both_true, result.precision, result.recall) == (2, 2, 1, 0.5, 1.0)
+    # the same texts in another study (a new replicate id): the labels hold there, nothing is exported
+    again = [replace(rep, id=rep.id + "-again") for rep in reps]
+    todo, found = already_read(pending(again, index), items)
+    assert todo == [] and sorted(found) == sorted(verdicts)
+    attach(found, folder)
+    index = label_index(load(folder))
+    assert pending(again, index) == []
+    assert adjudicate(again, index)[1][again[1].id].confirmed == 1
+    # ... but they were not sampled from that study, so its agreement tables leave them out
+    assert judged_items(load(folder), again) == {}
 
 
 def test_two_labellers_who_disagree_make_an_item_borderline(tmp_path):

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fusion.errors import SetupError
-from fusion.tracking.stores import check_study_storage, check_tracking_store, redact
+from fusion.tracking.stores import check_study_storage, check_tracking_store, file_store_opens, redact
 
 
 def free_port() -> int:
@@ -70,6 +70,18 @@ def test_a_sqlite_store_whose_folder_cannot_be_made_fails(tmp_path):
         check_tracking_store(f"sqlite:///{blocker}/sub/mlflow.db", 1.0)
     check_tracking_store(f"sqlite:///{tmp_path}/new/mlflow.db", 1.0)  # a folder that can be made passes
     assert (tmp_path / "new").is_dir()
+
+
+def test_a_folder_store_names_the_sqlite_uri_where_mlflow_refuses_folders(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    if file_store_opens():
+        pytest.skip("the installed MLflow still opens folder stores")
+    with pytest.raises(
+        SetupError, match=rf"MLFLOW_ALLOW_FILE_STORE=true: use tracking.uri=sqlite:///{tmp_path}/runs/mlflow.db"
+    ):
+        check_tracking_store(str(tmp_path / "runs"), 1.0)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    check_tracking_store(f"file:{tmp_path / 'runs'}", 1.0)  # the user opted in: a writable folder passes
 
 
 def test_a_tracking_server_that_is_not_there_fails_fast():

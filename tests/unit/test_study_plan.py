@@ -1,0 +1,45 @@
+"""``fusion study`` plans its jobs and prints its estimate before anything heavy runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusion.errors import ConfigError
+from fusion.study import GROUPS, SECONDS_PER_QUESTION, estimate, main, plan
+
+
+def test_searched_groups_run_once_per_seed_and_exact_decoding_only_where_a_layer_moves_toward_a_mean():
+    jobs = plan(list(GROUPS), [0, 1], 4, ["data.limit=10"])
+    labels = [job.label for job in jobs]
+    assert labels[:2] == ["baseline", "in_context"]  # unsteered first: later jobs reuse their answers
+    assert labels.count("full s0") == labels.count("full s1") == labels.count("placebo s1") == 1
+    # mean_diff adds a vector (exact and cached are one computation); the placebo is not repeated
+    assert [label for label in labels if label.endswith("exact")] == [
+        "full exact",
+        "segmented exact",
+        "single_layer exact",
+    ]
+    exact = next(job for job in jobs if job.label == "full exact")
+    assert exact.overrides[-1] == "data.limit=4" and exact.questions(10) == 4
+    # the exact subset never reaches past the study's own questions
+    assert plan(["full"], [0], 40, ["data.limit=10"])[-1].overrides[-1] == "data.limit=10"
+    # 2 unsteered + 5 searched groups x 2 seeds, at the default rates, plus 3 exact jobs on 4 questions
+    assert estimate(jobs, 10, SECONDS_PER_QUESTION) == pytest.approx(
+        15 * 25.0 + 2 * 10 * 0.8 + 10 * 10 * 2.4 + 3 * 4 * 20.0
+    )
+
+
+def test_an_unknown_group_is_named_before_anything_runs():
+    with pytest.raises(ConfigError, match="--groups: no group steerless: use some of baseline, in_context"):
+        plan(["baseline", "steerless"], [0], 0, [])
+
+
+def test_the_dry_run_prints_the_plan_and_says_whose_rates_the_estimate_uses(capsys):
+    assert main(["data.limit=3", "--groups", "baseline,full", "--seeds", "0,1", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(
+        "fusion study study: 3 jobs on 3 questions; about 2 min on a 2-core CPU (the default model's rates)"
+    )
+    assert "  full s1: steering=full search.seed=1 data.limit=3\n" in printed
+    assert main(["model=gemma3_270m", "data.limit=3", "--groups", "baseline", "--dry-run"]) == 0
+    assert "(the default model's rates; the first jobs time this model's)" in capsys.readouterr().out
