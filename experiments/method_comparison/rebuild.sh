@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Rebuild each study's REPORT.md (and report.json, the plots) from its committed answers file, with
+# no model: the judge's strict positives adjudicated by the blind hand labels in
+# experiments/hand_labels; the command and the wall time are those the study measured.
+#   bash experiments/method_comparison/rebuild.sh [STUDY ...]    (default: every study below)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+HERE=experiments/method_comparison
+
+# study folder | the command that ran it | its wall seconds as the study printed them (this project's
+# 2-core Intel Xeon, 24 GiB, no GPU; nothing else running)
+STUDIES=(
+  "smollm2_paper40|fusion study +experiment=paper_replication data.limit=40 --name smollm2-paper40 --seeds 0|828"
+  "smollm2_paper260|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0|5382"
+)
+
+for entry in "${STUDIES[@]}"; do
+  IFS='|' read -r name command wall <<< "$entry"
+  if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
+  "$PY" -m fusion.report --answers "$HERE/$name/answers.jsonl.gz" --replication --out "$HERE/$name" \
+    --labels experiments/hand_labels --command "$command" --wall-seconds "$wall" > /dev/null
+  echo "rebuilt $HERE/$name/REPORT.md"
+done
