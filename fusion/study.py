@@ -35,9 +35,11 @@ GROUPS = {
     "mean_diff": ["steering=mean_diff"],
     "placebo": ["steering=full", "steering.target=shuffled"],
 }
-# seconds per question on this project's 2-core CPU for the default model, cached decoding, 5 trials:
-# the first estimate, before the study has timed a job of its own (4 groups on 40 questions, 257 s)
-SECONDS_PER_QUESTION = {"unsteered": 0.8, "searched": 2.4, "exact": 20.0}
+# seconds per question on this project's 2-core CPU for the default model, 5 trials: the first
+# estimate, before the study has timed a job of its own. Unsteered and searched from the 260-question
+# study of 2026-12-05 (baseline and in_context 6-7 min, each searched group 15-16 min); exact from
+# the bench's projection of the paper's study in exact mode (535 min for 2 x 260, docs/speed.md)
+SECONDS_PER_QUESTION = {"unsteered": 1.4, "searched": 3.4, "exact": 60.0}
 JOB_OVERHEAD = 25.0  # seconds a job spends outside its questions (run, references, summary, plots)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fusion.errors import ConfigError
-from fusion.study import GROUPS, SECONDS_PER_QUESTION, estimate, main, plan
+from fusion.study import GROUPS, JOB_OVERHEAD, SECONDS_PER_QUESTION, estimate, main, plan
 
 
 def test_searched_groups_run_once_per_seed_and_exact_decoding_only_where_a_layer_moves_toward_a_mean():
@@ -24,8 +24,9 @@ def test_searched_groups_run_once_per_seed_and_exact_decoding_only_where_a_layer
     # the exact subset never reaches past the study's own questions
     assert plan(["full"], [0], 40, ["data.limit=10"])[-1].overrides[-1] == "data.limit=10"
     # 2 unsteered + 5 searched groups x 2 seeds, at the default rates, plus 3 exact jobs on 4 questions
-    assert estimate(jobs, 10, SECONDS_PER_QUESTION) == pytest.approx(
-        15 * 25.0 + 2 * 10 * 0.8 + 10 * 10 * 2.4 + 3 * 4 * 20.0
+    rate = SECONDS_PER_QUESTION
+    assert estimate(jobs, 10, rate) == pytest.approx(
+        15 * JOB_OVERHEAD + 2 * 10 * rate["unsteered"] + 10 * 10 * rate["searched"] + 3 * 4 * rate["exact"]
     )
 
 
