@@ -52,9 +52,14 @@ class Job:
     kind: str  # unsteered | searched | exact: what it costs per question
 
     def questions(self, total: int) -> int:
-        # the last data.limit counts, as in Hydra (the exact subset's follows the user's)
-        limit = next((o.split("=", 1)[1] for o in reversed(self.overrides) if o.startswith("data.limit=")), None)
-        return min(total, int(limit)) if limit not in (None, "null", "None") else total
+        return questions_of(self.overrides, total)
+
+
+def questions_of(overrides: Sequence[str], total: int) -> int:
+    """How many of ``total`` questions the overrides answer: the last ``data.limit`` counts, as in
+    Hydra (an exact job's own limit follows the user's)."""
+    limit = next((o.split("=", 1)[1] for o in reversed(overrides) if o.startswith("data.limit=")), None)
+    return min(total, int(limit)) if limit not in (None, "null", "None") else total
 
 
 def plan(groups: Sequence[str], seeds: Sequence[int], exact: int, overrides: Sequence[str]) -> list[Job]:
@@ -69,8 +74,7 @@ def plan(groups: Sequence[str], seeds: Sequence[int], exact: int, overrides: Seq
             jobs += [Job(f"{group} s{s}", [*GROUPS[group], f"search.seed={s}", *overrides], "searched") for s in seeds]
         else:
             jobs.append(Job(group, [*GROUPS[group], *overrides], "unsteered"))
-    user_limit = Job("", list(overrides), "exact").questions(exact)
-    exact = min(exact, user_limit)  # the exact subset never reaches past the study's own questions
+    exact = questions_of(overrides, exact)  # the exact subset never reaches past the study's own questions
     for group in groups if exact else ():
         # exact decoding differs from cached where a layer moves toward a mean (an added vector
         # keeps no mean: the two are the same computation); the placebo is not repeated
