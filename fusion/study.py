@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fusion.config.schema import JobConfig
 from fusion.errors import ConfigError, Interrupted, one_line_errors
 from fusion.methods import MethodSpec, find
 
@@ -146,12 +147,13 @@ def _study(args: argparse.Namespace) -> int:
 
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
         jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, args.overrides)
-        for job in jobs:  # every job's config checked before the first one starts
-            checked_job(job.overrides)
-        prepared = prepare(checked_job(jobs[0].overrides)[0])
-        total = len(prepared.prompts)
+        # every job's config checked before the first one starts
+        first, *_ = [checked_job(job.overrides)[0] for job in jobs]
+        total = len(prepare(first).prompts)
         out = args.out or Path("studies") / args.name
-        rates = "the default model's rates" + ("; the first jobs time this model's" * other_model(args.overrides))
+        # the rates are the default model's (JobConfig's default): another model's are timed as it goes
+        other_model = first.model.name != JobConfig().model.name
+        rates = "the default model's rates" + ("; the first jobs time this model's" * other_model)
         print(f"fusion study {args.name}: {len(jobs)} jobs on {total} questions; about "
               f"{minutes(estimate(jobs, total, SECONDS_PER_QUESTION))} on a 2-core CPU ({rates})",
               flush=True)  # fmt: skip
@@ -165,14 +167,9 @@ def _study(args: argparse.Namespace) -> int:
                            + [f"--exact {args.exact}"] * bool(args.exact))  # fmt: skip
         if read_back:  # the wall time below is this invocation's, not the study's
             command += f" (resumed: {read_back} of {len(jobs)} jobs were read back from an earlier attempt)"
-        report(jobs[0].overrides, args.name, out, command, wall, args.labels)
+        report(first, args.name, out, command, wall, args.labels)
         print(f"fusion study {args.name}: {len(jobs)} jobs in {minutes(wall)}; report in {out / 'REPORT.md'}")
     return 0
-
-
-def other_model(overrides: Sequence[str]) -> bool:
-    """Whether the overrides choose a model other than the default (whose rates the estimate knows)."""
-    return any(o.startswith("model=") and o != "model=smollm2_135m" for o in overrides)
 
 
 def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
@@ -199,13 +196,11 @@ def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
     return time.perf_counter() - started, read_back
 
 
-def report(overrides: Sequence[str], name: str, out: Path, command: str, wall: float, labels: Path | None) -> None:
-    """REPORT.md of the study's sweep, with its answers file beside it."""
-    from fusion.job.preflight import checked_job
+def report(job: JobConfig, name: str, out: Path, command: str, wall: float, labels: Path | None) -> None:
+    """REPORT.md of the study's sweep (its jobs share ``job``'s store), with its answers file beside it."""
     from fusion.report.build import main as build
     from fusion.tracking.stores import tracking_uri
 
-    job, _ = checked_job(overrides)
     argv = ["--tracking-uri", tracking_uri(job), "--experiment", job.tracking.experiment, "--sweep-id", f"study/{name}",
             "--out", str(out), "--replication", "--no-log", "--command", command, "--wall-seconds", str(math.ceil(wall))]  # fmt: skip
     build([*argv, *(["--labels", str(labels)] if labels else [])])
