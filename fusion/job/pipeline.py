@@ -28,9 +28,10 @@ from fusion.config.targets import shuffled_partners
 from fusion.errors import Interrupted, ServiceUnavailable, SetupError, sigterm_as_interrupt
 from fusion.evaluate.metrics import rounded_summary, run_description, summary_metrics, trial_rows
 from fusion.evaluate.outcomes import PromptOutcome
-from fusion.job.keys import default_run_name, job_key, run_tags
+from fusion.job.keys import default_run_name, job_key
 from fusion.job.preflight import Prepared, checked_job, prepare
 from fusion.job.runner import PromptRunner
+from fusion.job.tags import run_tags
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
 from fusion.model.prompts import reference_completion, render, render_in_context
 from fusion.model.vectors import save_vectors

@@ -111,6 +111,24 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
     return lines
 
 
+def questions_of(reps: list[Replicate]) -> str:
+    """The report's questions, for its title: "the paper's 260 questions", "questions 1-40 of the
+    paper's 260", "SimpleQA rows 1000-1259"; the dataset names where the runs differ in them."""
+    datasets, offsets, limits = ({r.params.get(f"data.{k}", "None") for r in reps} for k in ("name", "offset", "limit"))
+    if len(datasets) > 1 or len(offsets) > 1 or len(limits) > 1:
+        return ", ".join(sorted(datasets))
+    (name,), (offset,), (limit,) = datasets, offsets, limits
+    start = int(offset) if offset.isdigit() else 0
+    if name == "paper260":
+        end = min(260, start + int(limit)) if limit.isdigit() else 260
+        return (
+            "the paper's 260 questions"
+            if (start, end) == (0, 260)
+            else f"questions {start + 1}-{end} of the paper's 260"
+        )
+    return f"{name} rows {start}-{start + int(limit) - 1}" if limit.isdigit() else f"{name} from row {start}"
+
+
 def replication_report(
     summary: dict[str, dict[str, Any]],
     reps: list[Replicate],
@@ -164,10 +182,13 @@ def replication_report(
     lead = headline(summary, pairs or [])
     datasets = sorted({r.params.get("data.name", "?") for r in reps})
     paper = datasets == ["paper260"]
+    # steering methods outside the paper's claimed ordering (single_layer, mean_diff) make a comparison
+    comparators = any(spec_of(r).steers and spec_of(r).paper_rank is None for r in reps)
+    questions = questions_of(reps)
     title = (
-        "Paper replication: Fusion Steering on the paper's 260 questions"
-        if paper
-        else f"Study: Fusion Steering and its comparators on {', '.join(datasets)}"
+        f"Paper replication: Fusion Steering on {questions}"
+        if paper and not comparators
+        else f"Method comparison: Fusion Steering and its comparators on {questions}"
     )
     source = "the paper's 260 (data=paper260" if paper else f"SimpleQA (data={', '.join(datasets)}"
     return "\n".join(

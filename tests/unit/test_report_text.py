@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from fusion.report.replication import questions_of
 from fusion.report.text import seed_table
+from fusion.tracking.answers import Replicate
 
 
 def replicate(wall: float, resumed: bool) -> dict:
@@ -34,3 +38,28 @@ def test_a_resumed_runs_wall_time_is_marked_as_its_last_attempt():
 def test_without_a_resumed_run_there_is_no_footnote():
     table = seed_table({"full": {"mode": "full", "role": "steered", "replicates": [replicate(100.0, False)]}})
     assert "*" not in table and "resumed" not in table
+
+
+@pytest.mark.parametrize(
+    ("name", "offset", "limit", "said"),
+    [
+        ("paper260", "0", "None", "the paper's 260 questions"),
+        ("paper260", "0", "40", "questions 1-40 of the paper's 260"),
+        ("paper260", "200", "None", "questions 201-260 of the paper's 260"),
+        ("simpleqa", "1000", "260", "simpleqa rows 1000-1259"),
+        ("simpleqa", "1000", "None", "simpleqa from row 1000"),
+    ],
+)
+def test_a_report_title_names_the_questions_it_measured(name, offset, limit, said):
+    params = {"data.name": name, "data.offset": offset, "data.limit": limit}
+    assert questions_of([Replicate(id="r", params=params, tags={}, rows=[])]) == said
+
+
+def test_runs_on_different_questions_are_named_by_their_datasets():
+    reps = [
+        Replicate(
+            id=str(k), params={"data.name": "paper260", "data.offset": "0", "data.limit": limit}, tags={}, rows=[]
+        )
+        for k, limit in enumerate(("40", "None"))
+    ]
+    assert questions_of(reps) == "paper260"
