@@ -60,12 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also write OUT/REPORT.md: the table with the command, machine, wall time and judge",
     )
-    parser.add_argument("--command", default="", help="the command that ran the sweep (for REPORT.md)")
+    parser.add_argument(
+        "--command",
+        action="append",
+        default=[],
+        help="the command that ran the sweep (for REPORT.md); once per command where the report joins several",
+    )
     parser.add_argument(
         "--wall-seconds",
         type=float,
-        default=None,
-        help="the sweep's wall time for REPORT.md (default: first run's start to last run's end)",
+        action="append",
+        default=[],
+        help="the sweep's wall time for REPORT.md, once per --command (default: first run's start to last run's end)",
     )
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples of the paired statistics")
     parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the paired bootstrap")
@@ -99,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     with one_line_errors():
+        if args.wall_seconds and len(args.wall_seconds) != max(1, len(args.command)):
+            raise SetupError("--wall-seconds: give one per --command, in the same order")
         if args.answers is not None:
             reps = [rep for path in args.answers for rep in read_answers(path)]
             if len({r.id for r in reps}) < len(reps):

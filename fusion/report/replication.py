@@ -132,8 +132,8 @@ def questions_of(reps: list[Replicate]) -> str:
 def replication_report(
     summary: dict[str, dict[str, Any]],
     reps: list[Replicate],
-    command: str,
-    wall_seconds: float | None,
+    commands: list[str],
+    wall_seconds: list[float],
     pairs: list[PairedComparison] | None = None,
     hand_labels: str = "",
 ) -> str:
@@ -172,11 +172,24 @@ def replication_report(
     )
     objectives = sorted({r.params.get("search.objective", "paper") for r in reps if spec_of(r).steers})
     sweeps = _by_sweep(reps)
-    if wall_seconds is None:  # per sweep, from its first run's start to its last run's end
-        wall_seconds = sum(
+    if wall_seconds:  # as the commands measured them
+        total = sum(wall_seconds)
+        wall = f"{total / 60:.1f} min" + (" (the sum over its commands)" if len(wall_seconds) > 1 else "")
+    else:  # per sweep, from its first run's start to its last run's end
+        total = sum(
             (max(r.end_time for r in sweep) - min(r.start_time for r in sweep)) / 1000 for sweep in sweeps.values()
         )
-    wall = f"{wall_seconds / 60:.1f} min" + (f" (the sum over its {len(sweeps)} sweeps)" if len(sweeps) > 1 else "")
+        wall = f"{total / 60:.1f} min" + (f" (the sum over its {len(sweeps)} sweeps)" if len(sweeps) > 1 else "")
+    if len(commands) > 1:
+        command_lines = [
+            "- Commands (the report joins their answers):",
+            *(
+                f"  - `{c}`" + (f" ({w / 60:.1f} min)" if len(wall_seconds) == len(commands) else "")
+                for c, w in zip(commands, wall_seconds or [0.0] * len(commands), strict=True)
+            ),
+        ]
+    else:
+        command_lines = [f"- Command: `{commands[0] if commands else ''}`"]
     seeds = sorted({r.params.get("search.seed", "?") for r in reps if spec_of(r).steers})
     models_held = across_models(summary, pairs or [])
     lead = headline(summary, pairs or [])
@@ -205,7 +218,7 @@ def replication_report(
                 else "."
             ),
             "",
-            f"- Command: `{command}`",
+            *command_lines,
             f"- Machine: {machine(reps)}",
             f"- Wall time: {wall}",
             "- Model: " + "; ".join(models_of(reps)),

@@ -337,3 +337,23 @@ def test_the_committed_replication_report_rebuilds_byte_for_byte(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "REPORT.md").read_text() == (folder / "REPORT.md").read_text()
     assert (tmp_path / "answers.jsonl.gz").read_bytes() == (folder / "answers.jsonl.gz").read_bytes()
+
+
+def test_a_report_that_joins_two_studies_lists_each_command_with_its_wall_time(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    log_run(f"sqlite:///{first / 'mlflow.db'}", "baseline", {0: 0.1, 1: 0.1, 2: 0.2})
+    log_run(f"sqlite:///{second / 'mlflow.db'}", "full", {0: 0.8, 1: 0.7, 2: 0.1})
+    for store in (first, second):  # each study's answers file, as its own report writes it
+        assert run_report(store, "--experiment", "fusion", "--replication").returncode == 0
+    answers = [str(store / "report" / "answers.jsonl.gz") for store in (first, second)]
+    joined = ["--answers", *answers, "--replication", "--resamples", "100"]
+    commands = ["--command", "study a", "--wall-seconds", "120", "--command", "study b", "--wall-seconds", "60"]
+    assert run_report(tmp_path, *joined, *commands).returncode == 0
+    text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "  - `study a` (2.0 min)\n  - `study b` (1.0 min)" in text
+    assert "- Wall time: 3.0 min (the sum over its commands)" in text
+    result = run_report(tmp_path, *joined, *commands[:-2], "--command", "study b")
+    assert (
+        result.returncode == 2
+        and result.stderr.strip() == "fusion: --wall-seconds: give one per --command, in the same order"
+    )
