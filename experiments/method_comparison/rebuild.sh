@@ -8,17 +8,22 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 HERE=experiments/method_comparison
 
-# study folder | the command that ran it | its wall seconds as the study printed them (this project's
-# 2-core Intel Xeon, 24 GiB, no GPU; nothing else running)
+# report folder | the command that ran a study | its wall seconds [| another command | its wall seconds ...]
+# (this project's 2-core Intel Xeon, 24 GiB, no GPU); a folder with several commands joins their answers
 STUDIES=(
   "smollm2_paper40|fusion study +experiment=paper_replication data.limit=40 --name smollm2-paper40 --seeds 0|828"
   "smollm2_paper260|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0|5382"
 )
 
 for entry in "${STUDIES[@]}"; do
-  IFS='|' read -r name command wall <<< "$entry"
+  IFS='|' read -r -a fields <<< "$entry"
+  name=${fields[0]}
   if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
+  commands=()
+  for ((k = 1; k < ${#fields[@]}; k += 2)); do
+    commands+=(--command "${fields[k]}" --wall-seconds "${fields[k + 1]}")
+  done
   "$PY" -m fusion.report --answers "$HERE/$name/answers.jsonl.gz" --replication --out "$HERE/$name" \
-    --labels experiments/hand_labels --command "$command" --wall-seconds "$wall" > /dev/null
+    --labels experiments/hand_labels "${commands[@]}" > /dev/null
   echo "rebuilt $HERE/$name/REPORT.md"
 done
