@@ -9,10 +9,13 @@ PY=${PY:-.venv/bin/python}
 HERE=experiments/method_comparison
 
 # report folder | the command that ran a study | its wall seconds [| another command | its wall seconds ...]
-# (this project's 2-core Intel Xeon, 24 GiB, no GPU); a folder with several commands joins their answers
+# (this project's 2-core Intel Xeon, 24 GiB, no GPU); a folder with several commands joins their answers.
+# The Gemma and rows 1000-1259 studies ran side by side at one torch thread each, in two invocations
+# (the first, 39.5 min, ended with a session; the second resumed it): their wall times are the sums.
 STUDIES=(
   "smollm2_paper40|fusion study +experiment=paper_replication data.limit=40 --name smollm2-paper40 --seeds 0|828"
-  "smollm2_paper260|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0|5382"
+  "paper260|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0|5382|OMP_NUM_THREADS=1 fusion study +experiment=paper_replication model=gemma3_270m --name gemma3-paper260 --groups baseline,in_context,full,single_layer,mean_diff|9559"
+  "smollm2_rows1000|OMP_NUM_THREADS=1 fusion study data=simpleqa data.offset=1000 data.limit=260 --name smollm2-rows1000|9814"
 )
 
 for entry in "${STUDIES[@]}"; do
