@@ -151,8 +151,11 @@ def replication_report(
     }
     rubrics = sorted({str(row.get("rubric", "")) for r in reps for row in r.rows if row.get("rubric")})
     regraded = any(r.tags.get("fusion.regraded") == "true" for r in reps)
+    offset = first.params.get("data.offset", "0")
     limits = [
-        f"the first {v}" if v != "None" else "all"
+        ("all" if offset == "0" else f"all from row {offset}")
+        if v == "None"
+        else (f"the first {v}" if offset == "0" else f"{v} from row {offset}")
         for v in sorted(  # data.limit=null is all of them
             {r.params.get("data.limit", "None") for r in reps}, key=lambda v: (len(v), v)
         )
@@ -227,8 +230,7 @@ def replication_report(
             + f"); strict metric = CORRECT and not degenerate; the paper's accuracy = share of prompts with "
             f"composite >= {first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant "
             f"{first.params.get('eval.overlap', '?')}",
-            f"- Prompts: {' or '.join(limits)} of {source}, offset "
-            f"{first.params.get('data.offset', '0')}; the table's prompts column says which)"
+            f"- Prompts: {' or '.join(limits)} of {source}, offset {offset}; the table's prompts column says which)"
             + "".join(f"; {part}" for part in partial_shards(summary, reps))
             + f"; max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
             f"- Steering: {steering}",
