@@ -111,9 +111,9 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
     return lines
 
 
-def questions_of(reps: list[Replicate]) -> str:
+def questions_named(reps: list[Replicate]) -> str:
     """The report's questions, for its title: "the paper's 260 questions", "questions 1-40 of the
-    paper's 260", "SimpleQA rows 1000-1259"; the dataset names where the runs differ in them."""
+    paper's 260", "simpleqa rows 1000-1259"; the dataset names where the runs differ in them."""
     datasets, offsets, limits = ({r.params.get(f"data.{k}", "None") for r in reps} for k in ("name", "offset", "limit"))
     if len(datasets) > 1 or len(offsets) > 1 or len(limits) > 1:
         return ", ".join(sorted(datasets))
@@ -152,10 +152,9 @@ def replication_report(
     rubrics = sorted({str(row.get("rubric", "")) for r in reps for row in r.rows if row.get("rubric")})
     regraded = any(r.tags.get("fusion.regraded") == "true" for r in reps)
     offset = first.params.get("data.offset", "0")
+    from_row = "" if offset == "0" else f" from row {offset}"
     limits = [
-        ("all" if offset == "0" else f"all from row {offset}")
-        if v == "None"
-        else (f"the first {v}" if offset == "0" else f"{v} from row {offset}")
+        ("all" if v == "None" else v if from_row else f"the first {v}") + from_row
         for v in sorted(  # data.limit=null is all of them
             {r.params.get("data.limit", "None") for r in reps}, key=lambda v: (len(v), v)
         )
@@ -183,13 +182,11 @@ def replication_report(
             (max(r.end_time for r in sweep) - min(r.start_time for r in sweep)) / 1000 for sweep in sweeps.values()
         )
         wall = f"{total / 60:.1f} min" + (f" (the sum over its {len(sweeps)} sweeps)" if len(sweeps) > 1 else "")
-    if len(commands) > 1:
+    if len(commands) > 1:  # fusion report gives one wall time per command, or none
+        walls = [f" ({w / 60:.1f} min)" for w in wall_seconds] or [""] * len(commands)
         command_lines = [
             "- Commands (the report joins their answers):",
-            *(
-                f"  - `{c}`" + (f" ({w / 60:.1f} min)" if len(wall_seconds) == len(commands) else "")
-                for c, w in zip(commands, wall_seconds or [0.0] * len(commands), strict=True)
-            ),
+            *(f"  - `{c}`{w}" for c, w in zip(commands, walls, strict=True)),
         ]
     else:
         command_lines = [f"- Command: `{commands[0] if commands else ''}`"]
@@ -200,7 +197,7 @@ def replication_report(
     paper = datasets == ["paper260"]
     # steering methods outside the paper's claimed ordering (single_layer, mean_diff) make a comparison
     comparators = any(spec_of(r).steers and spec_of(r).paper_rank is None for r in reps)
-    questions = questions_of(reps)
+    questions = questions_named(reps)
     title = (
         f"Paper replication: Fusion Steering on {questions}"
         if paper and not comparators

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.report.replication import questions_of
+from fusion.report.replication import questions_named
 from fusion.report.text import seed_table
 from fusion.tracking.answers import Replicate
 
@@ -52,7 +52,7 @@ def test_without_a_resumed_run_there_is_no_footnote():
 )
 def test_a_report_title_names_the_questions_it_measured(name, offset, limit, said):
     params = {"data.name": name, "data.offset": offset, "data.limit": limit}
-    assert questions_of([Replicate(id="r", params=params, tags={}, rows=[])]) == said
+    assert questions_named([Replicate(id="r", params=params, tags={}, rows=[])]) == said
 
 
 def test_runs_on_different_questions_are_named_by_their_datasets():
@@ -62,4 +62,4 @@ def test_runs_on_different_questions_are_named_by_their_datasets():
         )
         for k, limit in enumerate(("40", "None"))
     ]
-    assert questions_of(reps) == "paper260"
+    assert questions_named(reps) == "paper260"
