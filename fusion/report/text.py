@@ -63,9 +63,10 @@ def seed_table(summary: dict[str, dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, e in summary.items():
+        # a seed is the search's: the baseline and in_context (role "prompted") search nothing
         for r in e["replicates"]:
             lines.append(
-                f"| {label} | {r['seed'] if e['role'] != 'baseline' else '—'} | {r['shards']} | {int(r['n_prompts'] or 0)} "
+                f"| {label} | {r['seed'] if e['role'] == 'steered' else '—'} | {r['shards']} | {int(r['n_prompts'] or 0)} "
                 f"| {_pct(r.get('correct_fluent'))} | {_pct(r['accuracy'])} | {_num(r['composite_mean'])} "
                 f"| {_num(r['overlap_mean'])} "
                 f"| {_pct(r['simpleqa_correct'])} | {_pct(r.get('control_accuracy'))} "

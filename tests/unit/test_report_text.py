@@ -40,6 +40,15 @@ def test_without_a_resumed_run_there_is_no_footnote():
     assert "*" not in table and "resumed" not in table
 
 
+def test_only_a_searched_group_shows_its_search_seed():
+    summary = {
+        role: {"mode": role, "role": role, "replicates": [replicate(10.0, False)]}
+        for role in ("baseline", "prompted", "steered")
+    }
+    seeds = [line.split(" | ")[1] for line in seed_table(summary).splitlines()[2:]]
+    assert seeds == ["—", "—", "0"]
+
+
 @pytest.mark.parametrize(
     ("name", "offset", "limit", "said"),
     [
