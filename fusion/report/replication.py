@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+from dataclasses import dataclass
 from typing import Any
 
 from fusion.report.groups import spec_of
@@ -111,22 +112,53 @@ def limits_of(summary: dict[str, dict[str, Any]], reps: list[Replicate]) -> list
     return lines
 
 
+@dataclass(frozen=True)
+class QuestionSpan:
+    """The questions a run answered: ``count`` (None: all) from row ``start`` of ``dataset``."""
+
+    dataset: str
+    start: int
+    count: int | None
+
+    @classmethod
+    def of(cls, rep: Replicate) -> QuestionSpan:
+        offset, limit = (rep.params.get(f"data.{k}", "None") for k in ("offset", "limit"))
+        return cls(
+            rep.params.get("data.name", "?"),
+            int(offset) if offset.isdigit() else 0,
+            int(limit) if limit.isdigit() else None,  # data.limit=null is all of them
+        )
+
+    def title(self) -> str:
+        """For the title: the paper's 260 questions, questions 1-40 of the paper's 260, simpleqa rows 1000-1259."""
+        if self.dataset == "paper260":
+            end = 260 if self.count is None else min(260, self.start + self.count)
+            if (self.start, end) == (0, 260):
+                return "the paper's 260 questions"
+            return f"questions {self.start + 1}-{end} of the paper's 260"
+        if self.count is None:
+            return f"{self.dataset} from row {self.start}"
+        return f"{self.dataset} rows {self.start}-{self.start + self.count - 1}"
+
+    def prompts(self) -> str:
+        """For the Prompts line: all of the paper's 260, the first 40 of it, 260 from row 1000 of SimpleQA."""
+        source = "the paper's 260" if self.dataset == "paper260" else "SimpleQA"
+        if not self.start:
+            return f"{'all' if self.count is None else f'the first {self.count}'} of {source}"
+        return f"{'all' if self.count is None else self.count} from row {self.start} of {source}"
+
+
+def question_spans(reps: list[Replicate]) -> list[QuestionSpan]:
+    """The distinct question spans of the runs, the widest of a dataset and row first."""
+    return sorted(
+        {QuestionSpan.of(r) for r in reps}, key=lambda s: (s.dataset, s.start, s.count is not None, -(s.count or 0))
+    )
+
+
 def questions_named(reps: list[Replicate]) -> str:
     """The report's questions, for its title: "the paper's 260 questions", "questions 1-40 of the
-    paper's 260", "simpleqa rows 1000-1259"; the dataset names where the runs differ in them."""
-    datasets, offsets, limits = ({r.params.get(f"data.{k}", "None") for r in reps} for k in ("name", "offset", "limit"))
-    if len(datasets) > 1 or len(offsets) > 1 or len(limits) > 1:
-        return ", ".join(sorted(datasets))
-    (name,), (offset,), (limit,) = datasets, offsets, limits
-    start = int(offset) if offset.isdigit() else 0
-    if name == "paper260":
-        end = min(260, start + int(limit)) if limit.isdigit() else 260
-        return (
-            "the paper's 260 questions"
-            if (start, end) == (0, 260)
-            else f"questions {start + 1}-{end} of the paper's 260"
-        )
-    return f"{name} rows {start}-{start + int(limit) - 1}" if limit.isdigit() else f"{name} from row {start}"
+    paper's 260", "simpleqa rows 1000-1259"; joined by "and" where the runs answered different ones."""
+    return " and ".join(span.title() for span in question_spans(reps))
 
 
 def replication_report(
@@ -151,14 +183,7 @@ def replication_report(
     }
     rubrics = sorted({str(row.get("rubric", "")) for r in reps for row in r.rows if row.get("rubric")})
     regraded = any(r.tags.get("fusion.regraded") == "true" for r in reps)
-    offset = first.params.get("data.offset", "0")
-    from_row = "" if offset == "0" else f" from row {offset}"
-    limits = [
-        ("all" if v == "None" else v if from_row else f"the first {v}") + from_row
-        for v in sorted(  # data.limit=null is all of them
-            {r.params.get("data.limit", "None") for r in reps}, key=lambda v: (len(v), v)
-        )
-    ]
+    spans = question_spans(reps)
     # a baseline run steers nothing: its decoding setting says nothing about the steering
     exact = sorted({r.tags.get("fusion.steering_exact", "") for r in reps if spec_of(r).steers})
     steering = (
@@ -203,7 +228,6 @@ def replication_report(
         if paper and not comparators
         else f"Method comparison: Fusion Steering and its comparators on {questions}"
     )
-    source = "the paper's 260 (data=paper260" if paper else f"SimpleQA (data={', '.join(datasets)}"
     return "\n".join(
         [
             f"# {title}",
@@ -227,7 +251,8 @@ def replication_report(
             + f"); strict metric = CORRECT and not degenerate; the paper's accuracy = share of prompts with "
             f"composite >= {first.params.get('eval.accuracy_threshold', '0.6')}; token overlap variant "
             f"{first.params.get('eval.overlap', '?')}",
-            f"- Prompts: {' or '.join(limits)} of {source}, offset {offset}; the table's prompts column says which)"
+            f"- Prompts: {' or '.join(span.prompts() for span in spans)} (data={', '.join(datasets)}, offset "
+            f"{', '.join(sorted({str(span.start) for span in spans}))}; the table's prompts column says which)"
             + "".join(f"; {part}" for part in partial_shards(summary, reps))
             + f"; max {first.params.get('prompts.max_new_tokens', '?')} new tokens",
             f"- Steering: {steering}",

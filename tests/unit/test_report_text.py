@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.report.replication import questions_named
+from fusion.report.replication import QuestionSpan, question_spans, questions_named
 from fusion.report.text import seed_table
 from fusion.tracking.answers import Replicate
 
@@ -64,11 +64,20 @@ def test_a_report_title_names_the_questions_it_measured(name, offset, limit, sai
     assert questions_named([Replicate(id="r", params=params, tags={}, rows=[])]) == said
 
 
-def test_runs_on_different_questions_are_named_by_their_datasets():
+def test_runs_on_different_questions_name_each_span_the_widest_first():
     reps = [
         Replicate(
             id=str(k), params={"data.name": "paper260", "data.offset": "0", "data.limit": limit}, tags={}, rows=[]
         )
-        for k, limit in enumerate(("40", "None"))
+        for k, limit in enumerate(("40", "None", "40"))
     ]
-    assert questions_named(reps) == "paper260"
+    assert questions_named(reps) == "the paper's 260 questions and questions 1-40 of the paper's 260"
+    assert [span.prompts() for span in question_spans(reps)] == [
+        "all of the paper's 260",
+        "the first 40 of the paper's 260",
+    ]
+
+
+def test_a_span_from_a_later_row_says_where_it_starts():
+    span = QuestionSpan("simpleqa", 1000, 260)
+    assert (span.title(), span.prompts()) == ("simpleqa rows 1000-1259", "260 from row 1000 of SimpleQA")
