@@ -189,8 +189,8 @@ def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
         seconds = time.perf_counter() - begun
         if result.read_back:  # a job finished by an earlier attempt says nothing of speed
             read_back += 1
-        elif result.outcomes:
-            per_question[job.kind] = max(0.0, seconds - JOB_OVERHEAD) / max(1, job.questions(total))
+        elif result.answered:  # a resumed job's time went to the questions it answered now
+            per_question[job.kind] = max(0.0, seconds - JOB_OVERHEAD) / result.answered
         left = estimate(jobs[k:], total, per_question)
         print(f"[{k}/{len(jobs)}] {job.label} done in {minutes(seconds)}; about {minutes(left)} left", flush=True)
     return time.perf_counter() - started, read_back

@@ -52,6 +52,7 @@ class JobResult:
     summary: dict[str, float]
     outcomes: list[PromptOutcome]
     read_back: bool = False  # finished by an earlier attempt of the same sweep: nothing ran now
+    answered: int = 0  # prompts this attempt answered; a resumed run read the others back
 
 
 def run_job(
@@ -99,11 +100,11 @@ def run_job(
             tracker.log_dataset(job.data, prompts)  # skipped if the run has it (resumed)
             torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
             context = JobContext(job, runner, tracker, folder, prompts, placebo_sources(job, prompts))
-            outcomes = answer_all(context)  # 3.-7. unsteered answers, references, searches, grades, logs
+            outcomes, answered = answer_all(context)  # 3.-7. unsteered answers, references, searches, grades, logs
             summary = finish(context, outcomes, resolved_config, time.perf_counter() - started)  # 8. the summary
         status = "FINISHED"
         log.info("summary, records and plots logged to run %s; local records in %s", run_id, context.records)
-        return JobResult(run_id, uri, summary, outcomes)
+        return JobResult(run_id, uri, summary, outcomes, answered=answered)
     except KeyboardInterrupt as stop:
         status = "KILLED"  # the prompts committed so far stay: the same command resumes the run
         kept = len(context.kept) if context is not None else 0
@@ -183,8 +184,9 @@ def placebo_sources(job: JobConfig, prompts: list[Prompt]) -> dict[int, Prompt] 
     return {i: by_index[j] for i, j in shuffled_partners(list(by_index), job.seed).items()}
 
 
-def answer_all(context: JobContext) -> list[PromptOutcome]:
-    """Every prompt answered, searched, graded and committed, a pack of prompts at a time.
+def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
+    """Every prompt answered, searched, graded and committed, a pack of prompts at a time; with how
+    many of them this attempt answered (what it took its time for).
 
     A rerun of an interrupted job continues its run: finished prompts are neither redone nor
     relogged. A prompt is committed (record, MLflow rows) once its pack is searched and graded;
@@ -219,7 +221,7 @@ def answer_all(context: JobContext) -> list[PromptOutcome]:
                 prompt_bar.update(1)
                 prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")
             log.info("prompts done: %d of %d", len(outcomes), len(prompts))
-    return sorted(outcomes, key=lambda o: o.position)
+    return sorted(outcomes, key=lambda o: o.position), len(todo)
 
 
 def commit(context: JobContext, outcome: PromptOutcome) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import optuna
+import pytest
 import torch
 
 from fusion.config.schema import SearchConfig
@@ -90,3 +91,26 @@ def test_a_job_whose_every_trial_blows_up_finishes_and_records_why(tmp_path):
     study = optuna.load_study(study_name=summary.study_name, storage=f"sqlite:///{study_db}")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
     assert all(math.isfinite(t["objective"]) for t in trials)
+
+
+def test_a_resumed_job_says_how_many_prompts_it_answered_itself(tmp_path, monkeypatch):
+    """Ctrl-C after the first prompt is committed; the rerun reads that prompt back and answers the
+    other two, and says so (``fusion study`` times a resumed job by the prompts it answered)."""
+    from fusion.errors import Interrupted
+    from fusion.job import pipeline
+
+    overrides = ["steering=baseline", "data.limit=3", "prompts.max_new_tokens=8",
+                 f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}"]  # fmt: skip
+    real_commit = pipeline.commit
+
+    def commit_once_then_stop(context, outcome):
+        if context.kept:  # one prompt is committed already
+            raise KeyboardInterrupt
+        real_commit(context, outcome)
+
+    monkeypatch.setattr(pipeline, "commit", commit_once_then_stop)
+    with pytest.raises(Interrupted):
+        pipeline.run_job(overrides, tmp_path / "first")
+    monkeypatch.setattr(pipeline, "commit", real_commit)
+    result = pipeline.run_job(overrides, tmp_path / "again")
+    assert (len(result.outcomes), result.answered, result.read_back) == (3, 2, False)
