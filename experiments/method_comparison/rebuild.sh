@@ -12,9 +12,12 @@ HERE=experiments/method_comparison
 # (this project's 2-core Intel Xeon, 24 GiB, no GPU); a folder with several commands joins their answers.
 # The Gemma and rows 1000-1259 studies ran side by side at one torch thread each, in two invocations
 # (the first, 39.5 min, ended with a session; the second resumed it): their wall times are the sums.
+# The exact-decoding subset (--exact 40) read the seven cached jobs back and ran the three exact
+# ones: 34 min at one thread beside other work (from its log; cut by the end of a session), then
+# 5513 s resumed at two threads with nothing else running.
 STUDIES=(
   "smollm2_paper40|fusion study +experiment=paper_replication data.limit=40 --name smollm2-paper40 --seeds 0|828"
-  "paper260|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0|5382|OMP_NUM_THREADS=1 fusion study +experiment=paper_replication model=gemma3_270m --name gemma3-paper260 --groups baseline,in_context,full,single_layer,mean_diff|9559"
+  "paper260|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0|5382|OMP_NUM_THREADS=1 fusion study +experiment=paper_replication model=gemma3_270m --name gemma3-paper260 --groups baseline,in_context,full,single_layer,mean_diff|9559|fusion study +experiment=paper_replication --name smollm2-paper260 --seeds 0 --exact 40|7573"
   "smollm2_rows1000|OMP_NUM_THREADS=1 fusion study data=simpleqa data.offset=1000 data.limit=260 --name smollm2-rows1000|9814"
 )
 

@@ -206,6 +206,8 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             "params": [],
             # (data set, index) -> one (accuracy, composite, correct and fluent) per replicate
             "observations": defaultdict(list),
+            # (data set, index) -> the steered answer's text per replicate (cached vs exact: the same?)
+            "answers": defaultdict(list),
             "segments": first.tags.get("fusion.segments", ""),
         }
         per_replicate = []
@@ -224,6 +226,8 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             answered[seed] |= observed.keys()
             for prompt_key, observation in observed.items():
                 entry["observations"][prompt_key].append(observation)
+            for p in rep.rows:
+                entry["answers"][(rep.params.get("data.name", ""), int(p["index"]))].append(p["answer"])
             entry["replicates"].append(
                 {
                     "seed": seed,
@@ -247,7 +251,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
 
 
 # summary keys that hold per-prompt data (plots, paired statistics), not numbers for report.json
-PER_PROMPT = ("composites", "strengths", "params", "observations")
+PER_PROMPT = ("composites", "strengths", "params", "observations", "answers")
 
 
 def comparisons(summary: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:

@@ -113,6 +113,7 @@ def _declared(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
+EXACT_QUESTION = "Does cached steering differ from exact?"
 # the questions a report answers, and which comparisons answer each: (a's entry, b's entry) -> bool
 VERDICT_QUESTIONS: list[tuple[str, Any]] = [
     (
@@ -141,10 +142,20 @@ VERDICT_QUESTIONS: list[tuple[str, Any]] = [
         lambda a, b: b["role"] != "baseline" and a["objective"] == "fluent" and b["objective"] == "paper",
     ),
     (
-        "Does cached steering differ from exact?",
+        EXACT_QUESTION,
         lambda a, b: b["role"] != "baseline" and bool(b["exact"]) and not a["exact"],
     ),
 ]
+
+
+def same_answers(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """How often two groups (cached and exact steering) wrote the very same answer, on the
+    questions both answered with one replicate each: the two decodings differ in more than grades."""
+    shared = [k for k in a["answers"].keys() & b["answers"].keys() if len(a["answers"][k]) == len(b["answers"][k]) == 1]
+    if not shared:
+        return ""
+    same = sum(a["answers"][k] == b["answers"][k] for k in shared)
+    return f"; the same answer text on {same} of {len(shared)} questions"
 
 
 def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) -> str:
@@ -159,7 +170,10 @@ def verdicts(summary: dict[str, dict[str, Any]], pairs: list[PairedComparison]) 
             if answers(a, b):
                 asked.setdefault(question.format(a=a["mode"], b=b["mode"]), []).append(c)
         for title, mine in asked.items():
-            out += [f"**{title}**", "", *(f"- {_step(c)}." for c in mine), ""]
+            steps = [
+                _step(c) + (same_answers(summary[c.a], summary[c.b]) if title == EXACT_QUESTION else "") for c in mine
+            ]
+            out += [f"**{title}**", "", *(f"- {step}." for step in steps), ""]
     return "\n".join(out).rstrip() or "No two groups were compared."
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from fusion.report.replication import QuestionSpan, question_spans, questions_named
 from fusion.report.text import seed_table
+from fusion.report.verdicts import same_answers
 from fusion.tracking.answers import Replicate
 
 
@@ -81,3 +82,10 @@ def test_runs_on_different_questions_name_each_span_the_widest_first():
 def test_a_span_from_a_later_row_says_where_it_starts():
     span = QuestionSpan("simpleqa", 1000, 260)
     assert (span.title(), span.prompts()) == ("simpleqa rows 1000-1259", "260 from row 1000 of SimpleQA")
+
+
+def test_cached_and_exact_steering_are_compared_by_their_answer_texts_too():
+    cached = {"answers": {("paper260", 1): ["Paris"], ("paper260", 2): ["Lyon"], ("paper260", 3): ["x"]}}
+    exact = {"answers": {("paper260", 1): ["Paris"], ("paper260", 2): ["Paris, France"]}}
+    assert same_answers(cached, exact) == "; the same answer text on 1 of 2 questions"
+    assert same_answers(cached, {"answers": {}}) == ""  # no question in common: nothing to say
