@@ -215,7 +215,8 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
         for rep in grouped[label]:
             metrics = replicate_metrics(rep)
             per_replicate.append(metrics)
-            observed = prompt_observations(rep.rows, rep.threshold, rep.params.get("data.name", ""))
+            dataset = rep.params.get("data.name", "")
+            observed = prompt_observations(rep.rows, rep.threshold, dataset)
             # the same job twice (answers files of two reruns joined) would count as two seeds
             seed = int(rep.params.get("search.seed", 0))
             if answered[seed] & observed.keys():
@@ -227,7 +228,7 @@ def _summarise_model(reps: list[Replicate]) -> dict[str, dict[str, Any]]:
             for prompt_key, observation in observed.items():
                 entry["observations"][prompt_key].append(observation)
             for p in rep.rows:
-                entry["answers"][(rep.params.get("data.name", ""), int(p["index"]))].append(p["answer"])
+                entry["answers"][(dataset, int(p["index"]))].append(p["answer"])
             entry["replicates"].append(
                 {
                     "seed": seed,
