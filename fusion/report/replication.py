@@ -218,7 +218,7 @@ def replication_report(
     seeds = sorted({r.params.get("search.seed", "?") for r in reps if spec_of(r).steers})
     models_held = across_models(summary, pairs or [])
     lead = headline(summary, pairs or [])
-    datasets = sorted({r.params.get("data.name", "?") for r in reps})
+    datasets = sorted({span.dataset for span in spans})
     paper = datasets == ["paper260"]
     # steering methods outside the paper's claimed ordering (single_layer, mean_diff) make a comparison
     comparators = any(spec_of(r).steers and spec_of(r).paper_rank is None for r in reps)
