@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from fusion.errors import SetupError, one_line_errors
-from fusion.evaluate.judges.factory import judge_from_overrides
+from fusion.evaluate.judges.factory import judge_from
 from fusion.evaluate.strict import grade_strict
 from fusion.records import GradeRequest
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None and (args.out.is_dir() or not args.out.parent.is_dir()):
             raise SetupError(f"--out {args.out}: not a file in an existing folder: choose another path")
         rows = read_rows(args.input)
-        judge = judge_from_overrides(args.overrides)  # only judge=... and judge.KEY=...
+        judge = judge_from(args.overrides)  # only judge=... and judge.KEY=...
         graded = grade_strict(judge, [GradeRequest(r["question"], r["gold"], r["answer"]) for r in rows])
         text = "".join(json.dumps({**row, **g.fields()}, ensure_ascii=False) + "\n" for row, g in zip(rows, graded))
         if args.out is None:

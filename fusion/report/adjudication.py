@@ -224,10 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     with one_line_errors():
         reps = [rep for path in args.answers for rep in read_answers(path)]
         if args.regrade:
-            from fusion.report.build import judge_from
+            from fusion.evaluate.judges.factory import judge_from
             from fusion.tracking.answers import regrade
 
-            reps = regrade(reps, judge_from(args.regrade))
+            reps = regrade(reps, judge_from(args.regrade, judge_keys_only=False))
         items = load(args.labels)
         todo, found = already_read(pending(reps, label_index(items)), items)
         if found:

@@ -19,10 +19,9 @@ from typing import Any
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from fusion.config.compose import compose_job, validate
 from fusion.errors import SetupError, one_line_errors
 from fusion.evaluate.hand_labels import load as load_labels
-from fusion.evaluate.judges import Judge
+from fusion.evaluate.judges.factory import judge_from
 from fusion.paths import PROJECT_ROOT
 from fusion.report.adjudication import adjudicate, hand_label_sections, label_index
 from fusion.report.groups import PER_PROMPT, paired, summarise
@@ -33,17 +32,6 @@ from fusion.report.text import markdown
 from fusion.report.verdicts import paired_markdown
 from fusion.tracking.answers import read_answers, regrade, write_answers
 from fusion.tracking.stores import default_tracking_uri
-
-
-def judge_from(overrides: list[str]) -> Judge:
-    """The judge a job composed with ``overrides`` would grade with (``judge=rules``, ``judge=openai
-    judge.model=...``): the same composition and checks as ``fusion.run``."""
-    from fusion.config.overrides import check_composition, check_overrides
-    from fusion.evaluate.judges.factory import make_judge
-
-    check_overrides(overrides)  # a misspelt key or bad value: one line, as in fusion.run
-    check_composition(overrides)
-    return make_judge(validate(compose_job(overrides)).judge)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r in reps
             ]
         if args.regrade:
-            reps = regrade(reps, judge_from(args.regrade))
+            reps = regrade(reps, judge_from(args.regrade, judge_keys_only=False))
         hand = ""
         if args.labels is not None:
             items = load_labels(args.labels)

@@ -26,7 +26,7 @@ from mlflow.entities import AssessmentSource, Feedback
 from mlflow.genai.scorers import Scorer, scorer
 
 from fusion.errors import SetupError
-from fusion.evaluate.judges.factory import judge_from_overrides, make_judge
+from fusion.evaluate.judges.factory import judge_from, make_judge
 from fusion.evaluate.strict import grade_strict
 from fusion.records import GradeRequest
 
@@ -51,7 +51,7 @@ def strict_scorer(overrides: list[str] | None = None, *, name: str = "strict_ans
 
     The judge is built here, so a bad override or an unset key variable fails at once, in one line
     (an ``hf`` judge's weights still load on its first grading)."""
-    judge = judge_from_overrides(list(overrides)) if overrides else make_judge(None)
+    judge = judge_from(list(overrides)) if overrides else make_judge(None)
     lock = threading.Lock()  # evaluate scores rows in threads; a judge grades one batch at a time
 
     def score(inputs: Any, outputs: Any, expectations: Any) -> Feedback:

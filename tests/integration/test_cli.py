@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from fusion.cli import COMMANDS
+from fusion.commands import names as command_names
 from fusion.config.compose import compose_job, validate
 from fusion.config.schema import register_schema
 from fusion.errors import ConfigError
@@ -199,7 +199,7 @@ def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(t
     assert bad.returncode == 2 and "did you mean steering.mode?" in bad.stderr
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("command", command_names())
 def test_every_subcommands_help_names_it_as_the_user_typed_it(command):
     """``fusion X --help`` says ``usage: fusion X`` (not ``python -m ...`` or ``__main__.py``);
     ``fusion run --help`` is Hydra's, its first line set by fusion.run."""

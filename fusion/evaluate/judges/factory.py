@@ -30,15 +30,15 @@ def make_judge(cfg: object) -> Judge:
     raise TypeError(f"not a judge config: {cfg!r}")
 
 
-def judge_from_overrides(overrides: list[str]) -> Judge:
+def judge_from(overrides: list[str], *, judge_keys_only: bool = True) -> Judge:
     """The judge a job composed with ``overrides`` would grade with (``judge=rules``, ``judge=openai
-    judge.model=...``): the same composition and checks as ``fusion.run``, one line on bad input, and
-    only overrides of the judge.
-    (``fusion.report.build.judge_from`` composes the same way, for any keys, behind MLflow imports.)"""
+    judge.model=...``): the same composition and checks as ``fusion.run``, one line on bad input.
+    ``judge_keys_only``: refuse overrides of anything but the judge (``fusion grade``); a report's
+    ``--regrade`` passes a job's whole overrides."""
     from fusion.config.compose import compose_job, validate
     from fusion.config.overrides import check_composition, check_overrides
 
-    for override in overrides:  # the rest of a job's config has no say in grading
+    for override in overrides if judge_keys_only else ():  # the rest of a job's config has no say in grading
         key = override.split("=", 1)[0].lstrip("+~")
         if "=" not in override or (key != "judge" and not key.startswith("judge.")):
             raise ConfigError(f"{override!r} is no judge override: give judge=NAME or judge.KEY=VALUE")
