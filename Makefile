@@ -50,7 +50,7 @@ run: setup ## run the default job (full steering, embedded SmolLM2-135M, the fir
 sweep: setup ## baseline, full and segmented as one multirun, side by side in MLflow
 	$(PY) -m fusion.run -m steering=baseline,full,segmented $(ARGS)
 
-test: setup ## every test tier: unit, integration (real model, MLflow, Optuna), e2e (servers, launchers)
+test: setup browser ## every test tier: unit, integration (real model, MLflow, Optuna), e2e (servers, launchers)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 test-unit: setup ## the quick loop: tiny random-weight models and pure functions (under a minute; a shorter config fuzz)
@@ -59,8 +59,20 @@ test-unit: setup ## the quick loop: tiny random-weight models and pure functions
 test-integration: setup ## the real default model, a real MLflow store, real Optuna studies
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: setup ## servers and launchers: Ray, mlflow server, transformers serve, SIGKILL
+test-e2e: setup browser ## servers and launchers: Ray, mlflow server, transformers serve, SIGKILL
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+# the browser tests' Chromium (tests/e2e/test_label_page.py): Debian's chromium and chromium-driver,
+# installed with apt-get only where they are missing and this is root with apt-get (CI); elsewhere
+# the tests skip and say so (on CI they fail instead)
+.PHONY: browser
+browser: ## headless Chromium and its driver for the browser tests (apt-get as root, only when missing)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (apt-get) for the browser tests"; \
+	  apt-get update -qq >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium and chromium-driver are missing and apt-get needs root: the browser tests will skip"; fi
 
 lint: setup ## ruff (format and lint) and mypy on the package
 	$(VENV)/bin/ruff format --check fusion tests
