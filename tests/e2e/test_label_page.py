@@ -4,7 +4,8 @@ Answers with judge positives (the committed answers sample, some steered answers
 plain statement of the gold) are exported by the real `fusion adjudicate`, labelled on the page
 with the keyboard only, and read back by `fusion adjudicate` and `fusion report --labels`.
 Chromium and its driver come from Debian (`make browser`); the paths are given explicitly so that
-Selenium Manager never looks for a browser online.
+Selenium Manager never looks for a browser online. FUSION_SCREENSHOT=docs/screenshots/label.png
+refreshes the docs' screenshot of the page.
 """
 
 from __future__ import annotations
