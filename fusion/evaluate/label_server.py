@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -49,7 +50,7 @@ def _handler(store: LabelStore, rubric: Rubric) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/api/state":
-                self._json(HTTPStatus.OK, {**fixed, **store.state()})
+                self._json(HTTPStatus.OK, {**fixed, **asdict(store.state())})
             elif path in STATIC:
                 name, kind = STATIC[path]
                 self._send(HTTPStatus.OK, resources.files("fusion").joinpath(f"resources/{name}").read_bytes(), kind)
@@ -71,9 +72,9 @@ def _handler(store: LabelStore, rubric: Rubric) -> type[BaseHTTPRequestHandler]:
                     str(body.get("note") or ""),
                 )
             except (ConfigError, ValueError) as e:  # the page shows it; the labels file is untouched
-                self._json(HTTPStatus.BAD_REQUEST, {**fixed, **store.state(), "error": str(e)})
+                self._json(HTTPStatus.BAD_REQUEST, {**fixed, **asdict(store.state()), "error": str(e)})
                 return
-            self._json(HTTPStatus.OK, {**fixed, **store.state()})
+            self._json(HTTPStatus.OK, {**fixed, **asdict(store.state())})
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
             pass  # one line per request would bury the page's address

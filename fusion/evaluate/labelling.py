@@ -126,6 +126,26 @@ class Label:
     note: str
 
 
+@dataclass(frozen=True)
+class PageState:
+    """What the page shows: who labels, the progress, the next item (blind; None when all are done)."""
+
+    labeller: str
+    total: int
+    done: int
+    item: Item | None
+    out: str
+
+
+def _ends_open(path: Path) -> bool:
+    """Whether a file's last line lacks its newline (a file edited by hand)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
+
+
 class LabelStore:
     """A labeller's items and the labels file: which item comes next, and each label written once."""
 
@@ -144,16 +164,8 @@ class LabelStore:
         """The first item of the labeller's order not labelled yet; None when all are."""
         return next((i for i in self.items if i.id not in self.done), None)
 
-    def state(self) -> dict[str, Any]:
-        """What the page shows: progress and the next item, blind."""
-        item = self.next()
-        return {
-            "labeller": self.labeller,
-            "total": len(self.items),
-            "done": len(self.done),
-            "item": asdict(item) if item else None,
-            "out": str(self.out),
-        }
+    def state(self) -> PageState:
+        return PageState(self.labeller, len(self.items), len(self.done), self.next(), str(self.out))
 
     def write(self, item_id: str, verdict: str, language: str, note: str = "") -> Label:
         """Append one label (durably: flushed and synced before it returns). Raises ConfigError on a
@@ -167,10 +179,9 @@ class LabelStore:
             if item_id in self.done:
                 raise ConfigError(f"item {item_id} is labelled already by {self.labeller}")
             self.out.parent.mkdir(parents=True, exist_ok=True)
-            # a file edited by hand may lack its last newline: a label never joins another's line
-            joined = self.out.is_file() and not self.out.read_bytes().endswith(b"\n") and self.out.stat().st_size
+            lead = "\n" if _ends_open(self.out) else ""  # a label never joins another's line
             with open(self.out, "a") as f:
-                f.write(("\n" if joined else "") + json.dumps(asdict(label)) + "\n")
+                f.write(lead + json.dumps(asdict(label)) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
             self.done.add(item_id)

@@ -9,6 +9,7 @@ import re
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import asdict
 
 import pytest
 
@@ -30,7 +31,7 @@ def _items(tmp_path, n=3, **extra):
 def test_the_page_shows_only_question_gold_and_answer(tmp_path):
     path = _items(tmp_path, group="full[fixed]", seed=2, simpleqa="CORRECT", sources=[{"replicate": "r"}])
     store = LabelStore(read_items(path), tmp_path / "labels.jsonl", "L0", "v")
-    state = store.state()
+    state = asdict(store.state())
     assert set(state["item"]) == set(BLIND) == {"id", "question", "gold", "answer"}
     assert "full[fixed]" not in json.dumps(state) and "CORRECT" not in json.dumps(state)
 
@@ -55,7 +56,7 @@ def test_labels_are_written_once_in_the_hand_labels_format_and_a_restart_resumes
     )  # fmt: skip  (another labeller's, no last newline)
     store = LabelStore(read_items(path), out, "L0", "labels-v1.1")
     first = store.next()
-    assert first is not None and store.state()["done"] == 0  # L9's label is not L0's
+    assert first is not None and store.state().done == 0  # L9's label is not L0's
     store.write(first.id, "CORRECT", "FLUENT", "  plain\nanswer ")
     with pytest.raises(ConfigError, match="labelled already"):
         store.write(first.id, "INCORRECT", "FLUENT")
