@@ -23,7 +23,7 @@ def run_report(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "fusion.report.build",
+            "fusion.report",
             "--tracking-uri",
             f"sqlite:///{tmp_path / 'mlflow.db'}",
             "--out",

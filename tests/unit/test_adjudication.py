@@ -18,11 +18,11 @@ from fusion.report.adjudication import (
     already_read,
     attach,
     export,
-    judged_items,
     label_index,
     pending,
 )
 from fusion.report.groups import replicate_metrics
+from fusion.report.hand import judged_items
 from fusion.tracking.answers import read_answers, regrade
 from tests.helpers import PROJECT_ROOT
 

@@ -40,9 +40,17 @@ TORCH_FREE = [
     "fusion.report.build",
     "fusion.report.text",
     "fusion.report.verdicts",
+    "fusion.report.ordering",
     "fusion.report.replication",
+    "fusion.report.provenance",
     "fusion.report.runs",
     "fusion.report.groups",
+    "fusion.report.labels",
+    "fusion.report.pairs",
+    "fusion.report.summary",
+    "fusion.report.comparison",
+    "fusion.report.adjudication",
+    "fusion.report.hand",
     "fusion.report.plots",
     "fusion.parity",
     "fusion.tracking.runs",
@@ -120,6 +128,8 @@ GROUND = {"fusion.errors", "fusion.records", "fusion.paths"}
 def layer_of(module: str) -> int:
     if module in GROUND:
         return -1
+    if module.endswith(".__main__"):  # ``python -m fusion.report``: an entry point, like the commands
+        return len(LAYERS)
     part = module.split(".")[1] if module.count(".") else ""
     return LAYERS.index(part) if part in LAYERS else len(LAYERS)  # the entry points: above every layer
 
