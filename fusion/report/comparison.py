@@ -1,7 +1,30 @@
 """Two groups of a report compared on the prompts both answered: :func:`compare_groups` gives a
 :class:`PairedComparison` (accuracy, composite and the strict metric, with intervals, exact tests
 and a sentence), :func:`with_holm` adjusts a report's strict p-values over its family of verdicts.
-The tests themselves: :mod:`fusion.report.stats`."""
+The tests themselves: :mod:`fusion.report.stats`.
+
+The rule over seeds: **the prompt is the unit**. Only prompts present in both groups count.
+Per prompt, each group's accuracy and composite are the means over that group's seeds (a
+single-run group such as the baseline has one value). Then, with d = mean_a - mean_b per prompt:
+
+- differences (accuracy in points, composite) are the means of d over prompts, i.e. the
+  difference of the seed-averaged scores on the shared prompts, with paired bootstrap
+  intervals resampling prompts (same seed for both, so the same resamples);
+- the test: ``b_count`` = prompts with d_accuracy > 0, ``c_count`` = prompts with
+  d_accuracy < 0 (ties are concordant), and the p-value of :func:`exchangeable_p` on the
+  runs: McNemar's exact test with one seed per group, an exact permutation test of the runs
+  within each prompt with several. It does not favour the group with more seeds, as the sign
+  test on seed means did (a 3-seed group against a 1-seed one, both hitting 3 % at random,
+  "won" at p < 0.05 in 70 % of simulated studies). Pairing every (prompt, seed) instead would
+  count one prompt several times as if the seeds were independent questions; seeds of two
+  groups are not matched runs anyway (seed 0 of full and seed 0 of segmented share nothing
+  but the number).
+- agreement: shares of prompts where both are accurate, both not, only a, only b; with
+  several seeds, averaged over all pairings of one seed of ``a`` with one of ``b``
+  (e.g. both accurate = mean of acc_a * acc_b), so ``only_a - only_b`` = the accuracy difference.
+- the strict metric (third element of every observation, when all have one): its difference in
+  points with a bootstrap interval, and McNemar's test (sign test over seeds) as for accuracy.
+"""
 
 from __future__ import annotations
 
@@ -116,27 +139,7 @@ def compare_groups(
     """Paired comparison of two groups given as ``prompt -> [(accuracy 0/1, composite), ...]``,
     one observation per search seed (replicate) of the group. None if no prompt is in both.
 
-    The rule over seeds: **the prompt is the unit**. Only prompts present in both groups count.
-    Per prompt, each group's accuracy and composite are the means over that group's seeds (a
-    single-run group such as the baseline has one value). Then, with d = mean_a - mean_b per prompt:
-
-    - differences (accuracy in points, composite) are the means of d over prompts, i.e. the
-      difference of the seed-averaged scores on the shared prompts, with paired bootstrap
-      intervals resampling prompts (same seed for both, so the same resamples);
-    - the test: ``b_count`` = prompts with d_accuracy > 0, ``c_count`` = prompts with
-      d_accuracy < 0 (ties are concordant), and the p-value of :func:`exchangeable_p` on the
-      runs: McNemar's exact test with one seed per group, an exact permutation test of the runs
-      within each prompt with several. It does not favour the group with more seeds, as the sign
-      test on seed means did (a 3-seed group against a 1-seed one, both hitting 3 % at random,
-      "won" at p < 0.05 in 70 % of simulated studies). Pairing every (prompt, seed) instead would
-      count one prompt several times as if the seeds were independent questions; seeds of two
-      groups are not matched runs anyway (seed 0 of full and seed 0 of segmented share nothing
-      but the number).
-    - agreement: shares of prompts where both are accurate, both not, only a, only b; with
-      several seeds, averaged over all pairings of one seed of ``a`` with one of ``b``
-      (e.g. both accurate = mean of acc_a * acc_b), so ``only_a - only_b`` = the accuracy difference.
-    - the strict metric (third element of every observation, when all have one): its difference in
-      points with a bootstrap interval, and McNemar's test (sign test over seeds) as for accuracy.
+    The rule over seeds is the module's (above).
     """
     shared = [p for p in a if p in b and a[p] and b[p]]
     if not shared:

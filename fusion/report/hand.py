@@ -117,7 +117,7 @@ def unread_positives(summary: Summary, counts: Mapping[str, Adjudicated], labels
     folder = labels or LABELS_FOLDER
     lines = [
         f"- {label}: {t.unlabelled} of its {t.positives} strict positives not read by a person; its strict rate, "
-        f"{pct(summary[label].mean.correct_fluent)}, is an upper bound."
+        f"{pct(summary[label].mean.correct_fluent)}, is an upper bound (a person may reject some)."
         for label, t in unread.items()
     ]
     return "\n".join(
@@ -127,7 +127,7 @@ def unread_positives(summary: Summary, counts: Mapping[str, Adjudicated], labels
             "The judge matches gold words; on answers a search selected, most of its strict positives are not answers "
             "(docs/judges.md). "
             + (
-                "This report was built without hand labels, so every strict positive counts unread:"
+                "This report was built without hand labels: no person has read its strict positives."
                 if not labels
                 else "These positives carry no hand label yet:"
             ),

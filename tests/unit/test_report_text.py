@@ -12,9 +12,7 @@ from fusion.tracking.answers import Replicate
 
 
 def replicate(wall: float, resumed: bool) -> ReplicateSummary:
-    metrics = Metrics(
-        accuracy=0.1, composite_mean=0.25, overlap_mean=0.2, simpleqa_correct=0.05, control_accuracy=0.0
-    )
+    metrics = Metrics(accuracy=0.1, composite_mean=0.25, overlap_mean=0.2, simpleqa_correct=0.05, control_accuracy=0.0)
     return ReplicateSummary(
         seed=0,
         shards=1,
