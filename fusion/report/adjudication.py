@@ -106,14 +106,16 @@ def adjudicate(
 
 
 def tally(reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]) -> dict[str, Adjudicated]:
-    """Per replicate id, its own answers the judge calls strictly correct, by hand label (an empty
-    ``index``: every positive unread)."""
+    """Per replicate id, its own answers the judge calls strictly correct, by hand label: from
+    ``index``, else the label the row already carries (none: unread)."""
     counts = {}
     for rep in reps:
         found: Counter[str] = Counter()
         for row in rep.rows:
             if judged_strict(row, ""):  # the group's own answers
-                found[index.get((rep.id, int(row["index"]), FIELDS[""])) or "unlabelled"] += 1
+                # an answers file written by an adjudicated report carries its labels in the rows
+                label = index.get((rep.id, int(row["index"]), FIELDS[""])) or row.get(HAND)
+                found[label or "unlabelled"] += 1
         counts[rep.id] = Adjudicated(
             positives=sum(found.values()),
             confirmed=found["true"],

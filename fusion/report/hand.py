@@ -116,7 +116,8 @@ def unread_positives(summary: Summary, counts: Mapping[str, Adjudicated], labels
         return ""
     folder = labels or LABELS_FOLDER
     lines = [
-        f"- {label}: {t.unlabelled} of its {t.positives} strict positives not read by a person; its strict rate, "
+        f"- {label}: {t.unlabelled} of its {t.positives} strict positive{'s' * (t.positives != 1)} not read by a "
+        f"person; its strict rate, "
         f"{pct(summary[label].mean.correct_fluent)}, is an upper bound (a person may reject some)."
         for label, t in unread.items()
     ]

@@ -12,7 +12,7 @@ from dataclasses import replace
 from fusion.commands.report import main as report
 from fusion.evaluate.hand_labels import load
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.report.adjudication import adjudicate, label_index, pending, tally
+from fusion.report.adjudication import HAND, adjudicate, label_index, pending, tally
 from fusion.report.groups import summarise
 from fusion.report.hand import unread_positives
 from fusion.report.summary import GroupSummary, ReplicateSummary
@@ -94,3 +94,13 @@ def test_labels_that_cover_every_positive_leave_no_unread_section(tmp_path):
     place = second["sources"][0]
     index[(place["replicate"], place["index"], place["field"])] = "true"
     assert unread_positives(summary, tally(reps, index), str(tmp_path)) == ""
+
+
+def test_an_answers_file_of_an_adjudicated_report_carries_its_labels():
+    """The committed study's answers hold their hand labels: rebuilt without --labels, nothing is
+    unread; with the labels stripped, its steered groups' positives are unread again."""
+    reps = read_answers(STUDY / "answers.jsonl.gz")
+    assert unread_positives(summarise(reps), tally(reps, {})) == ""
+    bare = [replace(r, rows=[{k: v for k, v in row.items() if not k.endswith(HAND)} for row in r.rows]) for r in reps]
+    section = unread_positives(summarise(bare), tally(bare, {}))
+    assert "- full: 1 of its 1 strict positive not read by a person; its strict rate, 2.5 %" in section
