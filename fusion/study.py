@@ -198,7 +198,7 @@ def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
 
 def report(job: JobConfig, name: str, out: Path, command: str, wall: float, labels: Path | None) -> None:
     """REPORT.md of the study's sweep (its jobs share ``job``'s store), with its answers file beside it."""
-    from fusion.report.build import main as build
+    from fusion.commands.report import main as build
     from fusion.tracking.stores import tracking_uri
 
     argv = ["--tracking-uri", tracking_uri(job), "--experiment", job.tracking.experiment, "--sweep-id", f"study/{name}",

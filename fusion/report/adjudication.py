@@ -10,7 +10,8 @@ few hundred per study). So fusion puts a person in the loop:
    that carry no hand label yet into ``DIR`` (``items.jsonl`` and ``key.jsonl``, blind and
    shuffled) and a batch file to label (question, gold and answer only); a positive whose very
    text (same question, same answer) is labelled already joins that item instead;
-2. a person labels them by the rubric in docs/judges.md, into ``DIR/labels.jsonl``;
+2. a person labels them by the rubric in docs/judges.md, into ``DIR/labels.jsonl``
+   (``fusion label DIR/pending-NNNN.jsonl``: the batch file step 1 names);
 3. ``fusion report --answers A.jsonl.gz --labels DIR`` counts an answer as strictly correct only
    when the judge says so *and* the hand label confirms it (``true``; ``false`` and
    ``borderline`` do not), for every group alike, and says how many answers were adjudicated,
@@ -23,20 +24,17 @@ every place its text occurs.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from fusion.errors import one_line_errors
 from fusion.evaluate.hand_labels import LabelledItem, Strict, load, split_of
 from fusion.evaluate.scoring import correct_fluent
-from fusion.tracking.answers import ANSWER_PREFIXES, Replicate, read_answers
+from fusion.tracking.answers import ANSWER_PREFIXES, Replicate
 
 # the row key that holds an answer's hand label ("true", "false", "borderline"), per answer prefix
 HAND = "hand_strict"
@@ -70,6 +68,14 @@ class Adjudicated:
     borderline: int  # ... a person could not decide
     unlabelled: int  # ... nobody has read yet
 
+    def __add__(self, other: Adjudicated) -> Adjudicated:
+        return Adjudicated(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Adjudicated)))
+
+    @property
+    def read(self) -> int:
+        """The positives a person has read."""
+        return self.confirmed + self.rejected + self.borderline
+
     @property
     def precision(self) -> float:
         """The judge's precision against the labels (borderline left out)."""
@@ -77,14 +83,16 @@ class Adjudicated:
         return self.confirmed / decided if decided else float("nan")
 
 
+NONE = Adjudicated(0, 0, 0, 0, 0)
+
+
 def adjudicate(
     reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]
 ) -> tuple[list[Replicate], dict[str, Adjudicated]]:
     """The replicates with each labelled answer's hand label in the row (``{prefix}hand_strict``),
-    and, per replicate id, the count of the judge's positives by label."""
-    out, counts = [], {}
+    and, per replicate id, the count of the judge's positives by label (:func:`tally`)."""
+    out = []
     for rep in reps:
-        tally: Counter[str] = Counter()
         rows = []
         for row in rep.rows:
             new = dict(row)
@@ -92,18 +100,30 @@ def adjudicate(
                 label = index.get((rep.id, int(row["index"]), FIELDS[prefix]))
                 if label is not None:
                     new[f"{prefix}{HAND}"] = label
-                if judged_strict(row, prefix) and not prefix:  # the group's own answers
-                    tally[label or "unlabelled"] += 1
             rows.append(new)
         out.append(replace(rep, rows=rows))
+    return out, tally(reps, index)
+
+
+def tally(reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]) -> dict[str, Adjudicated]:
+    """Per replicate id, its own answers the judge calls strictly correct, by hand label: from
+    ``index``, else the label the row already carries (none: unread)."""
+    counts = {}
+    for rep in reps:
+        found: Counter[str] = Counter()
+        for row in rep.rows:
+            if judged_strict(row, ""):  # the group's own answers
+                # an answers file written by an adjudicated report carries its labels in the rows
+                label = index.get((rep.id, int(row["index"]), FIELDS[""])) or row.get(HAND)
+                found[label or "unlabelled"] += 1
         counts[rep.id] = Adjudicated(
-            positives=sum(tally.values()),
-            confirmed=tally["true"],
-            rejected=tally["false"],
-            borderline=tally["borderline"],
-            unlabelled=tally["unlabelled"],
+            positives=sum(found.values()),
+            confirmed=found["true"],
+            rejected=found["false"],
+            borderline=found["borderline"],
+            unlabelled=found["unlabelled"],
         )
-    return out, counts
+    return counts
 
 
 def adjudicated_strict(row: dict[str, Any], prefix: str = "") -> bool:
@@ -211,132 +231,23 @@ def export(entries: Sequence[dict[str, Any]], folder: Path, seed: int = 0) -> Pa
     return batch
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fusion adjudicate",
-        description="Export the judge's strict positives that no person has labelled yet, blind, for hand labels",
-    )
-    parser.add_argument("--answers", type=Path, nargs="+", required=True, help="answers files (answers.jsonl.gz)")
-    parser.add_argument("--labels", type=Path, required=True, help="the hand-labels folder (items, key, labels)")
-    parser.add_argument("--regrade", nargs="+", default=None, metavar="OVERRIDE", help="grade with this judge first")
-    parser.add_argument("--dry-run", action="store_true", help="only count what would be exported")
-    args = parser.parse_args(argv)
-    with one_line_errors():
-        reps = [rep for path in args.answers for rep in read_answers(path)]
-        if args.regrade:
-            from fusion.evaluate.judges.factory import judge_from
-            from fusion.tracking.answers import regrade
+@dataclass(frozen=True)
+class Exported:
+    """What ``fusion adjudicate`` did: the positives whose text was labelled already (``joined``
+    places of ``known`` items), and the batch file of those still to read (None: nothing exported)."""
 
-            reps = regrade(reps, judge_from(args.regrade, judge_keys_only=False))
-        items = load(args.labels)
-        todo, found = already_read(pending(reps, label_index(items)), items)
-        if found:
-            places = sum(map(len, found.values()))
-            print(f"{places} strict positives repeat the text of {len(found)} labelled answers: their labels hold"
-                  + (" (not recorded: --dry-run)" if args.dry_run else ""))  # fmt: skip
-            if not args.dry_run:
-                attach(found, args.labels)
-        if args.dry_run or not todo:
-            print(f"{len(todo)} strict positives carry no hand label")
-            return 0
-        batch = export(todo, args.labels)
-        print(f"{len(todo)} answers to label (blind: question, gold, answer): {batch}")
-    return 0
+    joined: int
+    known: int
+    todo: int
+    batch: Path | None
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-def judged_items(items: Sequence[LabelledItem], reps: Sequence[Replicate]) -> dict[str, bool]:
-    """Item id -> the judge's strict verdict on that answer as the report graded it (same judge,
-    same cut), for the items whose answer is in ``reps``."""
-    rows = {(rep.id, int(row["index"])): row for rep in reps for row in rep.rows}
-    prefix_of = {field: prefix for prefix, field in FIELDS.items()}
-    out = {}
-    for item in items:
-        for source in item.sources:
-            if source.get("joined"):  # a judge positive that repeats a labelled text: not sampled here
-                continue
-            row = rows.get((str(source["replicate"]), int(source.get("index", item.index))))
-            if row is not None:
-                out[item.id] = judged_strict(row, prefix_of[str(source["field"])])
-                break
-    return out
-
-
-def hand_label_sections(
-    summary: dict[str, dict[str, Any]],
-    reps: Sequence[Replicate],
-    items: Sequence[LabelledItem],
-    counts: dict[str, Adjudicated],
-) -> str:
-    """REPORT.md's sections on the hand labels: the judge against them on both halves, per kind of
-    answer, and how each group's strict positives were adjudicated."""
-    from fusion.evaluate.hand_labels import agreement_markdown, agreement_rows
-
-    judged = judged_items(items, reps)
-    # the agreement is measured on the stratified sample only: the adjudicated items are all judge
-    # positives, and adding them would inflate the judge's precision
-    known = [i for i in items if i.id in judged and i.stratum != ADJUDICATION]
-    rubric = ", ".join(sorted({i.rubric for i in known}))
-    group_of = {run: label for label, e in summary.items() for run in e.get("runs", [])}
-    per_group: dict[str, Counter[str]] = {}
-    for rep_id, c in counts.items():
-        tally = per_group.setdefault(group_of.get(rep_id, rep_id), Counter())
-        tally.update(
-            positives=c.positives,
-            confirmed=c.confirmed,
-            rejected=c.rejected,
-            borderline=c.borderline,
-            unlabelled=c.unlabelled,
-        )
-    lines = [
-        "| group | judge's strict positives | confirmed by hand | rejected | borderline | not yet read "
-        "| judge's precision |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for label in summary:
-        t = per_group.get(label, Counter())
-        decided = t["confirmed"] + t["rejected"]
-        precision = f"{t['confirmed'] / decided:.2f}" if decided else "n/a"
-        lines.append(
-            f"| {label} | {t['positives']} | {t['confirmed']} | {t['rejected']} | {t['borderline']} "
-            f"| {t['unlabelled']} | {precision} |"
-        )
-    total = Counter[str]()
-    for t in per_group.values():
-        total.update(t)
-    if known:
-        agreement = [
-            f"{len(known)} answers of this study were labelled by hand, blind (question, gold and answer only, "
-            f"shuffled; rubric {rubric}, docs/judges.md), {sum(i.labellers > 1 for i in known)} of them by two "
-            "labellers. The halves are split by question before any tuning; the judge's rules were tuned on the "
-            "calibration half only. Strict = CORRECT and FLUENT by hand, CORRECT and not degenerate by the judge; "
-            "borderline labels are left out of each row and counted in brackets. An answer can count in several rows "
-            "(the same text from the baseline and a steered group).",
-            "",
-            agreement_markdown(agreement_rows(known, judged)),
-        ]
-    else:  # only positives were read here: an agreement table of them would show precision alone, inflated
-        agreement = [
-            "No answer of this study is in the stratified sample of hand labels, so the judge's precision, recall "
-            "and kappa are not measured here (they are where the sample was drawn, experiments/hand_labels); "
-            "its precision on this study's own strict positives is below."
-        ]
-    return "\n".join(
-        [
-            "## The judge against hand labels",
-            "",
-            *agreement,
-            "",
-            "## Adjudication: every strict positive read by a person",
-            "",
-            f"The strict columns above count an answer only when the judge calls it correct and fluent **and** a "
-            f"person's blind label confirms it; a rejected or borderline label removes it, in every group alike. "
-            f"{total['confirmed'] + total['rejected'] + total['borderline']} of the {total['positives']} positives "
-            f"were adjudicated, {total['unlabelled']} were not yet read (`fusion adjudicate` exports them).",
-            "",
-            *lines,
-        ]
-    )
+def export_pending(reps: Sequence[Replicate], folder: Path, dry_run: bool = False) -> Exported:
+    """Export the judge's strict positives in ``reps`` that carry no hand label in ``folder`` as a
+    blind batch, after joining those whose very text a person has labelled to that item."""
+    items = load(folder)
+    todo, found = already_read(pending(reps, label_index(items)), items)
+    if found and not dry_run:
+        attach(found, folder)
+    batch = export(todo, folder) if todo and not dry_run else None
+    return Exported(joined=sum(map(len, found.values())), known=len(found), todo=len(todo), batch=batch)

@@ -154,7 +154,7 @@ def test_sharded_multirun_on_ray_logs_every_shard_to_the_tracking_server(service
         [
             sys.executable,
             "-m",
-            "fusion.report.build",
+            "fusion.report",
             "--tracking-uri",
             services.tracking_uri,
             "--sweep-id",

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 
 from safetensors.torch import load_file
 
+from fusion.commands.report import main as report
 from fusion.methods import LayerGroupMethod, MethodSpec
-from fusion.report.build import main as report
 from fusion.tracking.traces import KIND_TAG
 from tests.helpers import run_fusion, runs_of
 

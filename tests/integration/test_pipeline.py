@@ -189,7 +189,7 @@ def test_multirun_gives_one_run_per_mode_and_the_report_matches(tmp_path):
         [
             sys.executable,
             "-m",
-            "fusion.report.build",
+            "fusion.report",
             "--tracking-uri",
             f"sqlite:///{tmp_path / 'mlflow.db'}",
             "--sweep-id",

@@ -23,7 +23,7 @@ def run_report(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "fusion.report.build",
+            "fusion.report",
             "--tracking-uri",
             f"sqlite:///{tmp_path / 'mlflow.db'}",
             "--out",
@@ -357,3 +357,23 @@ def test_a_report_that_joins_two_studies_lists_each_command_with_its_wall_time(t
         result.returncode == 2
         and result.stderr.strip() == "fusion: --wall-seconds: give one per --command, in the same order"
     )
+
+
+def test_the_report_run_is_named_after_what_it_reports(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_run(uri, "baseline", {0: 0.1, 1: 0.7})
+    log_run(uri, "full", {0: 0.8, 1: 0.7})
+    client = MlflowClient(tracking_uri=uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "fusion"]
+    full = next(r for r in client.search_runs([experiment.experiment_id]) if r.data.tags["fusion.mode"] == "full")
+    for args, name in (
+        (["--run-ids", full.info.run_id], f"report-runs-{full.info.run_id[:8]}"),
+        (["--sweep-id", "hand"], "report-hand"),
+        ([], "report-fusion"),
+    ):
+        command = [sys.executable, "-m", "fusion.report", "--tracking-uri", uri, "--resamples", "100", *args]
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)  # no --out
+        assert result.returncode == 0, result.stderr[-2000:]
+        reports = client.search_runs([experiment.experiment_id], "tags.`fusion.kind` = 'report'")
+        assert reports[0].info.run_name == name
+    assert (tmp_path / "reports" / "latest" / "report.md").exists()  # under the folder it ran from

@@ -18,11 +18,11 @@ from fusion.report.adjudication import (
     already_read,
     attach,
     export,
-    judged_items,
     label_index,
     pending,
 )
 from fusion.report.groups import replicate_metrics
+from fusion.report.hand import judged_items
 from fusion.tracking.answers import read_answers, regrade
 from tests.helpers import PROJECT_ROOT
 
@@ -41,6 +41,7 @@ def _with_two_positives():
 
 
 def _empty_label_folder(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
     for name in ("items.jsonl", "key.jsonl", "labels.jsonl"):
         (tmp_path / name).write_text("")
     return tmp_path
@@ -148,3 +149,21 @@ def test_the_committed_hand_labels_are_complete_and_blind():
     assert {i.model for i in items} == {"smollm2_135m", "gemma3_270m"}
     # SimpleQA rows 500-999 are held out for the project's own checks: never labelled
     assert not any(500 <= i.index < 1000 for i in items)
+
+
+def test_the_adjudicate_command_exports_a_batch_and_names_the_command_that_labels_it(tmp_path, capsys):
+    from fusion.commands.adjudicate import main
+    from fusion.tracking.answers import write_answers
+
+    answers = write_answers(tmp_path / "answers.jsonl.gz", _with_two_positives())
+    folder = _empty_label_folder(tmp_path / "labels")
+    assert main(["--answers", str(answers), "--labels", str(folder), "--dry-run"]) == 0
+    assert capsys.readouterr().out == "2 strict positives carry no hand label\n"
+    assert (folder / "items.jsonl").read_text() == ""  # a dry run writes nothing
+    assert main(["--answers", str(answers), "--labels", str(folder)]) == 0
+    batch = folder / "pending-0000.jsonl"
+    assert capsys.readouterr().out.splitlines() == [
+        f"2 answers to label (blind: question, gold, answer): {batch}",
+        f"label them with: fusion label {batch}",
+    ]
+    assert len(batch.read_text().splitlines()) == 2

@@ -81,7 +81,7 @@ def test_a_report_is_rebuilt_and_regraded_from_the_answers_file_alone(tmp_path):
 
 
 def test_a_bad_answers_file_fails_in_one_line(tmp_path, capsys):
-    from fusion.report.build import main
+    from fusion.commands.report import main
 
     bad = tmp_path / "bad.jsonl.gz"
     bad.write_text("not gzip")
@@ -96,7 +96,7 @@ def test_answers_files_are_joined_per_model_and_seed(tmp_path, capsys):
     """A second model's runs and another search seed, in a second file: each model's groups are
     labelled with it and compared only with each other; the seeds of one group are one group with
     a spread."""
-    from fusion.report.build import main
+    from fusion.commands.report import main
 
     reps = read_answers(SAMPLE)
     later = {"fusion.sweep_id": "multirun/controls"}  # a later sweep: its wall time adds to the first's

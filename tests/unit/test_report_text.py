@@ -4,32 +4,41 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.report.replication import QuestionSpan, question_spans, questions_named
+from fusion.report.provenance import QuestionSpan, question_spans, questions_named
+from fusion.report.summary import GroupSummary, Metrics, ReplicateSummary
 from fusion.report.text import seed_table
 from fusion.report.verdicts import same_answers
 from fusion.tracking.answers import Replicate
 
 
-def replicate(wall: float, resumed: bool) -> dict:
-    return {
-        "seed": 0,
-        "shards": 1,
-        "n_prompts": 40,
-        "accuracy": 0.1,
-        "composite_mean": 0.25,
-        "overlap_mean": 0.2,
-        "simpleqa_correct": 0.05,
-        "control_accuracy": 0.0,
-        "failed_trials": 0,
-        "wall_seconds": wall,
-        "resumed": resumed,
-    }
+def replicate(wall: float, resumed: bool) -> ReplicateSummary:
+    metrics = Metrics(accuracy=0.1, composite_mean=0.25, overlap_mean=0.2, simpleqa_correct=0.05, control_accuracy=0.0)
+    return ReplicateSummary(
+        seed=0,
+        shards=1,
+        runs=["r"],
+        resumed=resumed,
+        metrics=metrics,
+        n_prompts=40,
+        wall_seconds=wall,
+        failed_trials=0,
+    )
+
+
+def group(mode: str, role: str = "steered", replicates=(), **fields) -> GroupSummary:
+    """A group as :func:`fusion.report.groups.summarise` makes one, with what a test sets by hand."""
+    defaults = dict(
+        label=mode, local=mode, model="m", mode=mode, role=role, compare_with=(), paper_rank=None, n_trials=0,
+        target=None, exact=None, objective=None, fixed="", variant="", runs=[], replicates=list(replicates),
+        segments="", n_prompts=40, mean=Metrics(), sd=Metrics(),
+    )  # fmt: skip
+    return GroupSummary(**{**defaults, **fields})
 
 
 def test_a_resumed_runs_wall_time_is_marked_as_its_last_attempt():
     summary = {
-        "full": {"mode": "full", "role": "steered", "replicates": [replicate(968.4, True)]},
-        "segmented": {"mode": "segmented", "role": "steered", "replicates": [replicate(4033.0, False)]},
+        "full": group("full", replicates=[replicate(968.4, True)]),
+        "segmented": group("segmented", replicates=[replicate(4033.0, False)]),
     }
     lines = seed_table(summary).splitlines()
     assert lines[2].endswith("| 968* |") and lines[3].endswith("| 4033 |")
@@ -37,15 +46,12 @@ def test_a_resumed_runs_wall_time_is_marked_as_its_last_attempt():
 
 
 def test_without_a_resumed_run_there_is_no_footnote():
-    table = seed_table({"full": {"mode": "full", "role": "steered", "replicates": [replicate(100.0, False)]}})
+    table = seed_table({"full": group("full", replicates=[replicate(100.0, False)])})
     assert "*" not in table and "resumed" not in table
 
 
 def test_only_a_searched_group_shows_its_search_seed():
-    summary = {
-        role: {"mode": role, "role": role, "replicates": [replicate(10.0, False)]}
-        for role in ("baseline", "prompted", "steered")
-    }
+    summary = {role: group(role, role, [replicate(10.0, False)]) for role in ("baseline", "prompted", "steered")}
     seeds = [line.split(" | ")[1] for line in seed_table(summary).splitlines()[2:]]
     assert seeds == ["—", "—", "0"]
 
@@ -85,7 +91,7 @@ def test_a_span_from_a_later_row_says_where_it_starts():
 
 
 def test_cached_and_exact_steering_are_compared_by_their_answer_texts_too():
-    cached = {"answers": {("paper260", 1): ["Paris"], ("paper260", 2): ["Lyon"], ("paper260", 3): ["x"]}}
-    exact = {"answers": {("paper260", 1): ["Paris"], ("paper260", 2): ["Paris, France"]}}
+    cached = group("full", answers={("paper260", 1): ["Paris"], ("paper260", 2): ["Lyon"], ("paper260", 3): ["x"]})
+    exact = group("full", answers={("paper260", 1): ["Paris"], ("paper260", 2): ["Paris, France"]})
     assert same_answers(cached, exact) == "; the same answer text on 1 of 2 questions"
-    assert same_answers(cached, {"answers": {}}) == ""  # no question in common: nothing to say
+    assert same_answers(cached, group("full")) == ""  # no question in common: nothing to say

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from fusion.report.stats import compare_groups, evidence, exchangeable_p, holm, mcnemar_exact, paired_bootstrap_ci
+from fusion.report.comparison import compare_groups
+from fusion.report.stats import evidence, exchangeable_p, holm, mcnemar_exact, paired_bootstrap_ci
 from tests.helpers import PROJECT_ROOT
 
 
@@ -130,7 +131,7 @@ def test_evidence_says_which_test_gave_it():
     assert evidence(0.05, -0.1, 0.0) == "no evidence of a difference"
 
 
-@pytest.mark.parametrize("module", ["fusion.report.stats", "fusion.report.build"])
+@pytest.mark.parametrize("module", ["fusion.report.stats", "fusion.report.build", "fusion.commands.report"])
 def test_statistics_do_not_import_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)

@@ -1,0 +1,106 @@
+"""The report's typed group summaries, and what REPORT.md says of strict positives nobody has read.
+
+Real recorded answers: a committed study (experiments/method_comparison/smollm2_paper40, its hand
+labels in experiments/hand_labels) and the answers sample of tests/data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from fusion.commands.report import main as report
+from fusion.evaluate.hand_labels import load
+from fusion.evaluate.judges.rules import RulesJudge
+from fusion.report.adjudication import HAND, adjudicate, label_index, pending, tally
+from fusion.report.groups import summarise
+from fusion.report.hand import unread_positives
+from fusion.report.summary import GroupSummary, ReplicateSummary
+from fusion.tracking.answers import read_answers, regrade, write_answers
+from tests.helpers import PROJECT_ROOT
+
+STUDY = PROJECT_ROOT / "experiments" / "method_comparison" / "smollm2_paper40"
+LABELS = PROJECT_ROOT / "experiments" / "hand_labels"
+SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
+
+
+def test_the_typed_summary_of_a_committed_study_is_its_report_json():
+    """report.json is each group's to_dict: the same keys in the same order, the same numbers."""
+    reps, _ = adjudicate(read_answers(STUDY / "answers.jsonl.gz"), label_index(load(LABELS)))
+    summary = summarise(reps)
+    committed = json.loads((STUDY / "report.json").read_text())
+    committed.pop("paired")
+    assert list(summary) == list(committed)
+    for label, group in summary.items():
+        assert isinstance(group, GroupSummary) and group.label == label
+        assert all(isinstance(r, ReplicateSummary) for r in group.replicates)
+        assert json.dumps(group.to_dict(), indent=2) == json.dumps(committed[label], indent=2), label
+
+
+def test_a_group_is_read_from_its_runs_spec_and_keeps_its_per_prompt_data():
+    summary = summarise(read_answers(SAMPLE))
+    assert list(summary) == ["baseline", "full[fluent]", "full[paper]"]
+    base, fluent = summary["baseline"], summary["full[fluent]"]
+    assert (base.role, base.target, base.exact, base.objective, base.steered) == ("baseline", None, None, None, False)
+    assert (fluent.role, fluent.objective, fluent.variant, fluent.steered, fluent.plain) == (
+        "steered",
+        "fluent",
+        "fluent",
+        True,
+        True,
+    )
+    assert len(fluent.observations) == fluent.n_prompts == 8 and len(fluent.composites) == 8
+    assert all(len(obs) == 1 and len(obs[0]) == 3 for obs in fluent.observations.values())
+    assert fluent.replicates[0].metrics.accuracy == fluent.mean.accuracy and fluent.sd.accuracy == 0.0
+    assert not set(fluent.to_dict()) & {"composites", "strengths", "params", "observations", "answers"}
+    assert {"composites", "strengths", "params"} <= set(fluent.plot_entry())
+
+
+def _with_two_positives():
+    """The sample with two steered answers of full[fluent] replaced by the gold: the rules judge's
+    only strict positives."""
+    reps = read_answers(SAMPLE)
+    rows = [dict(r) for r in reps[1].rows]
+    for row in rows[:2]:
+        row["answer"] = f"The answer is {row['gold']}."
+    reps[1] = replace(reps[1], rows=rows)
+    return regrade(reps, RulesJudge())
+
+
+def test_a_report_without_hand_labels_says_which_strict_rates_are_upper_bounds(tmp_path, monkeypatch, capsys):
+    answers = write_answers(tmp_path / "answers.jsonl.gz", _with_two_positives())
+    monkeypatch.chdir(tmp_path)  # no --out: the report is written under the current folder
+    assert report(["--answers", str(answers), "--replication", "--resamples", "200"]) == 0
+    text = (tmp_path / "reports" / "latest" / "REPORT.md").read_text()
+    section = text.split("## Strict positives no person has read\n")[1].split("\n## ")[0]
+    assert (
+        "- full[fluent]: 2 of its 2 strict positives not read by a person; its strict rate, 25.0 %, is an upper bound"
+        in section
+    )
+    assert "full[paper]" not in section and "baseline" not in section  # no positive there; not steered
+    assert "`fusion adjudicate --answers answers.jsonl.gz --labels experiments/hand_labels`" in section
+    assert "`fusion label experiments/hand_labels/pending-NNNN.jsonl`" in section
+
+
+def test_labels_that_cover_every_positive_leave_no_unread_section(tmp_path):
+    reps = _with_two_positives()
+    summary = summarise(reps)
+    assert "2 of its 2" in unread_positives(summary, tally(reps, {}))
+    # a person read the first positive: one is left, and the section names the labels folder used
+    (first, second) = pending(reps, {})
+    place = first["sources"][0]
+    index = {(place["replicate"], place["index"], place["field"]): "false"}
+    assert "- full[fluent]: 1 of its 2 strict positives" in unread_positives(summary, tally(reps, index), str(tmp_path))
+    place = second["sources"][0]
+    index[(place["replicate"], place["index"], place["field"])] = "true"
+    assert unread_positives(summary, tally(reps, index), str(tmp_path)) == ""
+
+
+def test_an_answers_file_of_an_adjudicated_report_carries_its_labels():
+    """The committed study's answers hold their hand labels: rebuilt without --labels, nothing is
+    unread; with the labels stripped, its steered groups' positives are unread again."""
+    reps = read_answers(STUDY / "answers.jsonl.gz")
+    assert unread_positives(summarise(reps), tally(reps, {})) == ""
+    bare = [replace(r, rows=[{k: v for k, v in row.items() if not k.endswith(HAND)} for row in r.rows]) for r in reps]
+    section = unread_positives(summarise(bare), tally(bare, {}))
+    assert "- full: 1 of its 1 strict positive not read by a person; its strict rate, 2.5 %" in section
