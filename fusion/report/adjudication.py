@@ -11,7 +11,7 @@ few hundred per study). So fusion puts a person in the loop:
    shuffled) and a batch file to label (question, gold and answer only); a positive whose very
    text (same question, same answer) is labelled already joins that item instead;
 2. a person labels them by the rubric in docs/judges.md, into ``DIR/labels.jsonl``
-   (``fusion label DIR/pending-NNNN.jsonl``: the batch file step 1 names);
+   (``fusion label DIR/pending-NNNN.jsonl --labeller NAME``: the batch file step 1 names);
 3. ``fusion report --answers A.jsonl.gz --labels DIR`` counts an answer as strictly correct only
    when the judge says so *and* the hand label confirms it (``true``; ``false`` and
    ``borderline`` do not), for every group alike, and says how many answers were adjudicated,

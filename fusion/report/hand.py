@@ -137,7 +137,7 @@ def unread_positives(summary: Summary, counts: Mapping[str, Adjudicated], labels
             "",
             "To settle them: `fusion adjudicate --answers answers.jsonl.gz --labels "
             f"{folder}` exports them blind (question, gold and answer only) and names the batch file it wrote; "
-            f"`fusion label {folder}/pending-NNNN.jsonl` (that file) labels them; then rebuild this report with "
+            f"`fusion label {folder}/pending-NNNN.jsonl --labeller NAME` (that file) labels them; then rebuild this report with "
             f"`--labels {folder}`, which counts a positive only where a person confirmed it.",
         ]
     )

@@ -79,7 +79,7 @@ def test_a_report_without_hand_labels_says_which_strict_rates_are_upper_bounds(t
     )
     assert "full[paper]" not in section and "baseline" not in section  # no positive there; not steered
     assert "`fusion adjudicate --answers answers.jsonl.gz --labels experiments/hand_labels`" in section
-    assert "`fusion label experiments/hand_labels/pending-NNNN.jsonl`" in section
+    assert "`fusion label experiments/hand_labels/pending-NNNN.jsonl --labeller NAME`" in section
 
 
 def test_labels_that_cover_every_positive_leave_no_unread_section(tmp_path):
