@@ -1,8 +1,8 @@
 """The one error type a user sees: bad input, or a service that is not there.
 
 Every message is one line that names the key or the thing at fault and the fix. Every command
-(:mod:`fusion.commands`: ``fusion run``, ``fusion report``, ``fusion steer``, ...) runs inside :func:`one_line_errors`, which prints it as ``fusion: <message>`` and
-exits with the error's code; any other exception is a bug and keeps its traceback.
+(:mod:`fusion.commands`: ``fusion run``, ``fusion report``, ``fusion steer``, ...) runs inside
+:func:`one_line_errors`, which prints it as ``fusion: <message>`` and exits with the error's code; any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
