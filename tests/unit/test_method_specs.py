@@ -68,7 +68,9 @@ def test_a_plugin_alone_names_the_method_and_a_different_mode_beside_it_fails(tm
     job = validate(compose_job(["steering.plugin=toy_here:TOY"]))
     assert job.steering.mode == "toy_here" and str(tmp_path) not in sys.path
     check_overrides(["steering.plugin=toy_here:TOY", "steering.mode=toy_here"])  # the same name: fine
-    with pytest.raises(ConfigError, match="steering.mode: 'full' but steering.plugin=toy_here:TOY is called 'toy_here'"):
+    with pytest.raises(
+        ConfigError, match="steering.mode: 'full' but steering.plugin=toy_here:TOY is called 'toy_here'"
+    ):
         check_overrides(["steering.plugin=toy_here:TOY", "steering.mode=full"])
 
 
