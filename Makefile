@@ -18,11 +18,13 @@ PYTEST_ARGS ?=
 # make studies: the study file (or storage URL) to browse; empty: the most recent job's
 STUDY ?=
 STUDIES_PORT ?= 8080
+# make ui: the port the MLflow UI serves on
+UI_PORT ?= 5000
 
 .PHONY: help setup run sweep test test-unit test-integration test-e2e test-gpu lint ui studies clean bench bench-gpu gpu-wheels replication
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  ARGS='...' passes Hydra overrides to run/sweep, e.g. make run ARGS='steering=segmented data.limit=4'"
 
 setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the SimpleQA data
@@ -82,9 +84,10 @@ lint: setup ## ruff (format and lint) and mypy on the package
 test-gpu: setup ## the device tests on CUDA (skipped with the reason where there is no GPU)
 	$(PY) -m pytest -m gpu tests/unit/test_devices.py $(PYTEST_ARGS)
 
-ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000)
+ui: setup ## open the MLflow UI on this project's store (http://127.0.0.1:5000; another port: UI_PORT=5001)
 	mkdir -p mlruns
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --default-artifact-root ./mlruns/artifacts
+	@echo "serving it on http://127.0.0.1:$(UI_PORT) (Ctrl-C stops it; another port: UI_PORT=5001)"
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(UI_PORT) --backend-store-uri sqlite:///mlruns/mlflow.db --default-artifact-root ./mlruns/artifacts
 
 # optuna-dashboard is an optional extra (pyproject: studies), installed on first use
 studies: setup ## browse a job's Optuna studies in optuna-dashboard (STUDY=path/to/study.db; default: the newest job's)

@@ -17,6 +17,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
+from fusion.config.overrides import name_plugin
 from fusion.config.schema import (
     JUDGE_SCHEMAS,
     OBJECTIVES,
@@ -69,6 +70,7 @@ def _fraction(key: str, value: float) -> None:
 
 def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     """Check every value that can be checked without loading a model; return the typed config."""
+    name_plugin(cfg)
     job = cfg if isinstance(cfg, JobConfig) else OmegaConf.to_object(cfg)
     if not isinstance(job, JobConfig):  # a plain DictConfig (tests composing without the schema)
         job = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(JobConfig), cfg))

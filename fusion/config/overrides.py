@@ -45,6 +45,7 @@ def check_overrides(overrides: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception:  # a syntax error: Hydra reports it with its position
         return
+    _check_plugin_mode(parsed)
     schema = OmegaConf.structured(JobConfig)
     judge = JUDGE_SCHEMAS.get(_judge_option(parsed))
     if judge is not None:  # the judge node is typed by its option's schema
@@ -82,6 +83,32 @@ def check_overrides(overrides: list[str]) -> None:
                 if not isinstance(node, DictConfig) or not node._is_typed():
                     break  # open mappings (judge) take any key
                 node = node[part]
+
+
+def name_plugin(cfg: DictConfig | JobConfig) -> None:
+    """A plug-in's spec names its method: ``steering.plugin=X`` alone sets ``steering.mode`` to that
+    name, in the composed config too, so the logged config, the tags and the run's name agree."""
+    from fusion.methods import plugin_method
+
+    plugin = cfg.steering.plugin if isinstance(cfg, JobConfig) else OmegaConf.select(cfg, "steering.plugin")
+    if plugin:
+        cfg.steering.mode = plugin_method(str(plugin)).spec.name
+
+
+def _check_plugin_mode(parsed: list[Any]) -> None:
+    """``steering.mode`` given beside ``steering.plugin`` must be the plug-in's own name."""
+    from fusion.methods import plugin_method
+
+    given = {o.key_or_group: o.value() for o in parsed if not o.is_sweep_override()}
+    plugin, mode = given.get("steering.plugin"), given.get("steering.mode")
+    if isinstance(plugin, str) and isinstance(mode, str):
+        name = plugin_method(plugin).spec.name
+        if name != mode:
+            _fail(
+                "steering.mode",
+                f"'{mode}' but steering.plugin={plugin} is called '{name}': leave steering.mode out "
+                "(the plug-in's spec names the method)",
+            )
 
 
 def check_composition(overrides: list[str]) -> None:

@@ -94,7 +94,8 @@ class SteeringConfig:
     target: str = "reference"
     # single_layer: the one layer steered; None: the search draws it per question
     layer: int | None = None
-    # a steering method of your own: its import path, package.module:NAME (fusion.methods)
+    # a steering method of your own: its import path, module:NAME (the module in the current folder
+    # or installed; fusion.methods). Its spec names the method: mode is set to that name
     plugin: str | None = None
     # settings a plug-in method reads (fusion's own methods read none)
     options: dict[str, Any] = field(default_factory=dict)

@@ -37,7 +37,8 @@ from fusion.model.prompts import reference_completion, render, render_in_context
 from fusion.model.vectors import save_vectors
 from fusion.records import Prompt
 from fusion.report import plots
-from fusion.tracking.runs import TRACKING_ERRORS, PrepareStore, Tracker, flatten, read_table
+from fusion.tracking.prepare import PrepareStore
+from fusion.tracking.runs import TRACKING_ERRORS, Tracker, flatten, read_table
 from fusion.tracking.stores import redact, tracking_uri
 from fusion.tracking.traces import answer_traces
 from fusion.tracking.vectors import artifact_name

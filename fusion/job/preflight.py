@@ -2,17 +2,19 @@
 
 Runs right after the config is validated and before transformers or MLflow are imported, so
 a missing model package or path, missing data, an unknown judge or an unset key variable,
-segment boundaries past the model's last layer (read from the GGUF header or config.json), or a
-device this machine does not have fail with one line in seconds. Only the device check imports
-torch, and only when the config names a device or precision other than the CPU's.
+segment boundaries past the model's last layer (read from the GGUF header or config.json), a
+method whose functions fail on a dry input at that depth (fusion.methods.dry_run), or a device
+this machine does not have fail in seconds, every problem found named in one line (a fresh machine
+hears about the model package and the data at once). Only the device check imports torch, and
+only when the config names a device or precision other than the CPU's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -24,9 +26,12 @@ from fusion.errors import FusionError, SetupError
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.judges.factory import make_judge
 from fusion.methods import resolve
+from fusion.methods.dry_run import dry_run
 from fusion.model.sources import ModelSource, layer_count, resolve_source
 from fusion.records import Prompt
 from fusion.tracking.stores import check_study_storage, check_tracking_store, tracking_uri
+
+T = TypeVar("T")
 
 
 def checked_job(overrides: Sequence[str] = (), config: DictConfig | None = None) -> tuple[JobConfig, dict[str, Any]]:
@@ -81,37 +86,86 @@ def check_placement(job: JobConfig) -> None:
     resolve(model.device, model.dtype, model.device_map, model.cpu_linear)
 
 
-def prepare(job: JobConfig) -> Prepared:
-    """Resolve the model, the perplexity model, the data, the judge and the device; any of them
-    missing or wrong raises a one-line :class:`~fusion.errors.FusionError`."""
+class Problems:
+    """Set-up problems gathered so that one message names all of them: a new machine missing the
+    model package and the data hears about both at once, not one per run."""
+
+    def __init__(self) -> None:
+        self.errors: list[FusionError] = []
+
+    def attempt(self, check: Callable[[], T]) -> T | None:
+        """``check()``, or None where it failed (its problem kept for :meth:`raise_any`)."""
+        try:
+            return check()
+        except FusionError as error:
+            self.errors.append(error)
+            return None
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            listed = "; ".join(f"({i}) {error}" for i, error in enumerate(self.errors, 1))
+            raise SetupError(f"{len(self.errors)} set-up problems: {listed}")
+
+
+def _scorer_source(job: JobConfig) -> ModelSource | None:
     scorer = job.search.perplexity_model
     try:
-        scorer_source = resolve_source(named_model_config(scorer)) if scorer else None
+        return resolve_source(named_model_config(scorer)) if scorer else None
     except FusionError as error:
         raise SetupError(f"search.perplexity_model={scorer}: {error}") from error
-    source = resolve_source(job.model)
+
+
+def _check_method(job: JobConfig, source: ModelSource, fixed_strengths: list[float] | None) -> None:
+    """The method's functions on a dry input at the model's depth (read without its weights); a
+    depth that cannot be read cheaply (a hub id offline) is checked on the loaded model instead."""
     method = resolve(job.steering, job.steering.plugin)
     num_layers = layer_count(source, job.model.revision) if method.spec.steers else None
-    if num_layers is not None:  # the method's layer groups (segment boundaries, a layer) against the model's depth
-        method.groups(num_layers, job.steering)  # checked again on the loaded model
-    prepared = Prepared(source, load_prompts(job), make_judge(job.judge), scorer_source)
-    if job.steering.target == "shuffled" and len(prepared.prompts) < 2:
-        raise SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
-    check_placement(job)
-    timeout = job.tracking.check_timeout
-    check_tracking_store(tracking_uri(job), timeout)
-    if job.search.strengths is not None:
-        prepared = replace(prepared, fixed_strengths=[float(v) for v in job.search.strengths])
-    elif job.search.strengths_from is not None:
-        from fusion.tracking.strengths import fixed_strengths
+    if num_layers is not None:
+        dry_run(method, num_layers, job.steering, fixed_strengths)
 
-        values = fixed_strengths(job.search.strengths_from, job.search.strengths_rule, tracking_uri(job))
-        if len(values) != segment_count(job):
-            raise SetupError(
-                f"search.strengths_from={job.search.strengths_from} holds {len(values)} strengths per question: "
-                f"{job.steering.mode} steering here takes {segment_count(job)} (take them from a job of the same method)"
-            )
-        prepared = replace(prepared, fixed_strengths=values)
+
+def _fixed_strengths(job: JobConfig) -> list[float] | None:
+    """search.strengths, or those reduced from search.strengths_from's run; None: searched."""
+    if job.search.strengths is not None:
+        return [float(v) for v in job.search.strengths]
+    if job.search.strengths_from is None:
+        return None
+    from fusion.tracking.strengths import fixed_strengths
+
+    values = fixed_strengths(job.search.strengths_from, job.search.strengths_rule, tracking_uri(job))
+    if len(values) != segment_count(job):
+        raise SetupError(
+            f"search.strengths_from={job.search.strengths_from} holds {len(values)} strengths per question: "
+            f"{job.steering.mode} steering here takes {segment_count(job)} (take them from a job of the same method)"
+        )
+    return values
+
+
+def prepare(job: JobConfig) -> Prepared:
+    """Resolve the model, the perplexity model, the data, the judge, the device and the stores, and
+    call the method's functions on a dry input; every one of them missing or wrong is named in one
+    :class:`~fusion.errors.FusionError` line."""
+    problems = Problems()
+    scorer_source = problems.attempt(lambda: _scorer_source(job))
+    source = problems.attempt(lambda: resolve_source(job.model))
+    prompts = problems.attempt(lambda: load_prompts(job))
+    judge = problems.attempt(lambda: make_judge(job.judge))
+    if job.steering.target == "shuffled" and prompts is not None and len(prompts) < 2:
+        problems.errors.append(
+            SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")
+        )
+    problems.attempt(lambda: check_placement(job))
+    timeout = job.tracking.check_timeout
+    before = len(problems.errors)
+    problems.attempt(lambda: check_tracking_store(tracking_uri(job), timeout))
+    store_ok = len(problems.errors) == before  # search.strengths_from reads a run from it
+    fixed = problems.attempt(lambda: _fixed_strengths(job)) if store_ok or job.search.strengths_from is None else None
+    if source is not None:
+        problems.attempt(lambda: _check_method(job, source, fixed))
     if job.search.study_storage == "url":
-        check_study_storage(job.search.study_url, timeout)
-    return prepared
+        problems.attempt(lambda: check_study_storage(job.search.study_url, timeout))
+    problems.raise_any()
+    assert source is not None and prompts is not None and judge is not None
+    return Prepared(source, prompts, judge, scorer_source, fixed)

@@ -23,6 +23,8 @@ def run_tags(
         "fusion.mode": job.steering.mode,
         # the method's spec: the report reads what the method is from here, not from its name
         "fusion.method": runner.method.spec.tag(),
+        # a plug-in's import path (steering.plugin): the report draws its layer profile with its code
+        "fusion.plugin": job.steering.plugin or "",
         "fusion.model": job.model.name,
         "fusion.model_identity": prepared.source.identity,
         "fusion.quantization": job.quantization.name,

@@ -1,14 +1,16 @@
 """Steering methods as plug-ins: one module per method, found by name.
 
 A method is an object implementing :class:`~fusion.methods.spec.SteeringMethod`: its
-:class:`~fusion.methods.spec.MethodSpec` and the functions the job calls. ``steering.mode`` names
-it, and :func:`resolve` finds it:
+:class:`~fusion.methods.spec.MethodSpec` and the functions the job calls. :func:`resolve` finds it:
 
-1. a module of this package of that name exposing ``METHOD`` (baseline, full, segmented,
-   single_layer, in_context);
-2. an installed package's entry point in the group ``fusion.methods`` of that name;
-3. ``steering.plugin``: an import path, ``package.module:NAME`` or ``package.module.NAME`` (a
-   method object, or a class to instantiate), e.g. from a config file of your own.
+1. ``steering.plugin``: an import path, ``module:NAME`` (``module.NAME`` is read the same), of a
+   method object. The module may sit in the current folder: a console script (``fusion run``) does
+   not put that folder on Python's import path, so the look-up does. The plug-in's spec names the
+   method: the config's ``steering.mode`` is set to it. A class is refused in one line (give an
+   instance): instantiating it here would hide a constructor that needs arguments or has effects;
+2. ``steering.mode``: a module of this package of that name exposing ``METHOD`` (baseline, full,
+   segmented, single_layer, in_context, mean_diff);
+3. ``steering.mode``: an installed package's entry point in the group ``fusion.methods`` of that name.
 
 Nothing outside this package compares a method's name: the job, tracking and report read the spec.
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import pkgutil
+import sys
 from functools import cache
 
 from fusion.errors import ConfigError
@@ -32,12 +36,15 @@ __all__ = [
     "SteeringMethod",
     "builtin_names",
     "find",
+    "plugin_method",
     "resolve",
     "spec_of_run",
 ]
 
 ENTRY_POINT_GROUP = "fusion.methods"
-_NOT_METHODS = {"spec", "segments"}
+_NOT_METHODS = {"spec", "segments", "dry_run"}
+# how a message writes an import path (module.NAME is accepted too)
+PLUGIN_FORM = "module:NAME"
 
 
 def builtin_names() -> list[str]:
@@ -58,26 +65,46 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
 
 
 def _checked(obj: object, where: str) -> SteeringMethod:
-    method = obj() if isinstance(obj, type) else obj
-    if not isinstance(method, SteeringMethod) or not isinstance(getattr(method, "spec", None), MethodSpec):
+    if isinstance(obj, type):
+        raise ConfigError(
+            f"{where} is the class {obj.__name__}, not a method object: "
+            f"add `METHOD = {obj.__name__}()` to its module and name that"
+        )
+    if not isinstance(obj, SteeringMethod) or not isinstance(getattr(obj, "spec", None), MethodSpec):
         raise ConfigError(
             f"{where} is not a steering method: give it a MethodSpec `spec` and the SteeringMethod functions"
         )
-    if method.spec.role not in ROLES:
-        raise ConfigError(f"{where}: spec.role must be one of {', '.join(ROLES)} (got {method.spec.role!r})")
-    return method
+    if obj.spec.role not in ROLES:
+        raise ConfigError(f"{where}: spec.role must be one of {', '.join(ROLES)} (got {obj.spec.role!r})")
+    return obj
 
 
-def _imported(path: str) -> SteeringMethod:
+def _import_here(module: str) -> object:
+    """Import ``module``, the current folder first on the path for this look-up: ``fusion run`` (a
+    console script) has its own folder there, where ``python -m`` has the current one."""
+    here = os.getcwd()
+    added = here not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, here)
+    try:
+        return importlib.import_module(module)
+    finally:
+        if added:
+            sys.path.remove(here)
+
+
+@cache
+def plugin_method(path: str) -> SteeringMethod:
+    """The method object at ``path`` (``module:NAME`` or ``module.NAME``); one line where it is none."""
     module, sep, attr = path.partition(":")
     if not sep:
         module, _, attr = path.rpartition(".")
     try:
-        obj = getattr(importlib.import_module(module), attr)
+        obj = getattr(_import_here(module), attr)
     except (ImportError, AttributeError, ValueError) as error:
         raise ConfigError(
-            f"steering.plugin={path}: cannot import it ({type(error).__name__}: {error}): "
-            "give package.module:NAME of a steering method"
+            f"steering.plugin={path}: cannot import it ({type(error).__name__}: {error}): give {PLUGIN_FORM} "
+            "of a steering method, the module in the current folder or installed"
         ) from None
     return _checked(obj, f"steering.plugin={path}")
 
@@ -86,7 +113,7 @@ def _imported(path: str) -> SteeringMethod:
 def find(name: str, plugin: str | None = None) -> SteeringMethod | None:
     """The method called ``name`` (a plug-in path wins), or None where none is known."""
     if plugin:
-        return _imported(plugin)
+        return plugin_method(plugin)
     if name in builtin_names():
         return _builtin(name)
     entry = _entry_points().get(name)
@@ -94,19 +121,15 @@ def find(name: str, plugin: str | None = None) -> SteeringMethod | None:
 
 
 def resolve(steering: Steering, plugin: str | None = None) -> SteeringMethod:
-    """The method a job's ``steering`` config names; one line naming the choices if there is none."""
+    """The method a job's ``steering`` config names (a plug-in's spec names its own method); one
+    line naming the choices if there is none."""
     method = find(steering.mode, plugin)
     if method is None:
         known = builtin_names() + sorted(_entry_points())
         raise ConfigError(
             f"steering.mode: '{steering.mode}' is not one of {', '.join(known)} "
-            "(a method of your own: steering.plugin=package.module:NAME, or an entry point in the group "
+            f"(a method of your own: steering.plugin={PLUGIN_FORM}, or an entry point in the group "
             f"{ENTRY_POINT_GROUP})"
-        )
-    if method.spec.name != steering.mode:
-        raise ConfigError(
-            f"steering.mode: '{steering.mode}' names {plugin or 'a method'} whose spec is called "
-            f"'{method.spec.name}': make them the same"
         )
     return method
 

@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # no display on CI or servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from fusion.errors import ConfigError  # noqa: E402
 from fusion.methods import find  # noqa: E402
 from fusion.methods.segments import parse_segments_tag  # noqa: E402
 
@@ -20,17 +21,24 @@ if TYPE_CHECKING:
     from fusion.evaluate.outcomes import PromptOutcome
 
 
-def group_profile(entry: dict[str, Any]) -> list[float]:
+def group_profile(entry: dict[str, Any]) -> tuple[list[float], str]:
     """A report group's mean best weight per layer, by its method's own mapping from a trial's
-    strengths and parameters to layers; [] for a group that steers nothing, or whose method is not
-    installed where the report is built."""
+    strengths and parameters to layers, found by the plug-in path its runs recorded (tag
+    ``fusion.plugin``) or its name; ([], "") for a group that steers nothing, ([], why) where the
+    method cannot be found where the report is built."""
     rows, groups = entry.get("strengths") or [], parse_segments_tag(entry.get("segments") or "")
-    method = find(entry["mode"]) if entry.get("role") == "steered" and groups and rows else None
+    if entry.get("role") != "steered" or not groups or not rows:
+        return [], ""
+    plugin = entry.get("plugin") or None
+    try:
+        method = find(entry["mode"], plugin)
+    except ConfigError as error:
+        return [], f"{entry['mode']}: no layer profile ({error})"
     if method is None:
-        return []
+        return [], f"{entry['mode']}: no layer profile (the method is neither built in nor installed here)"
     params = entry.get("params") or [{}] * len(rows)
     weights = [method.layer_weights(s, p, groups, groups[-1].stop) for s, p in zip(rows, params)]
-    return [statistics.fmean(column) for column in zip(*weights)]
+    return [statistics.fmean(column) for column in zip(*weights)], ""
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -107,11 +115,16 @@ def report_plots(summary: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     ax.tick_params(axis="x", labelrotation=20)
     paths.append(save(fig, out / "composite_box.png"))
     fig, ax = plt.subplots(figsize=(6, 3.5))
+    missing = []
     for mode in modes:
-        profile = group_profile(summary[mode])
+        profile, why = group_profile(summary[mode])
         if profile:
             ax.plot(range(len(profile)), profile, label=mode, drawstyle="steps-mid")
+        elif why:
+            missing.append(why)
     ax.set(xlabel="decoder layer", ylabel="mean best alpha × gamma", title="Per-layer weight profile")
+    if missing:  # said under the plot, not left out in silence
+        fig.text(0.01, -0.02, "\n".join(missing), fontsize="x-small", va="top", wrap=True)
     if ax.get_legend_handles_labels()[0]:  # outside the axes: the lines fill the plot
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     paths.append(save(fig, out / "layer_profiles.png"))

@@ -20,13 +20,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
-
 # artifact downloads (resuming a run, reports) would print progress bars into the job console
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow  # noqa: E402
-from hydra.experimental.callback import Callback  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from requests.exceptions import RequestException  # noqa: E402
 
@@ -34,7 +31,6 @@ from fusion.config.schema import DataConfig  # noqa: E402
 from fusion.paths import PROJECT_ROOT  # noqa: E402
 from fusion.records import Prompt  # noqa: E402
 from fusion.tracking.datasets import COLUMNS, prompt_dataset, prompt_rows, selection_tags  # noqa: E402
-from fusion.tracking.stores import default_artifact_root, default_tracking_uri  # noqa: E402
 from fusion.tracking.traces import AnswerTrace, delete_prompt_traces, log_answer_traces  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -80,36 +76,6 @@ def ensure_experiment(uri: str, name: str, artifact_location: str | None) -> str
         if found is None:
             raise
         return found.experiment_id
-
-
-class PrepareStore(Callback):
-    """Hydra callback: create the tracking store and experiment once, before a multirun's jobs
-    start. Parallel launchers (joblib, ray) would otherwise race to create a new SQLite store's
-    schema, and one of them fails. A tracking server (``http://...``) owns its store: only the
-    experiment is created there, with the server's artifact store, so the jobs' artifacts go to the
-    server (not to the disk of whichever machine runs a job)."""
-
-    @staticmethod
-    def artifact_location(uri: str) -> str | None:
-        """Where a new experiment keeps its artifacts: this project's ``mlruns/artifacts`` beside a
-        local store; for a tracking server None, i.e. the server's own artifact store
-        (``mlflow server --artifacts-destination``), which every machine reaches through the server."""
-        return None if uri.startswith(("http://", "https://", "databricks")) else default_artifact_root()
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        uri = config.tracking.uri or default_tracking_uri()
-        if uri.startswith("sqlite:///"):
-            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        ensure_experiment(uri, config.tracking.experiment, self.artifact_location(uri))
-        # One Optuna database shared by the jobs (search.study_storage=url, e.g. PostgreSQL): create
-        # its tables now, before the jobs race to create them (per_job gives each job its own file).
-        storage = config.search.study_url
-        if config.search.study_storage == "url" and storage:
-            import optuna
-
-            if storage.startswith("sqlite:///"):
-                Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            optuna.storages.RDBStorage(storage)
 
 
 TABLES = ("prompts.json", "trials.json")

