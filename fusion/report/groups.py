@@ -118,6 +118,7 @@ def _group(label: str, local: str, model: str, reps: Sequence[Replicate]) -> Gro
         runs=[r for rep in reps for r in rep.run_ids],
         replicates=replicates,
         segments=first.tags.get("fusion.segments", ""),
+        plugin=first.tags.get("fusion.plugin", ""),
         n_prompts=int(per_replicate[0].get("n_prompts", 0)),
         mean=Metrics(**{k: statistics.fmean(v) if v else None for k, v in means.items()}),
         sd=Metrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in means.items()}),

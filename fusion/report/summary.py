@@ -105,6 +105,9 @@ class GroupSummary:
     n_prompts: int
     mean: Metrics
     sd: Metrics  # 0.0 where a group has one replicate
+    # the import path of a plug-in method (tag fusion.plugin; "" for a built-in): the plots find its
+    # layer_weights by it; not in report.json, whose committed files predate it
+    plugin: str = ""
     # per prompt, for the plots and the paired statistics: not in report.json
     composites: list[float] = field(default_factory=list)
     strengths: list[Any] = field(default_factory=list)
@@ -153,7 +156,7 @@ class GroupSummary:
     def plot_entry(self) -> dict[str, Any]:
         """:meth:`to_dict` with the per-prompt data the plots read (fusion.report.plots)."""
         per_prompt = {"composites": self.composites, "strengths": self.strengths, "params": self.params}
-        return {**self.to_dict(), **per_prompt}
+        return {**self.to_dict(), **per_prompt, **({"plugin": self.plugin} if self.plugin else {})}
 
 
 # the report's groups by label, in the report's order

@@ -172,9 +172,7 @@ def read_answers(path: Path) -> list[Replicate]:
                 )
             rows[line["replicate"]].append({k: v for k, v in line.items() if k not in ("kind", "replicate")})
     if not heads:
-        raise SetupError(
-            f"--answers {path}: no replicate in the file (write one with fusion report --replication)"
-        )
+        raise SetupError(f"--answers {path}: no replicate in the file (write one with fusion report --replication)")
     return [
         Replicate(
             id=h["id"],

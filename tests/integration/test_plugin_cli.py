@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from fusion.report.groups import summarise
 from fusion.report.plots import group_profile
+from fusion.report.runs import replicates_from_runs
 from tests.helpers import PROJECT_ROOT, runs_of
 
 METHOD = """
@@ -59,11 +61,12 @@ def test_a_plugin_in_the_current_folder_runs_alone_and_its_profile_is_drawn_by_i
     (row,) = [json.loads(line) for line in (tmp_path / "run" / "prompts.jsonl").read_text().splitlines()]
     weights = load_file(str(tmp_path / "run" / f"vectors/prompt-{row['index']}.safetensors"))["strengths"].tolist()
     assert [i for i, w in enumerate(weights) if w] == list(range(20, 30))
-    # the report's group entry holds the run's tags and best strengths; the plot finds the method by its path
+    # the report reads the run back (its tags and best strengths) and the plot finds the method by its path
     monkeypatch.chdir(tmp_path)
-    entry = {"mode": "lastthird", "role": "steered", "segments": tags["fusion.segments"]}
-    entry |= {"strengths": [row["strengths"]], "params": [row["params"]], "plugin": tags["fusion.plugin"]}
-    profile, why = group_profile(entry)
+    client, _ = runs_of(tmp_path)
+    (group,) = summarise(replicates_from_runs(client, [run])).values()
+    assert group.plugin == "lastthird:LAST" and "plugin" not in group.to_dict()  # report.json keeps its keys
+    profile, why = group_profile(group.plot_entry())
     assert why == "" and profile[:20] == [0.0] * 20 and profile[20:] == pytest.approx(weights[20:])  # float32 saved
 
 
