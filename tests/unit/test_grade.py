@@ -109,7 +109,7 @@ GOOD = json.dumps({"question": QUESTION, "gold": GOLD, "answer": RIGHT})
         ([GOOD, '{"id": [1], "question": "q", "gold": "g", "answer": "a"}'], [], "line 2: 'id' is [1]: make it"),
         ([], [], "answers.jsonl: no answers (the file is empty): write one JSON object per line"),
         ([GOOD], ["judge.modle=x"], "config error: judge.modle: no such key"),
-        ([GOOD], ["judge=nope"], "config error: judge: no option 'nope': use one of hf, openai, rules"),
+        ([GOOD], ["judge=nope"], "config error: judge: no option 'nope': use one of hf, openai, plugin, rules"),
         ([GOOD], ["steering=full"], "config error: 'steering=full' is no judge override: give judge=NAME"),
         ([GOOD], ["--bogus"], "grade: unrecognized arguments: --bogus (fusion grade --help)"),
     ],

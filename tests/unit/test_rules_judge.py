@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.config.schema import RulesJudgeConfig
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.judges.factory import make_judge
-from fusion.evaluate.judges.rules import RUBRIC, RulesJudge
+from fusion.evaluate.judges.rules import RUBRIC, RulesJudge, RulesJudgeConfig
 from fusion.evaluate.judges.rules_tokens import normalise
 from fusion.records import SIMPLEQA_GRADES, GradeRequest
 

@@ -107,7 +107,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from fusion.config.judges import JudgeSpec
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges.rules_claims import (
     _contradicted,
@@ -204,3 +206,18 @@ class RulesJudge:
             label, quality, reason = grade_answer(request.gold, request.answer, request.question)
             grades.append(Grade(label, quality, self.name, RUBRIC, reason))
         return grades
+
+
+@dataclass
+class RulesJudgeConfig:
+    """``judge=rules``: deterministic answer matching, offline; no settings."""
+
+    name: str = "rules"
+
+
+JUDGE = JudgeSpec(
+    name="rules",
+    summary="deterministic, offline answer matching (the module docstring's rules)",
+    schema=RulesJudgeConfig,
+    build=lambda settings: RulesJudge(),
+)
