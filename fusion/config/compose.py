@@ -17,16 +17,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
+from fusion.config.judges import check_judge
 from fusion.config.overrides import name_plugin
-from fusion.config.schema import (
-    JUDGE_SCHEMAS,
-    OBJECTIVES,
-    HFJudgeConfig,
-    JobConfig,
-    ModelConfig,
-    OpenAIJudgeConfig,
-    register_schema,
-)
+from fusion.config.schema import OBJECTIVES, JobConfig, ModelConfig, register_schema
 from fusion.config.targets import TARGETS
 from fusion.errors import ConfigError
 from fusion.methods import resolve
@@ -204,41 +197,8 @@ def _validate_placement(model: ModelConfig) -> None:
 
 
 def _validate_judge(judge: object) -> None:
-    expected = {schema: name for name, schema in JUDGE_SCHEMAS.items()}.get(type(judge))
-    if expected is not None and getattr(judge, "name", expected) != expected:
-        _fail("judge.name", f"'{getattr(judge, 'name', '')}' is unknown: choose a judge with judge=rules, openai or hf")
-    if isinstance(judge, OpenAIJudgeConfig):
-        if not (judge.base_url or "").strip():
-            _fail(
-                "judge.base_url",
-                "missing: set judge.base_url=http://127.0.0.1:8000/v1 (any OpenAI-compatible endpoint)",
-            )
-        if not str(judge.base_url).startswith(("http://", "https://")):
-            _fail("judge.base_url", f"must start with http:// or https:// (got {judge.base_url!r})")
-        if not (judge.model or "").strip():
-            _fail("judge.model", "missing: set judge.model=<a model the endpoint serves, e.g. mistral-small-latest>")
-        env = judge.api_key_env
-        if env is not None and (not env.strip() or "=" in env):
-            _fail("judge.api_key_env", "must name an environment variable (e.g. OPENAI_API_KEY), or be null for no key")
-        for key, minimum, strict in (
-            ("temperature", 0, False),
-            ("max_tokens", 1, False),
-            ("timeout", 0, True),
-            ("max_retries", 0, False),
-            ("backoff", 0, False),
-            ("concurrency", 1, False),
-        ):
-            value = getattr(judge, key)
-            if not math.isfinite(value) or value < minimum or (strict and value == minimum):
-                _fail(f"judge.{key}", f"must be {'>' if strict else '>='} {minimum} (got {value})")
-        if judge.reply_cache is not None and not judge.reply_cache.strip():
-            _fail("judge.reply_cache", "must be a file path or null")
-    elif isinstance(judge, HFJudgeConfig):
-        if not judge.model.strip():
-            _fail("judge.model", "missing: set judge.model=smollm2_135m (an option of fusion/conf/model)")
-        for key in ("max_new_tokens", "batch_size"):
-            if getattr(judge, key) < 1:
-                _fail(f"judge.{key}", f"must be >= 1 (got {getattr(judge, key)})")
+    """The judge's settings, by its own spec's check (fusion.config.judges): each judge names its keys."""
+    check_judge(judge)
 
 
 def compose_job(overrides: list[str]) -> DictConfig:

@@ -9,7 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from fusion.config.schema import JUDGE_SCHEMAS, JobConfig
+from fusion.config.judges import judge_schemas
+from fusion.config.schema import JobConfig
 from fusion.errors import ConfigError
 from fusion.paths import CONF_DIR
 
@@ -47,7 +48,7 @@ def check_overrides(overrides: list[str]) -> None:
         return
     _check_plugin_mode(parsed)
     schema = OmegaConf.structured(JobConfig)
-    judge = JUDGE_SCHEMAS.get(_judge_option(parsed))
+    judge = judge_schemas().get(_judge_option(parsed))
     if judge is not None:  # the judge node is typed by its option's schema
         schema.judge = OmegaConf.structured(judge)
     for override in parsed:

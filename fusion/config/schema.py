@@ -1,8 +1,8 @@
 """The configuration schema: what Hydra composes into, one dataclass per config group.
 
 Registered in Hydra's ConfigStore by :func:`register_schema` (called at the entry point) as the
-base of ``fusion/conf/config.yaml``, with one schema per judge option, so a misspelt key fails at
-composition. Values are checked by :func:`fusion.config.compose.validate`. Torch- and Hydra-free:
+base of ``fusion/conf/config.yaml``, with one schema per judge option (each judge's own, found by
+:mod:`fusion.config.judges`), so a misspelt key fails at composition. Values are checked by :func:`fusion.config.compose.validate`. Torch- and Hydra-free:
 importing it registers nothing.
 """
 
@@ -10,46 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-
-@dataclass
-class RulesJudgeConfig:
-    """``judge=rules``: deterministic answer matching, offline; no settings."""
-
-    name: str = "rules"
-
-
-@dataclass
-class OpenAIJudgeConfig:
-    """``judge=openai``: the paper's rubrics sent to any OpenAI-compatible chat endpoint."""
-
-    name: str = "openai"
-    base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (required)
-    model: str | None = None  # a model the endpoint serves (required)
-    # the environment variable holding the key (never the key itself); null: no key
-    api_key_env: str | None = "OPENAI_API_KEY"
-    temperature: float = 0.0
-    max_tokens: int = 256
-    timeout: float = 60.0  # seconds per call
-    max_retries: int = 4  # retries after the first attempt
-    backoff: float = 1.0  # seconds before the first retry; doubles each time
-    concurrency: int = 4  # calls in flight at once
-    # SQLite file of replies: a rerun never pays twice for a grading; null: none
-    reply_cache: str | None = "~/.cache/fusion/judge-cache.db"
-
-
-@dataclass
-class HFJudgeConfig:
-    """``judge=hf``: the paper's rubrics graded by a local transformers model of ``fusion/conf/model``."""
-
-    name: str = "hf"
-    model: str = "smollm2_135m"  # an option of fusion/conf/model, a local path or a hub id
-    max_new_tokens: int = 64
-    batch_size: int = 8
-    weights_cache_dir: str | None = "~/.cache/fusion/models"  # dequantized GGUF copies; null: none
-
-
-JUDGE_SCHEMAS: dict[str, type] = {"rules": RulesJudgeConfig, "openai": OpenAIJudgeConfig, "hf": HFJudgeConfig}
 
 
 @dataclass
@@ -213,9 +173,8 @@ class JobConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     data: DataConfig = field(default_factory=DataConfig)
     prompts: PromptsConfig = field(default_factory=PromptsConfig)
-    # a typed node per judge option (RulesJudgeConfig, OpenAIJudgeConfig, HFJudgeConfig), chosen by
-    # the `judge` group: its yaml names its schema in its defaults list
-    # (None, outside Hydra: the rules judge)
+    # a typed node per judge option (each judge's schema, fusion.config.judges), chosen by the
+    # `judge` group: its yaml names its schema in its defaults list (None, outside Hydra: the rules judge)
     judge: Any = None
     eval: EvalConfig = field(default_factory=EvalConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
@@ -230,7 +189,9 @@ def register_schema() -> None:
     # imported here: the dataclasses stay usable without Hydra (the GPU machines have none)
     from hydra.core.config_store import ConfigStore
 
+    from fusion.config.judges import judge_schemas
+
     store = ConfigStore.instance()
     store.store(name="schema", node=JobConfig)
-    for name, node in JUDGE_SCHEMAS.items():
+    for name, node in judge_schemas().items():
         store.store(group="judge", name=f"{name}_schema", node=node)

@@ -31,11 +31,13 @@ from mlflow.tracking import MlflowClient
 
 from fusion.config.compose import compose_job, validate
 from fusion.config.overrides import check_overrides
-from fusion.config.schema import HFJudgeConfig, OpenAIJudgeConfig, register_schema
+from fusion.config.schema import register_schema
 from fusion.errors import ConfigError, SetupError
 from fusion.evaluate.judges import JudgeUnavailable
 from fusion.evaluate.judges.cache import ReplyCache, reply_key
 from fusion.evaluate.judges.factory import make_judge
+from fusion.evaluate.judges.hf import HFJudgeConfig
+from fusion.evaluate.judges.openai import OpenAIJudgeConfig
 from fusion.evaluate.judges.rubrics import (
     QUALITY_RUBRIC,
     RUBRIC,
@@ -306,7 +308,7 @@ def test_cache_key_covers_everything_that_decides_a_reply(tmp_path):
 @pytest.mark.parametrize(
     "overrides, needle",
     [
-        (["judge=gpt"], "judge: no option 'gpt': use one of hf, openai, rules"),
+        (["judge=gpt"], "judge: no option 'gpt': use one of hf, openai, plugin, rules"),
         (["judge.model=x"], "judge.model: no such key: keys of judge: name"),
         (["judge=openai", "judge.bogus=1"], "judge.bogus: no such key: keys of judge: name, base_url"),
         (["judge=openai", "judge.modle=x"], "judge.modle: no such key: did you mean judge.model?"),

@@ -55,7 +55,7 @@ def test_cli_prints_the_composed_job_and_rejects_bad_values():
         ),
         ("data.path=/nonexistent/simpleqa.csv", "SimpleQA data not found at /nonexistent/simpleqa.csv"),
         ("data.index_file=no_such_list", "data.index_file=no_such_list: no file"),
-        ("judge.name=nope", "judge.name: 'nope' is unknown: choose a judge with judge=rules, openai or hf"),
+        ("judge.name=nope", "judge.name: 'nope' is unknown: choose a judge with judge=hf, openai, plugin or rules"),
         ("steering.boundaries=[5,3]", "steering.boundaries: [5, 3] must be non-empty, increasing"),
         (
             "steering=sideways",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.judges.precision import SEARCHED
 from fusion.evaluate.judges.rules import RUBRIC, RulesJudge
 from fusion.evaluate.strict import grade_strict
 from fusion.grade import main
@@ -109,7 +110,7 @@ GOOD = json.dumps({"question": QUESTION, "gold": GOLD, "answer": RIGHT})
         ([GOOD, '{"id": [1], "question": "q", "gold": "g", "answer": "a"}'], [], "line 2: 'id' is [1]: make it"),
         ([], [], "answers.jsonl: no answers (the file is empty): write one JSON object per line"),
         ([GOOD], ["judge.modle=x"], "config error: judge.modle: no such key"),
-        ([GOOD], ["judge=nope"], "config error: judge: no option 'nope': use one of hf, openai, rules"),
+        ([GOOD], ["judge=nope"], "config error: judge: no option 'nope': use one of hf, openai, plugin, rules"),
         ([GOOD], ["steering=full"], "config error: 'steering=full' is no judge override: give judge=NAME"),
         ([GOOD], ["--bogus"], "grade: unrecognized arguments: --bogus (fusion grade --help)"),
     ],
@@ -149,3 +150,51 @@ def test_an_answer_is_graded_up_to_the_next_question_frame():
     assert whole.simpleqa == "INCORRECT"  # read whole, the made-up frame's answer would count
     [verdict] = grade_strict(RulesJudge(), [GradeRequest(QUESTION, GOLD, framed)])
     assert (verdict.grade.simpleqa, verdict.strict) == ("CORRECT", True)
+
+
+def test_searched_answers_are_counted_for_reading_with_the_judges_measured_precision(tmp_path, capsys):
+    rows = [
+        {"question": QUESTION, "gold": GOLD, "answer": RIGHT, "searched": True},
+        {"question": QUESTION, "gold": GOLD, "answer": WRONG, "searched": True},
+        {"question": QUESTION, "gold": GOLD, "answer": RIGHT},
+    ]
+    source = write_lines(tmp_path / "answers.jsonl", *(json.dumps(r) for r in rows))
+    measured = SEARCHED[RUBRIC]
+    trust = (
+        f"the {RUBRIC} judge's precision on search-selected answers is {measured.precision:.2f} "
+        f"({measured.confirmed} of {measured.positives} strict answers confirmed by hand; {measured.source}, "
+        f"{measured.date}) (docs/judges.md)"
+    )
+    assert main([str(source)]) == 0
+    assert capsys.readouterr().err.strip() == (
+        f"fusion grade: 3 answers, 2 strict (CORRECT and fluent), 2 CORRECT; judge rules, rubric {RUBRIC}; "
+        f"2 came from a search: read the 1 strict of them by hand, since {trust}"
+    )
+    assert main([str(source), "--searched"]) == 0  # every answer: the flag
+    assert "; 3 came from a search: read the 2 strict of them by hand" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(write_lines(tmp_path / "bad.jsonl", json.dumps({**rows[0], "searched": "yes"})))])
+    assert "'searched' is \"yes\": make it true or false" in capsys.readouterr().err
+
+
+def test_the_stored_precision_is_what_the_committed_hand_labels_measure():
+    """The value fusion grade prints, recomputed: the rules judge on the held-out half of the
+    stratified sample's search-selected answers (fusion.evaluate.hand_labels; the adjudication
+    items, all judge positives, left out as the report does)."""
+    from fusion.evaluate.hand_labels import agree, load
+    from fusion.report.adjudication import ADJUDICATION
+
+    items = [
+        i
+        for i in load(PROJECT_ROOT / "experiments" / "hand_labels")
+        if "searched" in i.kinds and i.stratum != ADJUDICATION and i.split == "heldout"
+    ]
+    graded = grade_strict(RulesJudge(), [GradeRequest(i.question, i.gold, i.answer) for i in items])
+    measured = agree(items, {i.id: g.strict for i, g in zip(items, graded)})
+    stored = SEARCHED[RUBRIC]
+    found = (measured.both_true, measured.judged_true, measured.n)
+    assert (stored.confirmed, stored.positives, stored.labelled) == found, (
+        f"the labels or the judge changed: store confirmed, positives, labelled = {found} in "
+        "fusion/evaluate/judges/precision.py with today's date"
+    )
+    assert stored.precision == measured.precision

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.config.schema import RulesJudgeConfig
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.judges.factory import make_judge
-from fusion.evaluate.judges.rules import RUBRIC, RulesJudge
+from fusion.evaluate.judges.rules import RUBRIC, RulesJudge, RulesJudgeConfig
 from fusion.evaluate.judges.rules_tokens import normalise
 from fusion.records import SIMPLEQA_GRADES, GradeRequest
 
@@ -192,3 +191,80 @@ QUESTION_CASES = [
 def test_grade_with_the_question(question, gold, answer, label):
     (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
     assert grade.simpleqa == label, grade.rationale
+
+
+# rules-v5: a gold named only to be rejected; choice and yes/no questions; the rationale of a copy
+AWARD = "Who received the IEEE Frank Rosenblatt Award in 2010?"
+MAGAZINES = "Which magazine was started first, Arthur's Magazine or First for Women?"
+DARCY = "Which of Bridget Jones and Mark Darcy is older?"
+BIRTH = "Who was born first, Woodrow Wilson or Franklin Roosevelt?"
+BOTH = "Are Pavel Urysohn and Leonid Levin both known for being mathematicians?"
+REJECTION_CASES = [
+    # (question, gold, answer, label, quality, words of the rationale)
+    (AWARD, "Michio Sugeno", "It was not Michio Sugeno; it was Lotfi Zadeh.", "INCORRECT", 3, "rejected"),
+    (AWARD, "Michio Sugeno", "It wasn't Sugeno; Zadeh won it.", "INCORRECT", 3, "rejected"),
+    (AWARD, "Michio Sugeno", "The winner isn't Michio Sugeno.", "INCORRECT", 3, "rejected"),
+    (AWARD, "Michio Sugeno", "Lotfi Zadeh, rather than Michio Sugeno.", "INCORRECT", 3, "rejected"),
+    (AWARD, "Michio Sugeno", "They chose Lotfi Zadeh instead of Michio Sugeno.", "INCORRECT", 3, "rejected"),
+    ("In which year did the bridge open?", "1995", "It opened not in 1995 but in 1996.", "INCORRECT", 3, "rejected"),
+    # the negation is scoped to its mention: the gold affirmed elsewhere, or another name negated
+    (AWARD, "Michio Sugeno", "It was not Lotfi Zadeh; it was Michio Sugeno.", "CORRECT", 5, "gold present"),
+    (AWARD, "Michio Sugeno", "Michio Sugeno, not Lotfi Zadeh.", "CORRECT", 5, "gold present"),
+    (AWARD, "Michio Sugeno", "Michio Sugeno rather than Lotfi Zadeh won it.", "CORRECT", 5, "gold present"),
+    (
+        "In which year did the bridge open?",
+        "1995",
+        "It was not until 1995 that it opened.",
+        "CORRECT",
+        5,
+        "gold present",
+    ),
+    # choice questions: the gold is one of the question's options ("A or B", "which of A and B")
+    (MAGAZINES, "Arthur's Magazine", "Arthur's Magazine was started first.", "CORRECT", 5, "chooses the gold"),
+    (MAGAZINES, "Arthur's Magazine", "Arthur's Magazine was started before First for Women.", "CORRECT", 5, "gold"),
+    (MAGAZINES, "Arthur's Magazine", "It was Arthur's Magazine, not First for Women.", "CORRECT", 5, "gold"),
+    (MAGAZINES, "Arthur's Magazine", "Not First for Women: Arthur's Magazine, in 1844.", "CORRECT", 5, "gold"),
+    (MAGAZINES, "Arthur's Magazine", "Probably Arthur's Magazine, I am not sure.", "CORRECT", 4, "with a hedge"),
+    (MAGAZINES, "Arthur's Magazine", "First for Women was started first.", "INCORRECT", 2, "chooses another"),
+    (MAGAZINES, "Arthur's Magazine", "First for Women, then Arthur's Magazine.", "INCORRECT", 2, "chooses another"),
+    (MAGAZINES, "First for Women", "Arthur's Magazine came first.", "INCORRECT", 2, "chooses another"),
+    (MAGAZINES, "First for Women", "First for Women was started first.", "CORRECT", 5, "chooses the gold"),
+    (MAGAZINES, "Arthur's Magazine", "Arthur's Magazine or First for Women.", "INCORRECT", 3, "without choosing"),
+    (
+        MAGAZINES,
+        "Arthur's Magazine",
+        "Both Arthur's Magazine and First for Women are magazines.",
+        "INCORRECT",
+        3,
+        "without choosing",
+    ),
+    (MAGAZINES, "Arthur's Magazine", "I don't know.", "NOT_ATTEMPTED", 1, "without choosing"),
+    (MAGAZINES, "Arthur's Magazine", "The Saturday Evening Post.", "INCORRECT", 2, "chooses none"),
+    (DARCY, "Mark Darcy", "Mark Darcy is older than Bridget Jones.", "CORRECT", 5, "chooses the gold"),
+    (DARCY, "Mark Darcy", "Bridget Jones is older.", "INCORRECT", 2, "chooses another"),
+    (DARCY, "Bridget Jones", "Of Bridget Jones and Mark Darcy, Bridget Jones is older.", "CORRECT", 5, "gold"),
+    (BIRTH, "Woodrow Wilson", "Woodrow Wilson was born in 1856, before Roosevelt.", "CORRECT", 5, "chooses the gold"),
+    (BIRTH, "Franklin Roosevelt", "Woodrow Wilson was born first.", "INCORRECT", 2, "chooses another"),
+    # yes/no questions: the first yes or no is the answer
+    (BOTH, "yes", "Yes, both were mathematicians.", "CORRECT", 5, "chooses the gold of yes or no"),
+    (BOTH, "yes", "No. Only Levin was; yes, Urysohn too.", "INCORRECT", 2, "chooses another of yes or no"),
+    (BOTH, "no", "No, only Levin was a mathematician.", "CORRECT", 5, "chooses the gold of yes or no"),
+    (BOTH, "yes", "Both were Soviet mathematicians.", "INCORRECT", 2, "gold not found"),
+    # the rationale says when the gold's words were only copied from the question
+    (
+        "How many maxi challenges did she win in Season 4 of RPDR?",
+        "4",
+        "She won 12 maxi challenges in Season 4 of RPDR.",
+        "INCORRECT",
+        2,
+        "gold words found only in text copied from the question",
+    ),
+    ("Who is Olga Vadimovna von Root's father?", "Vadim von Root", "He was a Root.", "INCORRECT", 2, "copied"),
+]
+
+
+@pytest.mark.parametrize("question, gold, answer, label, quality, why", REJECTION_CASES)
+def test_rejections_choices_and_copies(question, gold, answer, label, quality, why):
+    (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
+    assert (grade.simpleqa, grade.quality) == (label, quality), grade.rationale
+    assert why in grade.rationale

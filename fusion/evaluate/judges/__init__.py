@@ -1,8 +1,11 @@
 """Judges grade answers: a SimpleQA label and a 1-5 quality grade.
 
-Every judge implements :class:`Judge`; `make_judge` builds one from the `judge` config node.
-Available: ``rules`` (offline, deterministic), ``openai`` (any OpenAI-compatible chat endpoint) and
-``hf`` (a local transformers model); the LLM judges share the paper's rubrics (`rubrics.py`).
+Every judge implements :class:`Judge`; each module of a judge exposes its ``JUDGE`` spec
+(:class:`fusion.config.judges.JudgeSpec`: schema, check, factory), and `factory.make_judge` builds one
+from the `judge` config node through that registry. Available: ``rules`` (offline, deterministic),
+``openai`` (any OpenAI-compatible chat endpoint) and ``hf`` (a local transformers model); the LLM
+judges share the paper's rubrics (`rubrics.py`); a judge of your own plugs in by import path or
+entry point (``judge=plugin``, docs/judges.md).
 """
 
 from __future__ import annotations

@@ -16,15 +16,37 @@ A small instruct model makes a weak judge: its grades are reproducible, not auth
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from transformers import PreTrainedTokenizerBase
-
-from fusion.config.schema import HFJudgeConfig
+from fusion.config.judges import JudgeSpec
+from fusion.errors import ConfigError
 from fusion.evaluate.judges.rubrics import RUBRIC, Message, grades_from, rubric_calls
-from fusion.model.generation import encode, eos_ids, greedy
-from fusion.model.loading import LoadedModel, ModelConfig, QuantizationConfig, shared_key, shared_model
-from fusion.model.sources import resolve_source
 from fusion.records import Grade, GradeRequest
+
+if TYPE_CHECKING:  # torch and transformers load with the judge, not with the config
+    from transformers import PreTrainedTokenizerBase
+
+    from fusion.model.loading import LoadedModel, ModelConfig
+
+
+@dataclass
+class HFJudgeConfig:
+    """``judge=hf``: the paper's rubrics graded by a local transformers model of ``fusion/conf/model``."""
+
+    name: str = "hf"
+    model: str = "smollm2_135m"  # an option of fusion/conf/model, a local path or a hub id
+    max_new_tokens: int = 64
+    batch_size: int = 8
+    weights_cache_dir: str | None = "~/.cache/fusion/models"  # dequantized GGUF copies; null: none
+
+
+def check(judge: HFJudgeConfig) -> None:
+    if not judge.model.strip():
+        raise ConfigError("judge.model: missing: set judge.model=smollm2_135m (an option of fusion/conf/model)")
+    for key in ("max_new_tokens", "batch_size"):
+        if getattr(judge, key) < 1:
+            raise ConfigError(f"judge.{key}: must be >= 1 (got {getattr(judge, key)})")
 
 
 def render(tokenizer: PreTrainedTokenizerBase, messages: list[Message]) -> str:
@@ -47,6 +69,9 @@ class HFJudge:
     rubric = RUBRIC
 
     def __init__(self, model: ModelConfig, settings: HFJudgeConfig) -> None:
+        from fusion.model.loading import QuantizationConfig, shared_key
+        from fusion.model.sources import resolve_source
+
         resolve_source(model)  # cheap: a missing model package or path fails at job preparation
         self.model, self.settings = model, settings
         self.name = f"hf:{model.name}"
@@ -57,9 +82,13 @@ class HFJudge:
 
     def loaded(self) -> LoadedModel:
         """The judge model, loaded on first use; the job's own copy when the job runs it too."""
+        from fusion.model.loading import QuantizationConfig, shared_model
+
         return shared_model(self.model, QuantizationConfig(), self.settings.weights_cache_dir)
 
     def grade(self, requests: Sequence[GradeRequest]) -> list[Grade]:
+        from fusion.model.generation import encode, eos_ids, greedy
+
         if not requests:
             return []
         loaded = self.loaded()
@@ -77,3 +106,18 @@ class HFJudge:
             )
             replies += [str(tokenizer.decode(row, skip_special_tokens=True)).strip() for row in rows]
         return grades_from(replies, self.name)
+
+
+def build(settings: HFJudgeConfig) -> HFJudge:
+    from fusion.config.compose import named_model_config
+
+    return HFJudge(named_model_config(settings.model), settings)
+
+
+JUDGE = JudgeSpec(
+    name="hf",
+    summary="the paper's rubrics graded by a local transformers model of fusion/conf/model",
+    schema=HFJudgeConfig,
+    build=build,
+    check=check,
+)

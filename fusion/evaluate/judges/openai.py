@@ -21,26 +21,83 @@ rubric and the 1-5 quality rubric, see ``rubrics.py``), at most ``concurrency`` 
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-import openai
-from openai import OpenAI
-
-from fusion.config.schema import OpenAIJudgeConfig
+from fusion.config.judges import JudgeSpec
 from fusion.errors import ConfigError, SetupError
 from fusion.evaluate.judges import JudgeUnavailable
 from fusion.evaluate.judges.cache import ReplyCache, reply_key
 from fusion.evaluate.judges.rubrics import RUBRIC, Message, grades_from, rubric_calls
 from fusion.records import Grade, GradeRequest
 
+if TYPE_CHECKING:
+    import openai
+
 NO_KEY = "no-key"  # sent when api_key_env is null: the client insists on some key
 MAX_DELAY = 60.0  # seconds; caps one backoff wait
+
+
+@dataclass
+class OpenAIJudgeConfig:
+    """``judge=openai``: the paper's rubrics sent to any OpenAI-compatible chat endpoint."""
+
+    name: str = "openai"
+    base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (required)
+    model: str | None = None  # a model the endpoint serves (required)
+    # the environment variable holding the key (never the key itself); null: no key
+    api_key_env: str | None = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    max_tokens: int = 256
+    timeout: float = 60.0  # seconds per call
+    max_retries: int = 4  # retries after the first attempt
+    backoff: float = 1.0  # seconds before the first retry; doubles each time
+    concurrency: int = 4  # calls in flight at once
+    # SQLite file of replies: a rerun never pays twice for a grading; null: none
+    reply_cache: str | None = "~/.cache/fusion/judge-cache.db"
+
+
+# key, minimum, whether the minimum itself is refused
+_BOUNDS = (
+    ("temperature", 0, False),
+    ("max_tokens", 1, False),
+    ("timeout", 0, True),
+    ("max_retries", 0, False),
+    ("backoff", 0, False),
+    ("concurrency", 1, False),
+)
+
+
+def check(judge: OpenAIJudgeConfig) -> None:
+    """Values wrong for any endpoint; whether the key variable is set is checked when the judge is built."""
+    if not (judge.base_url or "").strip():
+        raise ConfigError(
+            "judge.base_url: missing: set judge.base_url=http://127.0.0.1:8000/v1 (any OpenAI-compatible endpoint)"
+        )
+    if not str(judge.base_url).startswith(("http://", "https://")):
+        raise ConfigError(f"judge.base_url: must start with http:// or https:// (got {judge.base_url!r})")
+    if not (judge.model or "").strip():
+        raise ConfigError(
+            "judge.model: missing: set judge.model=<a model the endpoint serves, e.g. mistral-small-latest>"
+        )
+    env = judge.api_key_env
+    if env is not None and (not env.strip() or "=" in env):
+        raise ConfigError(
+            "judge.api_key_env: must name an environment variable (e.g. OPENAI_API_KEY), or be null for no key"
+        )
+    for key, minimum, strict in _BOUNDS:
+        value = getattr(judge, key)
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise ConfigError(f"judge.{key}: must be {'>' if strict else '>='} {minimum} (got {value})")
+    if judge.reply_cache is not None and not judge.reply_cache.strip():
+        raise ConfigError("judge.reply_cache: must be a file path or null")
 
 
 def read_key(api_key_env: str | None) -> str | None:
@@ -57,6 +114,8 @@ def read_key(api_key_env: str | None) -> str | None:
 
 
 def _retryable(error: Exception) -> bool:
+    import openai  # the client loads with the judge, not with the config (about 1 s)
+
     if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
         return True
     return isinstance(error, openai.APIStatusError) and (error.status_code in (408, 429) or error.status_code >= 500)
@@ -96,6 +155,8 @@ class OpenAIJudge:
         self.name = f"openai:{self.model}@{urlsplit(self.endpoint).netloc or self.endpoint}"
         # the client's own retries are off: ours cover more cases, back off with jitter and report
         # one clear line when they run out
+        from openai import OpenAI
+
         self._client = OpenAI(base_url=self.endpoint, api_key=key or NO_KEY, timeout=settings.timeout, max_retries=0)
         self._cache = ReplyCache(settings.reply_cache) if settings.reply_cache else None
         self._random = random.Random()  # jitter only; leaves the global random state alone
@@ -141,6 +202,8 @@ class OpenAIJudge:
     def _ask(self, rubric: str, messages: list[Message], key: str, abort: threading.Event) -> str:
         s = self.settings
         last: Exception | None = None
+        import openai
+
         attempts = 0
         for attempt in range(s.max_retries + 1):
             if attempt:
@@ -177,6 +240,8 @@ class OpenAIJudge:
         its headers) out of tracebacks; the key is also scrubbed from the text, in case a server
         echoed it.
         """
+        import openai
+
         s = self.settings
         status = getattr(error, "status_code", None)
         if error is not None:
@@ -208,3 +273,12 @@ class OpenAIJudge:
         if secret and secret != NO_KEY:
             text = text.replace(secret, "***")
         return JudgeUnavailable(text)
+
+
+JUDGE = JudgeSpec(
+    name="openai",
+    summary="the paper's rubrics sent to any OpenAI-compatible chat endpoint",
+    schema=OpenAIJudgeConfig,
+    build=OpenAIJudge,  # reads the key: an unset variable fails here
+    check=check,
+)

@@ -75,6 +75,17 @@ rules-v4: what a careful reader saw (hand labels, docs/judges.md)
   13. Dates in the question also ask their month and year: "December 2012" is no competing claim
       when the question says "as of December 5, 2012".
 
+rules-v5: what an answer rejects and chooses (fusion.evaluate.judges.rules_choice)
+  14. A gold mention right after "not", "isn't", "wasn't", "aren't", "weren't", "rather than" or
+      "instead of" (a preposition may stand between: "not in 1995") is rejected: INCORRECT 3 when
+      no other mention affirms it; a rejected candidate is no first claim (rule 8).
+  15. Choice questions: where the question names the gold as an option ("..., A or B?", "Which of
+      A and B ...?"), the first sentence naming one option and not another (or both, not listed
+      together: the first named) is the choice: CORRECT 5 (4 hedged) for the gold, INCORRECT 2 for
+      another; INCORRECT 3 when it names the options without choosing. Yes/no questions ("Are A
+      and B both ...?"): the first "yes" or "no" is the choice.
+  16. The rationale says when the gold's words were found only where the answer copies the question.
+
 Quality grade (1-5), after the authors' 1-5 rubric
   CORRECT: 5 when the whole gold matched exactly; 4 when the match needed leniency (surname
   only, a typo) or the answer hedges ("mostly correct, minor gaps").
@@ -107,12 +118,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from fusion.config.judges import JudgeSpec
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.judges.rules_choice import Choice, affirmed, choice_of, chosen, negated, unclaimed
 from fusion.evaluate.judges.rules_claims import (
     _contradicted,
     _find,
     _first_claim,
+    _Gold,
     _gold,
     _holds,
     _lists_numbers,
@@ -121,10 +136,10 @@ from fusion.evaluate.judges.rules_claims import (
     _states_answer,
     _surname,
 )
-from fusion.evaluate.judges.rules_tokens import _fold, _tokens
+from fusion.evaluate.judges.rules_tokens import _fold, _Tok, _tokens, normalise
 from fusion.records import Grade, GradeRequest, SimpleQAGrade
 
-RUBRIC = "rules-v4"
+RUBRIC = "rules-v5"
 # a degenerate answer (fusion.evaluate.fluency) is never CORRECT and grades at most this
 DEGENERATE_MAX_QUALITY = 2
 
@@ -166,31 +181,82 @@ def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[Simpl
         return "NOT_ATTEMPTED", 1, "the gold answer has no words to match"
     if not any(t.kind != "punct" for t in answer):
         return "NOT_ATTEMPTED", 1, "empty answer"
-    answer = _mask_question_copies(gold, answer, question)
     hedged = bool(_HEDGE.search(_fold(answer_text).lower()))
-    span, lenient = _find(gold, answer, fuzzy=False), False
+    choice = choice_of(gold_text, question)
+    if choice is not None and (graded := _choice_grade(choice, answer, hedged)) is not None:
+        return graded
+    masked = _mask_question_copies(gold, answer, question)
+    (span, rejected), lenient = affirmed(gold, masked, fuzzy=False), False
     if span is None and gold.person:
-        span, lenient = _find(gold, answer, fuzzy=True) or _surname(gold, gold_text, answer, question), True
+        (span, fuzzy_rejected), lenient = affirmed(gold, masked, fuzzy=True), True
+        rejected |= fuzzy_rejected
+        if (
+            span is None
+            and (span := _surname(gold, gold_text, masked, question)) is not None
+            and negated(masked, span, frozenset(gold.tokens))
+        ):
+            span, rejected = None, True
     if span is not None:
-        declared = [_tokens(m.group("declared")) for m in _DECLARED.finditer(_fold(answer_text))]
-        declared = [d for d in declared if _states_answer(gold, d)]
-        if declared and not any(_holds(gold, gold_text, d) for d in declared):
-            return "INCORRECT", 3, "gold present but the stated answer is something else"
-        if not declared and len(_OPTION_LINE.findall(answer_text)) >= 2:
-            return "INCORRECT", 3, "gold only among listed options, none chosen"
-        if _contradicted(gold, answer, span):
-            return "INCORRECT", 3, "gold present but offered beside a contradicting alternative"
-        if _lists_numbers(gold, answer_text):
-            return "INCORRECT", 3, "gold present but only in a list of numbers, none chosen"
-        if _first_claim(gold, answer, question, span):
-            return "INCORRECT", 3, "gold present but the answer first commits to something else"
-        if lenient or hedged:
-            return "CORRECT", 4, "gold present " + ("(surname or typo match)" if lenient else "with a hedge")
-        return "CORRECT", 5, "gold present"
+        return _matched_grade(gold, gold_text, answer_text, masked, question, span, lenient or hedged, lenient)
+    if rejected:
+        return "INCORRECT", 3, "gold named only to be rejected (not X, rather than X, instead of X)"
     if hedged:
         return "NOT_ATTEMPTED", 1, "refuses or hedges without the gold"
-    recall = _recall(gold, answer)
+    recall = _recall(gold, masked)
+    if _find(gold, answer, fuzzy=gold.person) is not None or _surname_asked(gold, answer, question):
+        return "INCORRECT", 2, f"gold words found only in text copied from the question (token recall {recall:.2f})"
     return "INCORRECT", 2, f"gold not found (token recall {recall:.2f})"
+
+
+def _matched_grade(
+    gold: _Gold,
+    gold_text: str,
+    answer_text: str,
+    answer: list[_Tok],
+    question: str,
+    span: tuple[int, int],
+    softened: bool,
+    lenient: bool,
+) -> tuple[SimpleQAGrade, int, str]:
+    """The grade of an answer that holds the gold at ``span``: rules 4 and 8, else CORRECT."""
+    declared = [_tokens(m.group("declared")) for m in _DECLARED.finditer(_fold(answer_text))]
+    declared = [d for d in declared if _states_answer(gold, d)]
+    if declared and not any(_holds(gold, gold_text, d) for d in declared):
+        return "INCORRECT", 3, "gold present but the stated answer is something else"
+    if not declared and len(_OPTION_LINE.findall(answer_text)) >= 2:
+        return "INCORRECT", 3, "gold only among listed options, none chosen"
+    if _contradicted(gold, answer, span):
+        return "INCORRECT", 3, "gold present but offered beside a contradicting alternative"
+    if _lists_numbers(gold, answer_text):
+        return "INCORRECT", 3, "gold present but only in a list of numbers, none chosen"
+    if _first_claim(gold, unclaimed(answer), question, span):
+        return "INCORRECT", 3, "gold present but the answer first commits to something else"
+    if softened:
+        return "CORRECT", 4, "gold present " + ("(surname or typo match)" if lenient else "with a hedge")
+    return "CORRECT", 5, "gold present"
+
+
+def _surname_asked(gold: _Gold, answer: list[_Tok], question: str) -> bool:
+    """A person gold's surname in the answer that the question already names (rule 10)."""
+    return gold.person and gold.tokens[-1] in normalise(question) and any(t.norm == gold.tokens[-1] for t in answer)
+
+
+def _choice_grade(choice: Choice, answer: list[_Tok], hedged: bool) -> tuple[SimpleQAGrade, int, str] | None:
+    """The grade of an answer to a choice question (rule 15); None: a yes/no answer with neither word,
+    graded by the other rules."""
+    verdict = chosen(choice, answer)
+    options = "yes or no" if choice.yes_no else "the question's options"
+    if verdict is True:
+        return "CORRECT", 4 if hedged else 5, f"chooses the gold of {options}" + (" with a hedge" if hedged else "")
+    if verdict is False:
+        return "INCORRECT", 2, f"chooses another of {options}, not the gold"
+    if choice.yes_no:
+        return None
+    if _find(choice.gold, answer, fuzzy=False) is not None:
+        return "INCORRECT", 3, "names the question's options without choosing one (gold words copied from the question)"
+    if hedged:
+        return "NOT_ATTEMPTED", 1, "refuses or hedges without choosing an option"
+    return "INCORRECT", 2, "chooses none of the question's options"
 
 
 class RulesJudge:
@@ -204,3 +270,18 @@ class RulesJudge:
             label, quality, reason = grade_answer(request.gold, request.answer, request.question)
             grades.append(Grade(label, quality, self.name, RUBRIC, reason))
         return grades
+
+
+@dataclass
+class RulesJudgeConfig:
+    """``judge=rules``: deterministic answer matching, offline; no settings."""
+
+    name: str = "rules"
+
+
+JUDGE = JudgeSpec(
+    name="rules",
+    summary="deterministic, offline answer matching (the module docstring's rules)",
+    schema=RulesJudgeConfig,
+    build=lambda settings: RulesJudge(),
+)
