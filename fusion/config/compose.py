@@ -18,7 +18,6 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from fusion.config.judges import check_judge
-from fusion.config.overrides import name_plugin
 from fusion.config.schema import OBJECTIVES, JobConfig, ModelConfig, register_schema
 from fusion.config.targets import TARGETS
 from fusion.errors import ConfigError
@@ -59,6 +58,16 @@ def _count(key: str, value: int, minimum: int, maximum: int | None = None, alter
 def _fraction(key: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:  # NaN fails too
         _fail(key, f"must be in [0, 1] (got {value})")
+
+
+def name_plugin(cfg: DictConfig | JobConfig) -> None:
+    """A plug-in's spec names its method: ``steering.plugin=X`` alone sets ``steering.mode`` to that
+    name, in the composed config too, so the logged config, the tags and the run's name agree."""
+    from fusion.methods import plugin_method
+
+    plugin = cfg.steering.plugin if isinstance(cfg, JobConfig) else OmegaConf.select(cfg, "steering.plugin")
+    if plugin:
+        cfg.steering.mode = plugin_method(str(plugin)).spec.name
 
 
 def validate(cfg: DictConfig | JobConfig) -> JobConfig:

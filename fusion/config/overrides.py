@@ -86,16 +86,6 @@ def check_overrides(overrides: list[str]) -> None:
                 node = node[part]
 
 
-def name_plugin(cfg: DictConfig | JobConfig) -> None:
-    """A plug-in's spec names its method: ``steering.plugin=X`` alone sets ``steering.mode`` to that
-    name, in the composed config too, so the logged config, the tags and the run's name agree."""
-    from fusion.methods import plugin_method
-
-    plugin = cfg.steering.plugin if isinstance(cfg, JobConfig) else OmegaConf.select(cfg, "steering.plugin")
-    if plugin:
-        cfg.steering.mode = plugin_method(str(plugin)).spec.name
-
-
 def _check_plugin_mode(parsed: list[Any]) -> None:
     """``steering.mode`` given beside ``steering.plugin`` must be the plug-in's own name."""
     from fusion.methods import plugin_method
