@@ -229,3 +229,14 @@ def test_a_set_from_outside_the_package(tmp_path, monkeypatch):
     one_line_error(data_of("data.name=trivia", "data.plugin=trivia_set:GONE"), "cannot import it")
     find.cache_clear()
     sys.modules.pop("trivia_set", None)
+
+
+def test_the_question_sets_are_torch_free():
+    import subprocess
+
+    from tests.helpers import PROJECT_ROOT
+
+    modules = ["fusion.data", *(f"fusion.data.{n}" for n in builtin_names())]
+    code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\nprint('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code, *modules], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr[-2000:]
