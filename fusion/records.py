@@ -11,12 +11,17 @@ SIMPLEQA_GRADES: tuple[SimpleQAGrade, ...] = ("CORRECT", "INCORRECT", "NOT_ATTEM
 
 @dataclass(frozen=True)
 class Prompt:
-    """One SimpleQA item. `index` is its row in the original SimpleQA file (0-based)."""
+    """One question of a question set (fusion.data). ``index`` is its row in the set's source, 0-based:
+    for SimpleQA and paper260 the row of the original SimpleQA file, what pairing, hand labels and
+    reports key on. ``qid`` is the set's stable string id (``halueval:17``, or a user file's id
+    column); ``passage`` the set's supporting text, where it has one (HaluEval's knowledge)."""
 
     index: int
     question: str
     gold: str
     topic: str = ""
+    qid: str = ""
+    passage: str | None = None
 
 
 @dataclass(frozen=True)

