@@ -61,6 +61,9 @@ class LabelledItem:
     gold: str
     answer: str
     strict: Strict
+    # the readings' SimpleQA verdict (CORRECT, INCORRECT, NOT_ATTEMPTED), BORDERLINE where a labeller
+    # could not decide or two disagree: the report's SimpleQA metrics adjudicate the judge's grade with it
+    verdict: str
     split: str  # calibration | heldout
     kinds: tuple[str, ...]  # of KINDS: every kind of group the text occurred in
     model: str
@@ -110,6 +113,7 @@ def load(folder: Path | str) -> list[LabelledItem]:
         if item_id not in readings:
             continue  # not labelled (yet)
         labels = {strict_of(r["verdict"], r["language"]) for r in readings[item_id]}
+        verdicts = {str(r["verdict"]) for r in readings[item_id]}
         key = keys[item_id]
         out.append(
             LabelledItem(
@@ -118,6 +122,7 @@ def load(folder: Path | str) -> list[LabelledItem]:
                 gold=item["gold"],
                 answer=item["answer"],
                 strict=labels.pop() if len(labels) == 1 else "borderline",
+                verdict=verdicts.pop() if len(verdicts) == 1 else "BORDERLINE",
                 split=key["split"],
                 # the kinds of answer the item was drawn as (places joined later are not sampled)
                 kinds=tuple(k for k in KINDS if any(kind_of(s) == k for s in key["sources"] if not s.get("joined"))),

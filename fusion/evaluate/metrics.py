@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fusion.evaluate.outcomes import PromptOutcome
@@ -35,6 +36,36 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
     metrics["failed_trials"] = float(sum(r.get("failed_trials", 0) for r in rows))
     metrics["n_prompts"] = float(len(rows))
     return metrics
+
+
+@dataclass(frozen=True)
+class SimpleQAMetrics:
+    """SimpleQA's own metrics of a set of graded answers, as its paper reports them (Wei et al. 2024,
+    "Measuring short-form factuality in large language models"): the shares of all questions graded
+    CORRECT, INCORRECT and NOT_ATTEMPTED; ``attempted``, the share answered at all (correct +
+    incorrect); ``correct_given_attempted``, correct / attempted; and ``f1``, the harmonic mean of
+    correct and correct given attempted. Each is a field, so a group's mean over replicates is the
+    mean of each (a mean of F1s, not the F1 of means)."""
+
+    correct: float
+    incorrect: float
+    not_attempted: float
+    attempted: float
+    correct_given_attempted: float
+    f1: float
+
+    @classmethod
+    def of(cls, grades: Sequence[str]) -> SimpleQAMetrics:
+        """The metrics of these SimpleQA grades; 0 where nothing was attempted (as SimpleQA's own code)."""
+        n = len(grades) or 1
+        correct, incorrect = grades.count("CORRECT") / n, grades.count("INCORRECT") / n
+        attempted = correct + incorrect
+        given = correct / attempted if attempted else 0.0
+        f1 = 2 * correct * given / (correct + given) if correct + given else 0.0
+        return cls(correct, incorrect, grades.count("NOT_ATTEMPTED") / n, attempted, given, f1)
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
 
 
 # summary keys that count things (whole numbers), and the one that is a duration

@@ -27,10 +27,10 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fusion.evaluate.hand_labels import LabelledItem, Strict, load, split_of
 from fusion.evaluate.scoring import correct_fluent
@@ -41,16 +41,30 @@ HAND = "hand_strict"
 # the stratum of items exported for adjudication
 ADJUDICATION = "adjudication"
 FIELDS = {"": "answer", "baseline_": "baseline_answer", "control_": "control_answer"}
+# an answer: (replicate id, SimpleQA index, answer field)
+AnswerKey = tuple[str, int, str]
+T = TypeVar("T")
 
 
-def label_index(items: Sequence[LabelledItem]) -> dict[tuple[str, int, str], Strict]:
-    """(replicate id, SimpleQA index, answer field) -> the hand label of that answer."""
-    index: dict[tuple[str, int, str], Strict] = {}
+def _by_answer(items: Sequence[LabelledItem], value: Callable[[LabelledItem], T], mixed: T) -> dict[AnswerKey, T]:
+    """(replicate id, SimpleQA index, answer field) -> ``value`` of the item of that answer; ``mixed``
+    where two items of one answer differ."""
+    index: dict[AnswerKey, T] = {}
     for item in items:
         for source in item.sources:
             key = (str(source["replicate"]), int(source.get("index", item.index)), str(source["field"]))
-            index[key] = item.strict if index.get(key, item.strict) == item.strict else "borderline"
+            index[key] = value(item) if index.get(key, value(item)) == value(item) else mixed
     return index
+
+
+def label_index(items: Sequence[LabelledItem]) -> dict[AnswerKey, Strict]:
+    """(replicate id, SimpleQA index, answer field) -> the hand label of that answer."""
+    return _by_answer(items, lambda item: item.strict, "borderline")
+
+
+def verdict_index(items: Sequence[LabelledItem]) -> dict[AnswerKey, str]:
+    """(replicate id, SimpleQA index, answer field) -> the hand label's SimpleQA verdict of that answer."""
+    return _by_answer(items, lambda item: item.verdict, "BORDERLINE")
 
 
 def judged_strict(row: dict[str, Any], prefix: str) -> bool:
@@ -87,7 +101,7 @@ NONE = Adjudicated(0, 0, 0, 0, 0)
 
 
 def adjudicate(
-    reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]
+    reps: Sequence[Replicate], index: dict[AnswerKey, Strict]
 ) -> tuple[list[Replicate], dict[str, Adjudicated]]:
     """The replicates with each labelled answer's hand label in the row (``{prefix}hand_strict``),
     and, per replicate id, the count of the judge's positives by label (:func:`tally`)."""
@@ -105,7 +119,7 @@ def adjudicate(
     return out, tally(reps, index)
 
 
-def tally(reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]) -> dict[str, Adjudicated]:
+def tally(reps: Sequence[Replicate], index: dict[AnswerKey, Strict]) -> dict[str, Adjudicated]:
     """Per replicate id, its own answers the judge calls strictly correct, by hand label: from
     ``index``, else the label the row already carries (none: unread)."""
     counts = {}
@@ -132,7 +146,21 @@ def adjudicated_strict(row: dict[str, Any], prefix: str = "") -> bool:
     return judged_strict(row, prefix) and row.get(f"{prefix}{HAND}", "true") == "true"
 
 
-def pending(reps: Sequence[Replicate], index: dict[tuple[str, int, str], Strict]) -> list[dict[str, Any]]:
+def adjudicated_grade(row: dict[str, Any], prefix: str = "", verdict: str | None = None) -> str:
+    """The SimpleQA grade the report's SimpleQA metrics use: the judge's, except on the answers whose
+    strict verdict is adjudicated (:func:`adjudicated_strict`: a strict positive a person read), which
+    take the person's ``verdict``: CORRECT and NOT_ATTEMPTED as labelled, INCORRECT and BORDERLINE (not
+    decided, or labellers disagreeing: an attempt nobody confirmed) as INCORRECT. SimpleQA grades
+    correctness only, so a CORRECT label holds even where the language was babble. A label without
+    ``verdict`` (an answers file that carries only its strict label) gives CORRECT if ``true``, else INCORRECT."""
+    label = row.get(f"{prefix}{HAND}")
+    if label is None or not judged_strict(row, prefix):
+        return str(row[f"{prefix}simpleqa"])
+    verdict = verdict or ("CORRECT" if label == "true" else "INCORRECT")
+    return verdict if verdict in ("CORRECT", "NOT_ATTEMPTED") else "INCORRECT"
+
+
+def pending(reps: Sequence[Replicate], index: dict[AnswerKey, Strict]) -> list[dict[str, Any]]:
     """The judge's strict positives that carry no hand label, one entry per distinct answer text of
     a question (with every place it occurs)."""
     texts: dict[tuple[str, str], dict[str, Any]] = {}

@@ -20,7 +20,7 @@ from typing import Any
 from fusion.errors import SetupError
 from fusion.evaluate.hand_labels import load as load_labels
 from fusion.evaluate.judges.factory import judge_from
-from fusion.report.adjudication import adjudicate, label_index, tally
+from fusion.report.adjudication import adjudicate, label_index, tally, verdict_index
 from fusion.report.comparison import PairedComparison
 from fusion.report.groups import summarise
 from fusion.report.hand import hand_label_sections, unread_positives
@@ -28,7 +28,7 @@ from fusion.report.pairs import paired
 from fusion.report.plots import report_plots
 from fusion.report.replication import Study, replication_report
 from fusion.report.summary import Summary
-from fusion.report.text import markdown, paired_markdown
+from fusion.report.text import markdown, paired_markdown, simpleqa_markdown
 from fusion.tracking.answers import Replicate, read_answers, regrade, write_answers
 
 
@@ -107,14 +107,14 @@ def build(options: ReportOptions) -> Report:
     if options.labels is not None:
         items = load_labels(options.labels)
         reps, counts = adjudicate(reps, label_index(items))
-        summary = summarise(reps)
+        summary = summarise(reps, verdict_index(items))
         hand = hand_label_sections(summary, reps, items, counts)
     else:
         summary = summarise(reps)
         counts = tally(reps, {})
     pairs = paired(summary, options.resamples, options.bootstrap_seed)
     options.out.mkdir(parents=True, exist_ok=True)
-    table = markdown(summary)
+    table = markdown(summary) + "\n\n## SimpleQA's metrics\n\n" + simpleqa_markdown(summary)
     if pairs:  # a single group (or groups on disjoint prompts) keeps the report as it was
         table += "\n\n## Paired statistics\n\n" + paired_markdown(pairs)
     # one report file name per folder: REPORT.md (which holds the table) for the replication

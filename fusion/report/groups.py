@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 from fusion.errors import SetupError
-from fusion.evaluate.metrics import summary_metrics
+from fusion.evaluate.metrics import SimpleQAMetrics, summary_metrics
 from fusion.methods import spec_of_run
-from fusion.report.adjudication import HAND, adjudicated_strict
+from fusion.report.adjudication import FIELDS, HAND, AnswerKey, adjudicated_grade, adjudicated_strict
 from fusion.report.labels import Labeller, fixed_of, model_of, objective_of, steering_variant
 from fusion.report.stats import Observation
 from fusion.report.summary import METRICS, GroupSummary, Metrics, PromptKey, ReplicateSummary, Summary
@@ -37,6 +38,22 @@ def replicate_metrics(rep: Replicate) -> dict[str, float]:
     return metrics
 
 
+def replicate_simpleqa(rep: Replicate, verdicts: Mapping[AnswerKey, str]) -> SimpleQAMetrics:
+    """SimpleQA's metrics of a replicate's own answers, on the judge's grades adjudicated by the hand
+    labels in its rows and their ``verdicts`` (:func:`~fusion.report.adjudication.adjudicated_grade`)."""
+    return SimpleQAMetrics.of(
+        [adjudicated_grade(row, "", verdicts.get((rep.id, int(row["index"]), FIELDS[""]))) for row in rep.rows]
+    )
+
+
+def _over_replicates(values: Sequence[SimpleQAMetrics]) -> tuple[SimpleQAMetrics, SimpleQAMetrics]:
+    """Each SimpleQA metric's mean and sd (0.0 for one replicate) over replicates."""
+    columns = {f.name: [getattr(v, f.name) for v in values] for f in fields(SimpleQAMetrics)}
+    mean = SimpleQAMetrics(**{k: statistics.fmean(v) for k, v in columns.items()})
+    sd = SimpleQAMetrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in columns.items()})
+    return mean, sd
+
+
 def prompt_observations(rows: list[dict[str, Any]], threshold: float, dataset: str) -> dict[PromptKey, Observation]:
     """A replicate's ``(accuracy 0/1, composite, correct and fluent 0/1)`` per prompt, keyed by
     (data set, SimpleQA index): the index alone names different questions in different data sets."""
@@ -50,11 +67,12 @@ def prompt_observations(rows: list[dict[str, Any]], threshold: float, dataset: s
     }
 
 
-def summarise(reps: list[Replicate]) -> Summary:
+def summarise(reps: list[Replicate], verdicts: Mapping[AnswerKey, str] | None = None) -> Summary:
     """Per model, mode (and trial budget, target, kind of steering and objective): metrics as mean
     and sd over replicates (search seeds), each replicate being one run or the merged shards of one
     job. Where the runs hold several models, each model's groups are labelled ``model/label`` and
-    only compared with each other; every group keeps its ``model`` and its ``local`` label."""
+    only compared with each other; every group keeps its ``model`` and its ``local`` label.
+    ``verdicts``: the hand labels' SimpleQA verdicts (:func:`fusion.report.adjudication.verdict_index`)."""
     models = sorted({model_of(r) for r in reps})
     out: Summary = {}
     for model in models:
@@ -67,11 +85,13 @@ def summarise(reps: list[Replicate]) -> Summary:
             grouped[label].append(rep)
         for local in sorted(grouped, key=order.__getitem__):
             label = f"{model}/{local}" if len(models) > 1 else local
-            out[label] = _group(label, local, model, grouped[local])
+            out[label] = _group(label, local, model, grouped[local], verdicts or {})
     return out
 
 
-def _group(label: str, local: str, model: str, reps: Sequence[Replicate]) -> GroupSummary:
+def _group(
+    label: str, local: str, model: str, reps: Sequence[Replicate], verdicts: Mapping[AnswerKey, str]
+) -> GroupSummary:
     """One group's record from its replicates."""
     first = reps[0]
     spec = spec_of_run(first.tags)
@@ -98,7 +118,8 @@ def _group(label: str, local: str, model: str, reps: Sequence[Replicate]) -> Gro
             observations[prompt_key].append(observation)
         for p in rep.rows:
             answers[(dataset, int(p["index"]))].append(p["answer"])
-        replicates.append(_replicate(rep, seed, metrics))
+        replicates.append(_replicate(rep, seed, metrics, replicate_simpleqa(rep, verdicts)))
+    simpleqa, simpleqa_sd = _over_replicates([r.simpleqa for r in replicates if r.simpleqa is not None])
     means = {k: [m[k] for m in per_replicate if k in m] for k in METRICS}
     return GroupSummary(
         label=label,
@@ -122,6 +143,8 @@ def _group(label: str, local: str, model: str, reps: Sequence[Replicate]) -> Gro
         n_prompts=int(per_replicate[0].get("n_prompts", 0)),
         mean=Metrics(**{k: statistics.fmean(v) if v else None for k, v in means.items()}),
         sd=Metrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in means.items()}),
+        simpleqa=simpleqa,
+        simpleqa_sd=simpleqa_sd,
         composites=[p["composite"] for rep in reps for p in rep.rows],
         strengths=[p["strengths"] for rep in reps for p in rep.rows],
         params=[p.get("params") or {} for rep in reps for p in rep.rows],
@@ -130,7 +153,7 @@ def _group(label: str, local: str, model: str, reps: Sequence[Replicate]) -> Gro
     )
 
 
-def _replicate(rep: Replicate, seed: int, metrics: dict[str, float]) -> ReplicateSummary:
+def _replicate(rep: Replicate, seed: int, metrics: dict[str, float], simpleqa: SimpleQAMetrics) -> ReplicateSummary:
     return ReplicateSummary(
         seed=seed,
         shards=len(rep.run_ids),
@@ -140,4 +163,5 @@ def _replicate(rep: Replicate, seed: int, metrics: dict[str, float]) -> Replicat
         n_prompts=metrics.get("n_prompts"),
         wall_seconds=metrics.get("wall_seconds"),
         failed_trials=metrics.get("failed_trials"),
+        simpleqa=simpleqa,
     )

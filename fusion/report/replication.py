@@ -20,7 +20,7 @@ from fusion.report.provenance import (
     wall_time,
 )
 from fusion.report.summary import Summary
-from fusion.report.text import agreement_table, markdown, paired_markdown, seed_spread, seed_table
+from fusion.report.text import agreement_table, markdown, paired_markdown, seed_spread, seed_table, simpleqa_markdown
 from fusion.report.verdicts import across_models, headline, verdicts
 from fusion.tracking.answers import Replicate
 
@@ -166,6 +166,10 @@ def _results(study: Study) -> list[str]:
         "Paper (Gemma-2-2B-IT, 5 trials, LLM judge): accuracy 3.5 / 16.2 / 25.4 % for baseline / full / segmented; "
         "SimpleQA CORRECT 0 / 9.2 / 13.1 %. Of the paper's 42 accurate full-mode answers, its own judge graded 20 "
         "at 2 or lower (docs/method.md).",
+        "",
+        "## SimpleQA's metrics",
+        "",
+        simpleqa_markdown(study.summary),
         "",
         "## Verdicts",
         "",

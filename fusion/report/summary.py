@@ -3,7 +3,8 @@ budget, target, kind of steering and objective of one model), built by
 :func:`fusion.report.groups.summarise` and read by every text, table and verdict of the report.
 
 ``report.json`` (``fusion report --json``) is :meth:`GroupSummary.to_dict` of each group: the same
-keys in the same order as before the records existed, so committed reports rebuild byte for byte.
+keys in the same order as before the records existed, so committed reports rebuild byte for byte;
+keys added since (SimpleQA's metrics) come last.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from fusion.evaluate.metrics import SimpleQAMetrics
 from fusion.methods import Role
 from fusion.report.stats import Observation
 
@@ -67,6 +69,8 @@ class ReplicateSummary:
     n_prompts: float | None
     wall_seconds: float | None
     failed_trials: float | None
+    # SimpleQA's metrics of its answers (:func:`fusion.report.groups.replicate_simpleqa`); None: not computed
+    simpleqa: SimpleQAMetrics | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,7 +82,13 @@ class ReplicateSummary:
             "n_prompts": self.n_prompts,
             "wall_seconds": self.wall_seconds,
             "failed_trials": self.failed_trials,
+            # after the keys that came before it, so older keys keep their order
+            "simpleqa_metrics": _simpleqa_dict(self.simpleqa),
         }
+
+
+def _simpleqa_dict(metrics: SimpleQAMetrics | None) -> dict[str, float] | None:
+    return None if metrics is None else metrics.to_dict()
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,10 @@ class GroupSummary:
     n_prompts: int
     mean: Metrics
     sd: Metrics  # 0.0 where a group has one replicate
+    # SimpleQA's metrics, mean and sd over replicates (the judge's grade, adjudicated by hand labels
+    # where they exist: fusion.report.adjudication.adjudicated_grade); None: not computed
+    simpleqa: SimpleQAMetrics | None = None
+    simpleqa_sd: SimpleQAMetrics | None = None
     # the import path of a plug-in method (tag fusion.plugin; "" for a built-in): the plots find its
     # layer_weights by it; not in report.json, whose committed files predate it
     plugin: str = ""
@@ -151,6 +165,8 @@ class GroupSummary:
             **numbers,
             "model": self.model,
             "local": self.local,
+            "simpleqa_metrics": _simpleqa_dict(self.simpleqa),
+            "simpleqa_metrics_sd": _simpleqa_dict(self.simpleqa_sd),
         }
 
     def plot_entry(self) -> dict[str, Any]:

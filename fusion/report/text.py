@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fusion.report.comparison import PairedComparison
 from fusion.report.stats import p_value, signed
-from fusion.report.summary import GroupSummary, Summary
+from fusion.report.summary import GroupSummary, Summary, per_model
 
 
 def pct(v: float | None, sd: float | None = 0.0) -> str:
@@ -62,6 +62,44 @@ def _row(label: str, g: GroupSummary) -> str:
         f"| {num(m.composite_mean, sd.composite_mean)} "
         f"| {num(m.composite_median)} | {num(m.composite_std)} | {num(m.overlap_mean, sd.overlap_mean)} "
         f"| {grades} | {control} |"
+    )
+
+
+SIMPLEQA_LEGEND = (
+    "SimpleQA's own metrics, as its paper reports them (Wei et al. 2024), of each group's answers, on the judge's "
+    "SimpleQA grade adjudicated by the hand labels where they exist: a strict positive a person read takes the "
+    "person's verdict (CORRECT or NOT_ATTEMPTED as labelled; INCORRECT or borderline as incorrect), so these shares "
+    "can differ from the judge's column above. Correct, incorrect and not attempted are shares of all questions; "
+    "attempted = correct + incorrect; correct given attempted = correct / attempted; F1 is the harmonic mean of "
+    "correct and correct given attempted. Means over search seeds, ± their sd. Unlike the strict metric they do not "
+    "ask whether an answer is fluent: a degenerate answer graded correct counts as correct."
+)
+
+
+def simpleqa_markdown(summary: Summary) -> str:
+    """SimpleQA's metrics, one table per model (headed by its name where the report holds several), and their legend."""
+    models = per_model(summary)
+    lines = []
+    for model, groups in models.items():
+        lines += [f"**{model}**", ""] if len(models) > 1 else []
+        lines += [
+            "| mode | seeds | prompts | correct | incorrect | not attempted | attempted | correct given attempted | F1 |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *(_simpleqa_row(g) for g in groups.values()),
+            "",
+        ]
+    return "\n".join([*lines, SIMPLEQA_LEGEND])
+
+
+def _simpleqa_row(g: GroupSummary) -> str:
+    m, sd = g.simpleqa, g.simpleqa_sd
+    if m is None or sd is None:
+        return f"| {g.local} | {len(g.replicates)} | {g.n_prompts} |" + " n/a |" * 6
+    shares = ("correct", "incorrect", "not_attempted", "attempted", "correct_given_attempted")
+    return (
+        f"| {g.local} | {len(g.replicates)} | {g.n_prompts} | "
+        + " | ".join(pct(getattr(m, k), getattr(sd, k)) for k in shares)
+        + f" | {num(m.f1, sd.f1)} |"
     )
 
 

@@ -93,7 +93,12 @@ def test_replication_groups_budgets_averages_seeds_and_writes_report_md(tmp_path
                 statistics.fmean(r.data.metrics[key] for r in mine), abs=5e-5
             ), key
         assert numbers[label]["n_prompts"] == 1
+        # SimpleQA's metrics: no hand labels, so the judge's grades as the runs logged them
+        simpleqa = numbers[label]["simpleqa_metrics"]
+        assert simpleqa["correct"] == pytest.approx(numbers[label]["simpleqa_correct"])
+        assert simpleqa["attempted"] == pytest.approx(1 - numbers[label]["simpleqa_not_attempted"])
     text = (tmp_path / "report" / "REPORT.md").read_text()
+    assert "## SimpleQA's metrics" in text and "correct given attempted | F1 |" in text
     assert "`make replication`" in text and "oracle results" in text and "Wall time: 1.0 min" in text
     assert "| full@2 | 2 | 2 | 1 |" in text and "Judge: rules" in text
     assert "Prompts: the first 1 of the paper's 260" in text

@@ -11,17 +11,20 @@ from dataclasses import replace
 
 from fusion.evaluate.hand_labels import LabelledItem, agree, load, split_of, strict_of
 from fusion.evaluate.judges.rules import RulesJudge
+from fusion.evaluate.metrics import SimpleQAMetrics
 from fusion.report.adjudication import (
     HAND,
     adjudicate,
+    adjudicated_grade,
     adjudicated_strict,
     already_read,
     attach,
     export,
     label_index,
     pending,
+    verdict_index,
 )
-from fusion.report.groups import replicate_metrics
+from fusion.report.groups import replicate_metrics, replicate_simpleqa
 from fusion.report.hand import judged_items
 from fusion.tracking.answers import read_answers, regrade
 from tests.helpers import PROJECT_ROOT
@@ -85,6 +88,11 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     assert sum(adjudicated_strict(r) for r in rows) == 1 and sum(HAND in r for r in rows) == 2
     metrics = replicate_metrics(adjudicated[1])
     assert metrics["judge_correct_fluent"] == 2 / 8 and metrics["correct_fluent"] == 1 / 8
+    # SimpleQA's metrics take the person's verdict: the rejected positive becomes INCORRECT
+    judge = SimpleQAMetrics.of([r["simpleqa"] for r in rows])
+    simpleqa = replicate_simpleqa(adjudicated[1], verdict_index(items))
+    assert simpleqa.correct == judge.correct - 1 / 8 and simpleqa.incorrect == judge.incorrect + 1 / 8
+    assert simpleqa.not_attempted == judge.not_attempted
     # the judge against the labels on these two items: precision 1/2, recall 1
     judged = judged_items(items, adjudicated)
     result = agree(items, judged)
@@ -132,6 +140,9 @@ def test_two_labellers_who_disagree_make_an_item_borderline(tmp_path):
     (item,) = load(folder)
     assert item.strict == "borderline" and item.labellers == 2 and item.kinds == ("searched",)
     assert label_index([item]) == {("r", 3, "answer"): "borderline"}
+    # both read it as correct: its SimpleQA verdict stands, whatever they said of its language
+    assert item.verdict == "CORRECT" and verdict_index([item]) == {("r", 3, "answer"): "CORRECT"}
+    assert verdict_index([item, replace(item, verdict="INCORRECT")]) == {("r", 3, "answer"): "BORDERLINE"}
     assert strict_of("CORRECT", "FLUENT") == "true" and strict_of("BORDERLINE", "BABBLE") == "false"
 
 
@@ -167,3 +178,18 @@ def test_the_adjudicate_command_exports_a_batch_and_names_the_command_that_label
         f"label them with: fusion label {batch}",
     ]
     assert len(batch.read_text().splitlines()) == 2
+
+
+def test_a_read_positive_takes_the_persons_simpleqa_verdict():
+    """Only an answer the judge calls strictly correct is adjudicated, as for the strict metric; its
+    grade becomes the label's verdict, a borderline one counts as an attempt nobody confirmed."""
+    positive = {"simpleqa": "CORRECT", "answer": "Paris is the capital of France.", HAND: "false"}
+    assert adjudicated_grade(positive, "", "NOT_ATTEMPTED") == "NOT_ATTEMPTED"
+    assert adjudicated_grade(positive, "", "INCORRECT") == adjudicated_grade(positive, "", "BORDERLINE") == "INCORRECT"
+    assert adjudicated_grade(positive, "", "CORRECT") == "CORRECT"  # babble by the label: correct all the same
+    # an answers file that carries only the strict label: true stays correct, anything else is incorrect
+    assert adjudicated_grade(positive) == "INCORRECT" and adjudicated_grade({**positive, HAND: "true"}) == "CORRECT"
+    assert adjudicated_grade({k: v for k, v in positive.items() if k != HAND}, "", "INCORRECT") == "CORRECT"
+    # a label adds no positive the judge missed
+    negative = {"simpleqa": "NOT_ATTEMPTED", "answer": "I do not know."}
+    assert adjudicated_grade({**negative, HAND: "true"}, "", "CORRECT") == "NOT_ATTEMPTED"

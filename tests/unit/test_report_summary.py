@@ -12,7 +12,7 @@ from dataclasses import replace
 from fusion.commands.report import main as report
 from fusion.evaluate.hand_labels import load
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.report.adjudication import HAND, adjudicate, label_index, pending, tally
+from fusion.report.adjudication import HAND, adjudicate, label_index, pending, tally, verdict_index
 from fusion.report.groups import summarise
 from fusion.report.hand import unread_positives
 from fusion.report.summary import GroupSummary, ReplicateSummary
@@ -26,8 +26,9 @@ SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
 
 def test_the_typed_summary_of_a_committed_study_is_its_report_json():
     """report.json is each group's to_dict: the same keys in the same order, the same numbers."""
-    reps, _ = adjudicate(read_answers(STUDY / "answers.jsonl.gz"), label_index(load(LABELS)))
-    summary = summarise(reps)
+    items = load(LABELS)
+    reps, _ = adjudicate(read_answers(STUDY / "answers.jsonl.gz"), label_index(items))
+    summary = summarise(reps, verdict_index(items))
     committed = json.loads((STUDY / "report.json").read_text())
     committed.pop("paired")
     assert list(summary) == list(committed)
@@ -72,6 +73,7 @@ def test_a_report_without_hand_labels_says_which_strict_rates_are_upper_bounds(t
     monkeypatch.chdir(tmp_path)  # no --out: the report is written under the current folder
     assert report(["--answers", str(answers), "--replication", "--resamples", "200"]) == 0
     text = (tmp_path / "reports" / "latest" / "REPORT.md").read_text()
+    assert "## SimpleQA's metrics\n\n| mode | seeds | prompts | correct |" in text  # beside the strict table
     section = text.split("## Strict positives no person has read\n")[1].split("\n## ")[0]
     assert (
         "- full[fluent]: 2 of its 2 strict positives not read by a person; its strict rate, 25.0 %, is an upper bound"
@@ -104,3 +106,19 @@ def test_an_answers_file_of_an_adjudicated_report_carries_its_labels():
     bare = [replace(r, rows=[{k: v for k, v in row.items() if not k.endswith(HAND)} for row in r.rows]) for r in reps]
     section = unread_positives(summarise(bare), tally(bare, {}))
     assert "- full: 1 of its 1 strict positive not read by a person; its strict rate, 2.5 %" in section
+
+
+def test_fusion_report_prints_simpleqas_metrics_and_adds_them_last_to_its_json(tmp_path, capsys):
+    assert report(["--answers", str(SAMPLE), "--out", str(tmp_path), "--resamples", "200"]) == 0
+    table = capsys.readouterr().out.split("## SimpleQA's metrics\n\n")[1]
+    summary = summarise(read_answers(SAMPLE))
+    fluent = summary["full[fluent]"].simpleqa
+    assert (
+        fluent is not None and fluent.correct == summary["full[fluent]"].mean.simpleqa_correct
+    )  # no labels: the judge's
+    row = next(line for line in table.splitlines() if line.startswith("| full[fluent] |"))
+    assert row.split(" | ")[3:5] == [f"{100 * fluent.correct:.1f} %", f"{100 * fluent.incorrect:.1f} %"]
+    assert report(["--answers", str(SAMPLE), "--out", str(tmp_path), "--resamples", "200", "--json"]) == 0
+    group = json.loads(capsys.readouterr().out)["full[fluent]"]
+    assert list(group)[-4:] == ["model", "local", "simpleqa_metrics", "simpleqa_metrics_sd"]
+    assert group["simpleqa_metrics"] == fluent.to_dict() and list(group["replicates"][0])[-1] == "simpleqa_metrics"
