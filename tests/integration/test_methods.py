@@ -153,7 +153,7 @@ def test_the_study_command_runs_all_seven_groups_and_writes_the_report(tmp_path,
     """``fusion study`` on 5 questions, end to end on the real default model: the plan and its
     time estimate first, every group, then REPORT.md with all seven groups and the verdicts; the
     same command again reads every job back instead of running it."""
-    from fusion.study import main as study
+    from fusion.commands.study import main as study
 
     overrides = [
         "data.limit=5",
