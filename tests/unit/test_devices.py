@@ -260,7 +260,7 @@ def test_the_random_weight_benchmark_needs_no_experiment_stack(tmp_path):
     """The GPU benchmark must run where only torch and transformers are installed."""
     out = tmp_path / "bench.json"
     script = (
-        "import sys; from fusion.bench.cli import main; "
+        "import sys; from fusion.commands.bench import main; "
         f"main(['--random-weights', 'tiny', '--device', 'cpu', '--max-new-tokens', '6', '--json', r'{out}']); "
         "print('HEAVY', [m for m in ('hydra', 'omegaconf', 'mlflow', 'optuna') if m in sys.modules])"
     )

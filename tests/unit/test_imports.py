@@ -44,7 +44,7 @@ TORCH_FREE = [
     "fusion.report.runs",
     "fusion.report.groups",
     "fusion.report.plots",
-    "fusion.parity",
+    "fusion.bench.parity",
     "fusion.tracking.runs",
     "fusion.tracking.traces",
     "fusion.tracking.datasets",
