@@ -52,7 +52,7 @@ class Bench:
         self.stop = eos_ids(self.model, self.tok)
         runner = self.runner(cached=True, trials=5, batch_size=5, rows=5 * len(prompts))
         texts = [render(runner.job.prompts, self.tok, p) for p in prompts]
-        seconds, references = timed(lambda: runner.references(prompts, texts))
+        seconds, references = timed(lambda: runner.answerer.references(prompts, texts))
         self.reference_s_per_prompt = seconds / len(prompts)
         self.prompts, self.texts = list(prompts)[:searched], texts[:searched]
         self.targets = [targets for _, targets in references][:searched]

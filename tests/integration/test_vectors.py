@@ -61,7 +61,18 @@ def test_three_prompts_replay_to_the_same_answer_from_the_artifact_alone(finishe
 
 def test_the_command_line_replays_and_applies_a_steering_to_another_question(finished_run):
     uri, client, run = finished_run
-    args = [sys.executable, "-m", "fusion", "steer", "--run-id", run.info.run_id, "--prompt", "0", "--tracking-uri", uri]
+    args = [
+        sys.executable,
+        "-m",
+        "fusion",
+        "steer",
+        "--run-id",
+        run.info.run_id,
+        "--prompt",
+        "0",
+        "--tracking-uri",
+        uri,
+    ]
     same = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert same.returncode == 0 and "identical" in same.stderr, same.stderr[-2000:]
     other = subprocess.run(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.errors import ConfigError
 from fusion.commands.study import main
+from fusion.errors import ConfigError
 from fusion.job.study import GROUPS, JOB_OVERHEAD, SECONDS_PER_QUESTION, estimate, plan
 
 
