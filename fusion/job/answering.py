@@ -23,7 +23,8 @@ from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
 from fusion.evaluate.scoring import composite, token_overlap
-from fusion.model.generation import StopStrings, continuation_nll, encode, eos_ids, greedy
+from fusion.model.generation import StopStrings, encode, eos_ids, greedy
+from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.model.reference import reference_means

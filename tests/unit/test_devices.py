@@ -15,7 +15,8 @@ from fusion.config.schema import ModelConfig, QuantizationConfig
 from fusion.model import cpu_linear
 from fusion.model.cpu_linear import pack_linears
 from fusion.model.devices import DeviceError, input_device, resolve
-from fusion.model.generation import Encoded, continuation_nll, greedy
+from fusion.model.generation import Encoded, greedy
+from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import load_configured
 from fusion.model.random_models import random_model
 from fusion.model.reference import reference_means
