@@ -10,7 +10,7 @@ from fusion.job.runner import PromptRunner
 from fusion.methods.segments import segments_tag
 from fusion.records import Prompt
 from fusion.tracking.datasets import prompt_digest
-from fusion.tracking.runs import environment_tags
+from fusion.tracking.environment import environment_tags
 
 
 def run_tags(
