@@ -99,7 +99,7 @@ studies: setup ## browse a job's Optuna studies in optuna-dashboard (STUDY=path/
 	@$(PY) -c 'import optuna_dashboard' 2>/dev/null || { \
 	  echo "installing the optional extra 'studies' (optuna-dashboard)"; \
 	  $(PIP) install -c constraints.txt -e '.[studies]' $(QUIET); }
-	@storage=$$($(PY) -m fusion.tracking.studies "$(STUDY)"); \
+	@storage=$$($(PY) -m fusion studies "$(STUDY)"); \
 	echo "serving it on http://127.0.0.1:$(STUDIES_PORT) (Ctrl-C stops it; another port: STUDIES_PORT=8081)"; \
 	$(VENV)/bin/optuna-dashboard --host 127.0.0.1 --port $(STUDIES_PORT) "$$storage"
 
@@ -111,10 +111,10 @@ replication: setup ## the paper replication study -> experiments/paper_replicati
 	bash experiments/paper_replication/run.sh $(ARGS)
 
 bench: setup ## speed benchmark: prints ratios and writes bench.json (takes about 25 minutes on 2 cores)
-	$(PY) -m fusion.bench $(ARGS)
+	$(PY) -m fusion bench $(ARGS)
 
-bench-gpu: setup ## random-weight Gemma-2-2B on the GPU: python -m fusion.bench --random-weights gemma2_2b --device cuda
-	$(PY) -m fusion.bench --random-weights gemma2_2b --device cuda $(ARGS)
+bench-gpu: setup ## random-weight Gemma-2-2B on the GPU: fusion bench --random-weights gemma2_2b --device cuda
+	$(PY) -m fusion bench --random-weights gemma2_2b --device cuda $(ARGS)
 
 # the wheels scripts/gpu_check.sh installs on a GPU machine without network (carry .cache/gpu-wheels):
 # this project's transformers and bitsandbytes, for the Python of those machines (3.12, Linux x86-64)

@@ -23,6 +23,6 @@ timeout 150 python3 -m pytest -q -m gpu --noconftest -p no:cacheprovider tests/u
 tail -5 "$out/pytest-gpu.txt"
 # ARCHS / REPEATS / BENCH_TIMEOUT: a shorter check when device time is short
 for arch in ${ARCHS:-gemma2_2b smollm2_135m}; do
-  timeout "${BENCH_TIMEOUT:-400}" python3 -m fusion.bench --random-weights "$arch" --device cuda --repeats "${REPEATS:-2}" \
+  timeout "${BENCH_TIMEOUT:-400}" python3 -m fusion bench --random-weights "$arch" --device cuda --repeats "${REPEATS:-2}" \
     --json "$out/bench-$arch-cuda.json" 2>&1 | grep -v Warning | tee "$out/bench-$arch-cuda.txt"
 done

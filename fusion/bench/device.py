@@ -1,5 +1,4 @@
-"""The generation benchmark on random weights: ``python -m fusion.bench --random-weights gemma2_2b
---device cuda``.
+"""The generation benchmark on random weights: ``fusion bench --random-weights gemma2_2b --device cuda``.
 
 Needs only torch, transformers and this package (no Hydra, MLflow or Optuna import, no download),
 so it runs on a GPU machine without network. It measures the steering hooks' cost per decoding
@@ -59,30 +58,8 @@ def run_random_weights(
     model = random_model(architecture, device=dev, dtype=placement.dtype)
     if placement.linear == "onednn":  # as load_configured does
         pack_linears(model)
-    layers = model.model.layers
-    vocab = model.config.vocab_size
     rows_packed = packed_rows or default_batch_rows(dev)
-    prompts = rows_packed // TRIALS
-    generator = torch.Generator().manual_seed(0)
-    prompt_ids = torch.randint(2, vocab, (prompts, prompt_tokens), generator=generator)
-    # targets with the model's own scale: each prompt's layer outputs averaged over its tokens
-    with capture(layers) as outs:
-        model(input_ids=prompt_ids.to(dev), use_cache=False)
-    targets = torch.stack([o.float().mean(dim=1) for o in outs if o is not None], dim=1)  # [prompts, layers, d]
-    strengths = torch.rand(rows_packed, len(layers), generator=generator) * 0.2
-
-    def generate(first: int, count: int, steered: bool, cached: bool) -> list[list[int]]:
-        """The trials of prompts ``first .. first+count-1`` as one batch (no stop token)."""
-        ids = prompt_ids[first : first + count].repeat_interleave(TRIALS, dim=0)
-        prompt = Encoded(ids, torch.ones_like(ids))
-        kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, stop_ids=set(), use_cache=cached)
-        if not steered:
-            return greedy(model, prompt, **kwargs)
-        rows = slice(first * TRIALS, (first + count) * TRIALS)
-        row_targets = targets[first : first + count].repeat_interleave(TRIALS, dim=0)
-        with steering(layers, row_targets, strengths[rows], cached=cached) as session:
-            return greedy(model, prompt, session=session, **kwargs)
-
+    bench = _RandomBench(model, dev, rows_packed, prompt_tokens, max_new_tokens)
     r: dict[str, Any] = {
         "device": str(dev),
         "device_name": device_name(dev),
@@ -94,33 +71,86 @@ def run_random_weights(
         "max_new_tokens": max_new_tokens,
         "packed_rows": rows_packed,
     }
-    step = 1000 / max_new_tokens
-    exact_packed: tuple[float, Any] | None = None  # the packed size's steered exact run, reused below
-    for rows in sorted({5, 40, rows_packed}):
+    exact_packed = _step_times(r, bench, dev, repeats)
+    _packing(r, bench, dev, repeats, min(alone_prompts, bench.prompts), exact_packed)
+    return r
+
+
+class _RandomBench:
+    """Random prompts of ``prompt_tokens`` tokens, ``rows_packed // TRIALS`` of them, their targets
+    (each prompt's layer outputs averaged over its tokens: the model's own scale) and random strengths."""
+
+    def __init__(
+        self, model: Any, dev: torch.device, rows_packed: int, prompt_tokens: int, max_new_tokens: int
+    ) -> None:
+        self.model, self.rows_packed, self.max_new_tokens = model, rows_packed, max_new_tokens
+        self.layers = model.model.layers
+        self.prompts = rows_packed // TRIALS
+        generator = torch.Generator().manual_seed(0)
+        self.prompt_ids = torch.randint(2, model.config.vocab_size, (self.prompts, prompt_tokens), generator=generator)
+        with capture(self.layers) as outs:
+            model(input_ids=self.prompt_ids.to(dev), use_cache=False)
+        self.targets = torch.stack(
+            [o.float().mean(dim=1) for o in outs if o is not None], dim=1
+        )  # [prompts, layers, d]
+        self.strengths = torch.rand(rows_packed, len(self.layers), generator=generator) * 0.2
+
+    def generate(self, first: int, count: int, steered: bool, cached: bool) -> list[list[int]]:
+        """The trials of prompts ``first .. first+count-1`` as one batch (no stop token)."""
+        ids = self.prompt_ids[first : first + count].repeat_interleave(TRIALS, dim=0)
+        prompt = Encoded(ids, torch.ones_like(ids))
+        kwargs: dict[str, Any] = dict(max_new_tokens=self.max_new_tokens, stop_ids=set(), use_cache=cached)
+        if not steered:
+            return greedy(self.model, prompt, **kwargs)
+        rows = slice(first * TRIALS, (first + count) * TRIALS)
+        row_targets = self.targets[first : first + count].repeat_interleave(TRIALS, dim=0)
+        with steering(self.layers, row_targets, self.strengths[rows], cached=cached) as session:
+            return greedy(self.model, prompt, session=session, **kwargs)
+
+
+def _step_times(r: dict[str, Any], bench: _RandomBench, dev: torch.device, repeats: int) -> tuple[float, Any] | None:
+    """Exact-mode step times with and without hooks at 5, 40 and the packed rows; returns the packed
+    size's steered run (time, answers), which the packing comparison reuses."""
+    step = 1000 / bench.max_new_tokens
+    exact_packed: tuple[float, Any] | None = None
+    for rows in sorted({5, 40, bench.rows_packed}):
         count = rows // TRIALS
-        if count > prompts:
+        if count > bench.prompts:
             continue
-        plain, _ = _timed(dev, lambda: generate(0, count, False, False), repeats)
-        hooked, answers = _timed(dev, lambda: generate(0, count, True, False), repeats)
-        if rows == rows_packed:
+        plain, _ = _timed(dev, lambda: bench.generate(0, count, False, False), repeats)
+        hooked, answers = _timed(dev, lambda: bench.generate(0, count, True, False), repeats)
+        if rows == bench.rows_packed:
             exact_packed = hooked, answers
         r[f"unsteered_step_ms_{rows}_rows"] = plain * step
         r[f"step_ms_{rows}_rows"] = hooked * step
         r[f"throughput_steered_vs_unsteered_exact_{rows}_rows"] = plain / hooked
     r["throughput_steered_vs_unsteered_exact"] = r["throughput_steered_vs_unsteered_exact_5_rows"]
-    r["throughput_steered_vs_unsteered_exact_packed"] = r[f"throughput_steered_vs_unsteered_exact_{rows_packed}_rows"]
-    alone_count = min(alone_prompts, prompts)
+    packed_key = f"throughput_steered_vs_unsteered_exact_{bench.rows_packed}_rows"
+    r["throughput_steered_vs_unsteered_exact_packed"] = r[packed_key]
+    return exact_packed
+
+
+def _packing(
+    r: dict[str, Any],
+    bench: _RandomBench,
+    dev: torch.device,
+    repeats: int,
+    alone_count: int,
+    exact_packed: tuple[float, Any] | None,
+) -> None:
+    """Packed against one prompt per batch, cached and exact, and whether they give the same answers."""
+    prompts, rows_packed = bench.prompts, bench.rows_packed
     r["alone_prompts_timed"] = alone_count
     same_rows = compared_rows = 0
     for cached in (True, False):
         name = "cached" if cached else "exact"
-        generate(0, 1, True, cached)  # warms the one-prompt shapes; the loop below is timed once
+        bench.generate(0, 1, True, cached)  # warms the one-prompt shapes; the loop below is timed once
         alone_some_s, alone = _timed(
-            dev, lambda: [t for p in range(alone_count) for t in generate(p, 1, True, cached)], 1, False
+            dev, lambda: [t for p in range(alone_count) for t in bench.generate(p, 1, True, cached)], 1, False
         )
         alone_s = alone_some_s * prompts / alone_count
         if cached or exact_packed is None:
-            packed_s, packed = _timed(dev, lambda: generate(0, prompts, True, cached), repeats)
+            packed_s, packed = _timed(dev, lambda: bench.generate(0, prompts, True, cached), repeats)
         else:
             packed_s, packed = exact_packed
         same_rows += sum(a == b for a, b in zip(alone, packed))
@@ -133,4 +163,3 @@ def run_random_weights(
     # rounding can flip a near-tie token; the share says how often that happened.
     r["packed_same_answers"] = same_rows == compared_rows
     r["packed_same_answers_share"] = same_rows / compared_rows
-    return r

@@ -71,13 +71,26 @@ def name_plugin(cfg: DictConfig | JobConfig) -> None:
 
 
 def validate(cfg: DictConfig | JobConfig) -> JobConfig:
-    """Check every value that can be checked without loading a model; return the typed config."""
+    """Check every value that can be checked without loading a model; return the typed config.
+    The checks run in this order, so that of several wrong values the same one is named first."""
     name_plugin(cfg)
     job = cfg if isinstance(cfg, JobConfig) else OmegaConf.to_object(cfg)
     if not isinstance(job, JobConfig):  # a plain DictConfig (tests composing without the schema)
         job = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(JobConfig), cfg))
     assert isinstance(job, JobConfig)
-    s, search, data = job.steering, job.search, job.data
+    _validate_steering(job)
+    _validate_search(job)
+    _validate_data(job)
+    _validate_run(job)
+    _validate_prompts(job)
+    _validate_placement(job.model)
+    _validate_judge(job.judge)
+    return job
+
+
+def _validate_steering(job: JobConfig) -> None:
+    """The method, its decoding and target, and what the method itself checks."""
+    s = job.steering
     method = resolve(s, s.plugin)
     _choice("steering.decoding", s.decoding, DECODINGS)
     _choice("steering.target", s.target, TARGETS)
@@ -88,6 +101,11 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
             _fail("steering.boundaries", f"{list(s.boundaries)} must be non-empty, increasing and > 0, e.g. [10,20]")
     if problem := method.check(s):
         raise ConfigError(problem)
+
+
+def _validate_search(job: JobConfig) -> None:
+    """The search's counts, sampler, objective, ranges and study storage."""
+    search = job.search
     _count("search.n_trials", search.n_trials, 1)
     _validate_fixed_strengths(job)
     _count("search.batch_size", search.batch_size, 1, MAX_ROWS)
@@ -111,6 +129,11 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
             "search.study_url",
             "set it (an SQLAlchemy URL, e.g. postgresql://host/db) exactly when search.study_storage=url",
         )
+
+
+def _validate_data(job: JobConfig) -> None:
+    """Which questions: limit, offset, shard, selection."""
+    data = job.data
     if data.limit is not None and data.limit < 1:
         _fail("data.limit", f"must be >= 1 or null for all (got {data.limit})")
     if data.offset < 0:
@@ -120,6 +143,10 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
     if not 0 <= data.shard < data.num_shards:
         _fail("data.shard", f"must be in [0, data.num_shards={data.num_shards}) (got {data.shard})")
     _choice("data.select", data.select, DATA_SELECTIONS)
+
+
+def _validate_run(job: JobConfig) -> None:
+    """Tracking, evaluation, quantization and the weights cache."""
     if not 0 < job.tracking.check_timeout <= 600:  # also catches NaN
         _fail("tracking.check_timeout", f"must be in (0, 600] seconds (got {job.tracking.check_timeout})")
     _choice("eval.overlap", job.eval.overlap, OVERLAP_VARIANTS)
@@ -137,6 +164,10 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
         _fail(
             "quantization", "int8 needs bitsandbytes, which is not installed: run `make setup` or use quantization=none"
         )
+
+
+def _validate_prompts(job: JobConfig) -> None:
+    """The prompt templates' placeholders, batch size, answer length and stop strings."""
     _count("prompts.unsteered_batch_size", job.prompts.unsteered_batch_size, 1, MAX_ROWS)
     _count("prompts.max_new_tokens", job.prompts.max_new_tokens, 1, MAX_NEW_TOKENS)
     for key in ("baseline", "explanation", "steer", "in_context"):
@@ -152,9 +183,6 @@ def validate(cfg: DictConfig | JobConfig) -> JobConfig:
             f"{list(job.prompts.stop_strings)} holds an empty string: give non-empty strings, [] for none, "
             "or null for the default",
         )
-    _validate_placement(job.model)
-    _validate_judge(job.judge)
-    return job
 
 
 # more layers than any model has: a method's layer groups counted before the model is known

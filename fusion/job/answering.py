@@ -1,8 +1,9 @@
 """Answers without hooks on a loaded model, and how answers are scored: the baseline, the
 zero-steering control and the explanations (batched across prompts, kept in the sweep's answer
 store), the overlap and perplexity of any answer, each question's reference means and its own answer's
-(what a steering method builds its targets from), and a question's graded outcome. The search
-builds on it (:mod:`fusion.job.runner`)."""
+(what a steering method builds its targets from, :mod:`fusion.job.targets`), a question's graded
+outcome, and the paper's selection of the questions the model gets wrong unsteered. The runner
+holds one (:mod:`fusion.job.runner`)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from transformers import PreTrainedTokenizerBase
 from fusion.config.schema import JobConfig
 from fusion.evaluate.answer_end import answer_stops, cut_answer, find_stop
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
 from fusion.evaluate.scoring import composite, token_overlap
-from fusion.model.generation import StopStrings, continuation_nll, encode, eos_ids, greedy
+from fusion.model.generation import StopStrings, encode, eos_ids, greedy
+from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.model.reference import reference_means
-from fusion.records import Grade, Prompt
+from fusion.records import Grade, GradeRequest, Prompt
 from fusion.tracking.answer_store import AnswerStore, batch_key
 from fusion.tracking.stores import study_folder, tracking_uri
 
@@ -69,7 +72,7 @@ class Answerer:
         if self.stops:  # only then: the stores of answers generated without stops stay valid
             self._answer_identity.append(list(self.stops))
 
-    def _generate(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
+    def generate(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
         """Greedy answers; unsteered ones use the KV cache (no hook, so nothing to recompute)."""
         kwargs.setdefault("use_cache", True)
         return greedy(
@@ -81,17 +84,17 @@ class Answerer:
             **kwargs,
         )
 
-    def _decode(self, ids: list[int]) -> str:
+    def decode(self, ids: list[int]) -> str:
         """An answer's text: it ends before the next question frame (``prompts.stop_strings``)."""
         return cut_answer(str(self.tokenizer.decode(ids, skip_special_tokens=True)), self.stops).strip()
 
-    def _overlap(self, prompt: Prompt, template: str, answer: str) -> float:
+    def overlap(self, prompt: Prompt, template: str, answer: str) -> float:
         if self.job.eval.overlap == "echo":
             # the authors decoded the whole sequence, so gold words in the question counted
             answer = template.format(question=prompt.question, gold=prompt.gold) + " " + answer
         return token_overlap(prompt.gold, answer)
 
-    def _nll(self, prompt_text: str, rows: list[list[int]], answers: list[str]) -> list[float]:
+    def nll(self, prompt_text: str, rows: list[list[int]], answers: list[str]) -> list[float]:
         """Mean NLL of each answer after the prompt, under the perplexity model. Another model
         re-tokenises the answer text with its own tokenizer (token ids do not carry over)."""
         if self.scorer is None:
@@ -130,18 +133,18 @@ class Answerer:
             rendered = [render(self.job.prompts, self.tokenizer, p) for p in chunk]
             # the control is the steering prompt answered without hooks
             texts = [{"control": r.steer, "explanation": r.explanation}.get(kind, r.baseline) for r in rendered]
-            for prompt, ids in zip(chunk, self._generate_stored(texts)):
+            for prompt, ids in zip(chunk, self.generate_stored(texts)):
                 self._unsteered[(prompt.index, kind)] = ids
             bar.update(len(chunk))
 
-    def _generate_stored(self, texts: list[str]) -> list[list[int]]:
+    def generate_stored(self, texts: list[str]) -> list[list[int]]:
         """Unsteered answers of one batch, from the answer store when an earlier job generated them."""
         if self.answer_store is None:
-            return self._generate(texts)
+            return self.generate(texts)
         key = batch_key(self._answer_identity, texts)
         rows = self.answer_store.get(key, len(texts))
         if rows is None:
-            rows = self._generate(texts)
+            rows = self.generate(texts)
             self.answer_store.put(key, rows)
         return rows
 
@@ -154,7 +157,7 @@ class Answerer:
         """Each prompt's explanation of its gold answer, generated unsteered in batches of prompts."""
         self.answer_unsteered(prompts, ["explanation"])
         marker = self.job.prompts.explanation_marker
-        return [split_explanation(self._decode(self.unsteered_ids(p, "explanation")), marker) for p in prompts]
+        return [split_explanation(self.decode(self.unsteered_ids(p, "explanation")), marker) for p in prompts]
 
     def references(
         self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts] | None = None
@@ -173,7 +176,7 @@ class Answerer:
         out: list[torch.Tensor | None] = []
         for prompt in prompts:
             texts = render(self.job.prompts, self.tokenizer, prompt)
-            answer = self._decode(self.unsteered_ids(prompt, "control"))
+            answer = self.decode(self.unsteered_ids(prompt, "control"))
             prefix = texts.steer + texts.reference_separator
             span = (len(prefix), len(prefix) + len(answer))
             out.append(
@@ -183,7 +186,7 @@ class Answerer:
             )
         return out
 
-    def _outcome(
+    def outcome(
         self,
         position: int,
         prompt: Prompt,
@@ -199,8 +202,8 @@ class Answerer:
             ("baseline", self.job.prompts.baseline, baseline_grade),
             ("control", self.job.prompts.steer, control_grade),
         ):
-            answer = self._decode(self.unsteered_ids(prompt, kind))
-            overlap = self._overlap(prompt, template, answer)
+            answer = self.decode(self.unsteered_ids(prompt, kind))
+            overlap = self.overlap(prompt, template, answer)
             unsteered.append(
                 GradedAnswer(
                     answer,
@@ -243,3 +246,20 @@ class Answerer:
             seconds=seconds,
             trials=trials,
         )
+
+
+def select_baseline_failed(
+    answerer: Answerer, judge: Judge, pool: Sequence[Prompt]
+) -> tuple[list[Prompt], list[dict[str, Any]]]:
+    """The paper's selection: answer the pool unsteered, grade, keep the INCORRECT ones
+    (NOT_ATTEMPTED answers are dropped, as the authors did). Returns the kept prompts and a
+    record per pool prompt."""
+    answerer.answer_unsteered(pool, ["baseline"])
+    answers = [answerer.decode(answerer.unsteered_ids(p, "baseline")) for p in pool]
+    grades = judge.grade([GradeRequest(p.question, p.gold, a) for p, a in zip(pool, answers)])
+    keys = ("index", "question", "gold", "baseline_answer", "simpleqa", "judge", "kept")
+    rows = [
+        dict(zip(keys, (p.index, p.question, p.gold, a, g.simpleqa, g.judge, g.simpleqa == "INCORRECT")))
+        for p, a, g in zip(pool, answers, grades)
+    ]
+    return [p for p, row in zip(pool, rows) if row["kept"]], rows

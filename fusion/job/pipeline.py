@@ -26,8 +26,10 @@ from fusion.config.compose import named_model_config
 from fusion.config.schema import JobConfig
 from fusion.config.targets import shuffled_partners
 from fusion.errors import Interrupted, ServiceUnavailable, SetupError, sigterm_as_interrupt
+from fusion.evaluate.judges import Judge
 from fusion.evaluate.metrics import rounded_summary, run_description, summary_metrics, trial_rows
 from fusion.evaluate.outcomes import PromptOutcome
+from fusion.job.answering import Answerer, select_baseline_failed
 from fusion.job.keys import default_run_name, job_key
 from fusion.job.preflight import Prepared, checked_job, prepare
 from fusion.job.runner import PromptRunner
@@ -39,7 +41,7 @@ from fusion.records import Prompt
 from fusion.report import plots
 from fusion.tracking.prepare import PrepareStore
 from fusion.tracking.runs import TRACKING_ERRORS, Tracker, flatten, read_table
-from fusion.tracking.stores import redact, tracking_uri
+from fusion.tracking.stores import optuna_storage, redact, tracking_uri
 from fusion.tracking.traces import answer_traces
 from fusion.tracking.vectors import artifact_name
 
@@ -83,9 +85,12 @@ def run_job(
     tracker = Tracker(uri, job.tracking.experiment, PrepareStore.artifact_location(uri))
     if sweep_id and (earlier := finished_before(tracker, key, sweep_id, folder)) is not None:
         return earlier
-    runner = PromptRunner(job, loaded, prepared.judge, key, scorer, prepared.fixed_strengths)
-    prompts, selection = select_prompts(job, runner, prepared.prompts)
-    runner.questions = prompts  # a global method (mean_diff) builds its targets from the job's questions
+    answerer = Answerer(job, loaded, key, scorer)
+    prompts, selection = select_prompts(job, answerer, prepared.judge, prepared.prompts)
+    # a global method (mean_diff) builds its targets from the job's questions
+    runner = PromptRunner(
+        job, loaded, prepared.judge, key, scorer, prepared.fixed_strengths, questions=prompts, answerer=answerer
+    )
     tags = run_tags(job, prepared, runner, prompts, sweep_id)
     # from the run's creation on, everything sits in the try: an interruption anywhere marks the run
     # KILLED (left open, MLflow's exit handler would close it as FINISHED)
@@ -162,15 +167,15 @@ def finished_before(tracker: Tracker, key: str, sweep_id: str, output_dir: Path)
 
 
 def select_prompts(
-    job: JobConfig, runner: PromptRunner, prompts: list[Prompt]
+    job: JobConfig, answerer: Answerer, judge: Judge, prompts: list[Prompt]
 ) -> tuple[list[Prompt], list[dict[str, Any]]]:
     """The job's prompts, or with ``data.select=baseline_failed`` those the model gets wrong unsteered."""
-    storage = runner.storage
+    storage = optuna_storage(job, answerer.key) if answerer.key else None
     if storage and storage.startswith("sqlite:///"):
         Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if job.data.select != "baseline_failed":
         return prompts, []
-    kept, selection = runner.select_baseline_failed(prompts)
+    kept, selection = select_baseline_failed(answerer, judge, prompts)
     if not kept:
         raise SetupError(f"data.select=baseline_failed kept none of {len(selection)} prompts: raise data.limit")
     return kept, selection
@@ -204,7 +209,7 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
     # every unsteered generation of the job up front, in batches across prompts (batches cut from
     # the whole list: a resumed job batches the same): the baseline, the zero-steering control and
     # the explanations the references are built from
-    runner.answer_unsteered(prompts, ["baseline", "control"] + ["explanation"] * spec.reference, progress=True)
+    runner.answerer.answer_unsteered(prompts, ["baseline", "control"] + ["explanation"] * spec.reference, progress=True)
     per_prompt = 1 if runner.fixed_strengths is not None else job.search.n_trials
     trials_total = (len(prompts) - len(done)) * (per_prompt if spec.steers else 0)
     todo = [(position, prompt) for position, prompt in enumerate(prompts) if prompt.index not in done]
@@ -237,12 +242,12 @@ def commit(context: JobContext, outcome: PromptOutcome) -> None:
         )
         context.tracker.log_artifact(path, "vectors")
     prompt = context.prompts[outcome.position]
-    texts = render(job.prompts, runner.tokenizer, prompt)
+    texts = render(job.prompts, runner.loaded.tokenizer, prompt)
     given = None
     if runner.method.spec.role == "prompted":  # the prompt its answer was given, reference included
         source = context.target_of[prompt.index] if context.target_of else prompt  # whose reference it was given
         reference = reference_completion(source.gold, outcome.steered.explanation)
-        given = render_in_context(job.prompts, runner.tokenizer, prompt, reference)
+        given = render_in_context(job.prompts, runner.loaded.tokenizer, prompt, reference)
     traces = answer_traces(job, runner.method.spec, outcome, texts.baseline, texts.steer, given)
     context.tracker.log_prompt(outcome.row(), trial_rows(outcome), traces)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -20,6 +19,7 @@ from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import Candidate, PromptOutcome, TrialResult, trial_failure
 from fusion.evaluate.scoring import perplexity, search_objective
 from fusion.job.answering import Answerer
+from fusion.job.targets import JobTargets
 from fusion.methods import SteeringMethod, resolve
 from fusion.methods.segments import segments_tag
 from fusion.model.devices import default_batch_rows
@@ -45,9 +45,10 @@ from fusion.tracking.stores import optuna_storage
 from fusion.tracking.vectors import prompt_vectors
 
 
-class PromptRunner(Answerer):
-    """Runs the per-prompt stages on a loaded model: references, packed search, grading (the
-    unsteered answers and their scoring come from :class:`Answerer`)."""
+class PromptRunner:
+    """Runs the per-prompt stages on a loaded model: references, packed search, grading. The
+    unsteered answers and their scoring are its :class:`Answerer`'s; the steering targets are built
+    from its :class:`JobTargets` (the job's questions, given at construction)."""
 
     def __init__(
         self,
@@ -57,20 +58,21 @@ class PromptRunner(Answerer):
         key: str = "",
         scorer: LoadedModel | None = None,
         fixed_strengths: Sequence[float] | None = None,
+        *,
+        questions: Sequence[Prompt] = (),
+        answerer: Answerer | None = None,
     ) -> None:
-        super().__init__(job, loaded, key, scorer)
-        self.judge = judge
+        self.job, self.loaded, self.key, self.judge = job, loaded, key, judge
+        # the answerer that answered the job's selection, if any: its unsteered answers carry over
+        self.answerer = answerer or Answerer(job, loaded, key, scorer)
         self.method: SteeringMethod = resolve(job.steering, job.steering.plugin)
         # applied to every question with no search (search.strengths, search.strengths_from)
         self.fixed_strengths = tuple(fixed_strengths) if fixed_strengths is not None else None
         self.storage = optuna_storage(job, key) if key else None  # no key: a benchmark or test, nothing kept
         # the layer groups that each get one (alpha, gamma): checks segment boundaries and layers
         self.segments = self.method.groups(loaded.num_layers, job.steering)
-        # what a method builds its targets from (fusion.methods.spec.TargetSource): every question
-        # of the job (the pipeline sets them), the job's seed, and a cache kept for the whole job
-        self.questions: list[Prompt] = []
-        self.seed = job.seed
-        self.memo: dict[str, Any] = {}
+        # what a method builds its targets from: every question of the job, its seed, a job-long cache
+        self.targets = JobTargets(self.answerer, tuple(questions), job.seed)
 
     def layer_weights(self, rows: Sequence[tuple[Sequence[float], dict[str, float]]]) -> torch.Tensor:
         """``[rows, layers]`` weights (alpha*gamma per layer) of (per-group strengths, parameters) rows."""
@@ -81,28 +83,17 @@ class PromptRunner(Answerer):
     def _candidates(
         self, prompt: Prompt, prompt_text: str, rows: list[list[int]], nonfinite_rows: set[int]
     ) -> list[Candidate]:
-        answers = [self._decode(r) for r in rows]
-        nll = self._nll(prompt_text, rows, answers)
+        answers = [self.answerer.decode(r) for r in rows]
+        nll = self.answerer.nll(prompt_text, rows, answers)
         return [
             Candidate(
-                a, self._overlap(prompt, self.job.prompts.steer, a), perplexity(n), trial_failure(i, a, nonfinite_rows)
+                a,
+                self.answerer.overlap(prompt, self.job.prompts.steer, a),
+                perplexity(n),
+                trial_failure(i, a, nonfinite_rows),
             )
             for i, (a, n) in enumerate(zip(answers, nll))
         ]
-
-    def select_baseline_failed(self, pool: Sequence[Prompt]) -> tuple[list[Prompt], list[dict[str, Any]]]:
-        """The paper's selection: answer the pool unsteered, grade, keep the INCORRECT ones
-        (NOT_ATTEMPTED answers are dropped, as the authors did). Returns the kept prompts and a
-        record per pool prompt."""
-        self.answer_unsteered(pool, ["baseline"])
-        answers = [self._decode(self.unsteered_ids(p, "baseline")) for p in pool]
-        grades = self.judge.grade([GradeRequest(p.question, p.gold, a) for p, a in zip(pool, answers)])
-        keys = ("index", "question", "gold", "baseline_answer", "simpleqa", "judge", "kept")
-        rows = [
-            dict(zip(keys, (p.index, p.question, p.gold, a, g.simpleqa, g.judge, g.simpleqa == "INCORRECT")))
-            for p, a, g in zip(pool, answers, grades)
-        ]
-        return [p for p, row in zip(pool, rows) if row["kept"]], rows
 
     def prompts_per_pack(self) -> int:
         """How many prompts' trial batches fit in one generated batch of ``search.max_batch_rows``."""
@@ -133,8 +124,10 @@ class PromptRunner(Answerer):
             row_targets = torch.stack([targets[slot] for slot in slots])  # [rows, layers, d]
             nonfinite: set[int] = set()
             cached, additive = job.steering.decoding == "cached", self.method.spec.update == "add"
-            with steering(self.layers, row_targets, strengths, cached=cached, additive=additive) as session:
-                ids = self._generate(
+            with steering(
+                self.loaded.decoder_layers, row_targets, strengths, cached=cached, additive=additive
+            ) as session:
+                ids = self.answerer.generate(
                     [texts[slot].steer for slot in slots],
                     session=session,
                     use_cache=job.steering.decoding == "cached",
@@ -201,26 +194,26 @@ class PromptRunner(Answerer):
         the reference as a prompt); the prompted answers are generated as one batch."""
         job = self.job
         if self.method.spec.role == "prompted":
-            explanations = self.explanations(sources)
+            explanations = self.answerer.explanations(sources)
             asked = [
-                render_in_context(job.prompts, self.tokenizer, p, reference_completion(source.gold, explanation))
+                render_in_context(job.prompts, self.loaded.tokenizer, p, reference_completion(source.gold, explanation))
                 for p, source, explanation in zip(prompts, sources, explanations)
             ]
-            rows = self._generate_stored(asked)
+            rows = self.answerer.generate_stored(asked)
             # overlap of the answer alone (under overlap=echo with the steer prompt's echo: the
             # in-context prompt would echo the gold answer itself)
             template = job.prompts.steer
         else:
             explanations = [""] * len(prompts)
-            asked = [render(job.prompts, self.tokenizer, p).baseline for p in prompts]
-            rows = [self.unsteered_ids(p, "baseline") for p in prompts]
+            asked = [render(job.prompts, self.loaded.tokenizer, p).baseline for p in prompts]
+            rows = [self.answerer.unsteered_ids(p, "baseline") for p in prompts]
             template = job.prompts.baseline
         out = []
         zeros = (0.0,) * max(1, len(self.segments))
         for prompt, explanation, prompt_text, ids in zip(prompts, explanations, asked, rows):
-            answer = self._decode(ids)
-            overlap = self._overlap(prompt, template, answer)
-            ppl = perplexity(self._nll(prompt_text, [ids], [answer])[0])
+            answer = self.answerer.decode(ids)
+            overlap = self.answerer.overlap(prompt, template, answer)
+            ppl = perplexity(self.answerer.nll(prompt_text, [ids], [answer])[0])
             value = search_objective(
                 job.search.objective, answer, overlap, ppl, job.search.objective_weight, job.search.perplexity_cap
             )
@@ -231,8 +224,8 @@ class PromptRunner(Answerer):
         """Each question's steering target, as its method builds it (its own reference means, the
         placebo's partner's, a global vector), then the packed search."""
         job = self.job
-        texts = [render(job.prompts, self.tokenizer, p) for p in prompts]
-        references = self.method.targets(self, prompts, sources)
+        texts = [render(job.prompts, self.loaded.tokenizer, p) for p in prompts]
+        references = self.method.targets(self.targets, prompts, sources)
         searches = self.search_pack(
             prompts,
             texts,
@@ -270,9 +263,11 @@ class PromptRunner(Answerer):
 
     def _graded(self, position: int, prompt: Prompt, pick: Chosen, source: Prompt, seconds: float) -> PromptOutcome:
         """The prompt's three answers graded, its outcome, and the steering that made its answer."""
-        answers = [self._decode(self.unsteered_ids(prompt, k)) for k in ("baseline", "control")] + [pick.best.answer]
+        answers = [self.answerer.decode(self.answerer.unsteered_ids(prompt, k)) for k in ("baseline", "control")] + [
+            pick.best.answer
+        ]
         grades = self.judge.grade([GradeRequest(prompt.question, prompt.gold, a) for a in answers])
-        outcome = self._outcome(position, prompt, pick.explanation, pick.trials, pick.best, grades, seconds)
+        outcome = self.answerer.outcome(position, prompt, pick.explanation, pick.trials, pick.best, grades, seconds)
         if self.method.spec.reference:
             outcome.steered.target_index = source.index
         if self.method.spec.steers and pick.targets is not None:
@@ -281,7 +276,7 @@ class PromptRunner(Answerer):
                 self.loaded,
                 segments_tag(self.segments),
                 outcome,
-                render(self.job.prompts, self.tokenizer, prompt).steer,
+                render(self.job.prompts, self.loaded.tokenizer, prompt).steer,
                 pick.targets,
                 self.layer_weights([(pick.best.strengths, pick.best.params)]),
             )

@@ -10,14 +10,14 @@ from fusion.job.runner import PromptRunner
 from fusion.methods.segments import segments_tag
 from fusion.records import Prompt
 from fusion.tracking.datasets import prompt_digest
-from fusion.tracking.runs import environment_tags
+from fusion.tracking.environment import environment_tags
 
 
 def run_tags(
     job: JobConfig, prepared: Prepared, runner: PromptRunner, prompts: list[Prompt], sweep_id: str
 ) -> dict[str, str]:
     """What the run says about how it was made; the report groups and labels runs by these."""
-    loaded, scorer = runner.loaded, runner.scorer
+    loaded, scorer = runner.loaded, runner.answerer.scorer
     placement = loaded.placement
     return {
         "fusion.mode": job.steering.mode,
@@ -42,7 +42,7 @@ def run_tags(
         # fixed strengths (no search), as applied: "" for a per-question search
         "fusion.fixed_strengths": json.dumps(prepared.fixed_strengths) if prepared.fixed_strengths is not None else "",
         # where answers end (prompts.stop_strings as applied; [] inside a chat template): regrading reads it
-        "fusion.stop_strings": json.dumps(list(runner.stops)),
+        "fusion.stop_strings": json.dumps(list(runner.answerer.stops)),
         "fusion.dataset": f"{job.data.name}:{len(prompts)}:{prompt_digest(prompts)}",  # the dataset input's digest
         **environment_tags(),
     }

@@ -1,4 +1,4 @@
-"""Greedy generation and teacher-forced scoring, batched, with optional steering.
+"""Greedy generation, batched, with optional steering (teacher-forced scoring: :mod:`fusion.model.likelihood`).
 
 A small loop of our own instead of ``model.generate``: the steering hooks need to know, for every
 forward pass, which rows are live and which positions are real tokens (means are taken over real
@@ -10,9 +10,9 @@ question frame, see :mod:`fusion.evaluate.answer_end`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -98,6 +98,40 @@ def _positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
 
+@dataclass
+class _Batch:
+    """One batched greedy generation between decode steps: the sequences on the device, and on the
+    host which original row each batch row is, where its real tokens start, and what it produced."""
+
+    ids: torch.Tensor
+    mask: torch.Tensor
+    starts: list[int]  # first real column per batch row (left padding)
+    live: list[int]  # original row of each batch row
+    running: torch.Tensor  # cached mode: rows still generating (finished rows feed padding)
+    running_host: list[bool]
+    out: list[list[int]]
+    tails: list[str]  # each row's last characters (stop_strings)
+    step_ids: torch.Tensor  # cached mode: the tokens the next step feeds
+    live_on_device: torch.Tensor | None = None  # ``live`` for the hooks; None while every row is live
+    past: Any = None  # cached mode: the KV cache
+
+    @classmethod
+    def start(cls, prompt: Encoded, device: torch.device) -> _Batch:
+        rows = prompt.ids.shape[0]
+        ids, mask = prompt.ids.to(device), prompt.mask.to(device)
+        return cls(
+            ids=ids,
+            mask=mask,
+            starts=(prompt.mask.shape[1] - prompt.mask.sum(dim=1)).tolist(),
+            live=list(range(rows)),
+            running=torch.ones(rows, dtype=torch.bool, device=device),
+            running_host=[True] * rows,
+            out=[[] for _ in range(rows)],
+            tails=[""] * rows,
+            step_ids=ids,
+        )
+
+
 @torch.inference_mode()
 def greedy(
     model: PreTrainedModel,
@@ -126,42 +160,18 @@ def greedy(
     With ``stop_strings`` a row also ends where its text reaches one; its ids end before it.
     """
     device = input_device(model)
-    rows = prompt.ids.shape[0]
-    out: list[list[int]] = [[] for _ in range(rows)]
-    ids, mask = prompt.ids.to(device), prompt.mask.to(device)
-    starts = (prompt.mask.shape[1] - prompt.mask.sum(dim=1)).tolist()  # first real column per row (left padding)
-    live = list(range(rows))  # original row of each batch row
-    live_on_device: torch.Tensor | None = None  # the same, for the hooks; None while every row is live
-    stops = torch.tensor(sorted(stop_ids), dtype=ids.dtype, device=device)
-    running = torch.ones(rows, dtype=torch.bool, device=device)
-    running_host = [True] * rows
-    past = None
-    step_ids = ids
+    batch = _Batch.start(prompt, device)
+    stops = torch.tensor(sorted(stop_ids), dtype=batch.ids.dtype, device=device)
     pad_id = _pad_of(model)
-    tails = [""] * rows  # each row's last characters (stop_strings)
     if session is not None:
         session.reset_cache()
     for step in range(max_new_tokens):
         if session is not None:
             # the hooks skip the masked sum when no row has padding; a cached decode step sees only
             # new positions, real for every live row (finished rows' values are never read)
-            padded = max(starts) > 0 if not use_cache else step == 0 and max(starts) > 0
-            session.set_mask(mask if padded else None, live_on_device)
-        if use_cache:
-            result = model(
-                input_ids=step_ids,
-                attention_mask=mask,
-                position_ids=_positions(mask)[:, -step_ids.shape[1] :],
-                cache=past,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            past = result.cache
-        else:
-            result = model(
-                input_ids=ids, attention_mask=mask, position_ids=_positions(mask), use_cache=False, logits_to_keep=1
-            )
-        logits = result.logits[:, -1]
+            padded = max(batch.starts) > 0 if not use_cache else step == 0 and max(batch.starts) > 0
+            session.set_mask(batch.mask if padded else None, batch.live_on_device)
+        logits = _forward(model, batch, use_cache)
         next_ids = logits.argmax(-1)
         stopped = torch.isin(next_ids, stops)
         # a NaN or inf anywhere in a row makes its sum non-finite: one reduction instead of an
@@ -169,50 +179,111 @@ def greedy(
         broken = ~torch.isfinite(logits.sum(-1, dtype=torch.float32))
         # the step's one wait for the device: tokens and flags in one copy
         host_tokens, host_stopped, host_broken = torch.stack([next_ids, stopped.long(), broken.long()]).tolist()
-        keep_rows = []
-        text_stopped = []  # positions whose text reached a stop string at this step
-        for position, row in enumerate(live):
-            if host_broken[position] and nonfinite_rows is not None and running_host[position]:
-                nonfinite_rows.add(row)
-            finished = host_stopped[position] or host_broken[position] or not running_host[position]
-            if not finished:
-                out[row].append(host_tokens[position])
-                if stop_strings is not None:
-                    tails[row], hit = stop_strings.advance(tails[row], host_tokens[position])
-                    keep = stop_strings.end(out[row]) if hit else None
-                    if keep is not None:
-                        del out[row][keep:]
-                        text_stopped.append(position)
-                        continue
-                keep_rows.append(position)
+        flags = [(t, bool(s), bool(b)) for t, s, b in zip(host_tokens, host_stopped, host_broken)]
+        keep_rows, text_stopped = _collect(batch, flags, nonfinite_rows, stop_strings)
         if on_step is not None:
             on_step(step + 1, len(keep_rows))
         if not keep_rows:
             break
         if use_cache:
-            # rows stay in the batch so the KV cache stays aligned; finished rows feed padding
-            running = running & ~stopped & ~broken
-            if text_stopped:
-                running[torch.tensor(text_stopped, device=device)] = False
-            kept = set(keep_rows)
-            running_host = [p in kept for p in range(len(live))]
-            step_ids = torch.where(running, next_ids, torch.full_like(next_ids, pad_id))[:, None]
-            ids = torch.cat([ids, step_ids], dim=1)
-            mask = torch.cat([mask, running.long()[:, None]], dim=1)
+            _grow_cached(batch, next_ids, stopped, broken, keep_rows, text_stopped, pad_id)
         else:
-            if len(keep_rows) < len(live):
-                index = torch.tensor(keep_rows, device=device)
-                ids, mask, next_ids = ids[index], mask[index], next_ids[index]
-                live = [live[p] for p in keep_rows]
-                live_on_device = torch.tensor(live, device=device)
-                starts = [starts[p] for p in keep_rows]
-                first_real = min(starts)  # drop columns that are padding in every remaining row
-                if first_real:
-                    ids, mask = ids[:, first_real:], mask[:, first_real:]
-                    starts = [s - first_real for s in starts]
-            ids = torch.cat([ids, next_ids[:, None]], dim=1)
-            mask = torch.cat([mask, torch.ones_like(next_ids)[:, None]], dim=1)
-    return out
+            _grow_exact(batch, next_ids, keep_rows)
+    return batch.out
+
+
+def _forward(model: PreTrainedModel, batch: _Batch, use_cache: bool) -> torch.Tensor:
+    """The last position's logits of one decode step: the new tokens on the KV cache, or (exact
+    mode) the whole sequence again."""
+    if use_cache:
+        result = model(
+            input_ids=batch.step_ids,
+            attention_mask=batch.mask,
+            position_ids=_positions(batch.mask)[:, -batch.step_ids.shape[1] :],
+            cache=batch.past,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        batch.past = result.cache
+    else:
+        result = model(
+            input_ids=batch.ids,
+            attention_mask=batch.mask,
+            position_ids=_positions(batch.mask),
+            use_cache=False,
+            logits_to_keep=1,
+        )
+    return result.logits[:, -1]
+
+
+def _collect(
+    batch: _Batch,
+    flags: Sequence[tuple[int, bool, bool]],
+    nonfinite_rows: set[int] | None,
+    stop_strings: StopStrings | None,
+) -> tuple[list[int], list[int]]:
+    """Each running row's new token kept, from the step's (token, stopped, broken) per batch row;
+    the batch rows that go on, and those whose text reached a stop string at this step."""
+    keep_rows: list[int] = []
+    text_stopped: list[int] = []
+    for position, row in enumerate(batch.live):
+        token, stopped, broken = flags[position]
+        if broken and nonfinite_rows is not None and batch.running_host[position]:
+            nonfinite_rows.add(row)
+        if stopped or broken or not batch.running_host[position]:
+            continue
+        batch.out[row].append(token)
+        if stop_strings is not None and _ends_in_stop(batch, row, token, stop_strings):
+            text_stopped.append(position)
+            continue
+        keep_rows.append(position)
+    return keep_rows, text_stopped
+
+
+def _ends_in_stop(batch: _Batch, row: int, token: int, stop_strings: StopStrings) -> bool:
+    """Whether ``row``'s text reaches a stop string with ``token``; if so its ids are cut before it."""
+    batch.tails[row], hit = stop_strings.advance(batch.tails[row], token)
+    keep = stop_strings.end(batch.out[row]) if hit else None
+    if keep is None:
+        return False
+    del batch.out[row][keep:]
+    return True
+
+
+def _grow_cached(
+    batch: _Batch,
+    next_ids: torch.Tensor,
+    stopped: torch.Tensor,
+    broken: torch.Tensor,
+    keep_rows: list[int],
+    text_stopped: list[int],
+    pad_id: int,
+) -> None:
+    """Cached mode: rows stay in the batch so the KV cache stays aligned; finished rows feed padding."""
+    batch.running = batch.running & ~stopped & ~broken
+    if text_stopped:
+        batch.running[torch.tensor(text_stopped, device=batch.running.device)] = False
+    kept = set(keep_rows)
+    batch.running_host = [p in kept for p in range(len(batch.live))]
+    batch.step_ids = torch.where(batch.running, next_ids, torch.full_like(next_ids, pad_id))[:, None]
+    batch.ids = torch.cat([batch.ids, batch.step_ids], dim=1)
+    batch.mask = torch.cat([batch.mask, batch.running.long()[:, None]], dim=1)
+
+
+def _grow_exact(batch: _Batch, next_ids: torch.Tensor, keep_rows: list[int]) -> None:
+    """Exact mode: finished rows leave the batch, and so do columns that are padding in every row left."""
+    if len(keep_rows) < len(batch.live):
+        index = torch.tensor(keep_rows, device=next_ids.device)
+        batch.ids, batch.mask, next_ids = batch.ids[index], batch.mask[index], next_ids[index]
+        batch.live = [batch.live[p] for p in keep_rows]
+        batch.live_on_device = torch.tensor(batch.live, device=next_ids.device)
+        batch.starts = [batch.starts[p] for p in keep_rows]
+        first_real = min(batch.starts)  # drop columns that are padding in every remaining row
+        if first_real:
+            batch.ids, batch.mask = batch.ids[:, first_real:], batch.mask[:, first_real:]
+            batch.starts = [s - first_real for s in batch.starts]
+    batch.ids = torch.cat([batch.ids, next_ids[:, None]], dim=1)
+    batch.mask = torch.cat([batch.mask, torch.ones_like(next_ids)[:, None]], dim=1)
 
 
 def _pad_of(model: PreTrainedModel) -> int:
@@ -220,59 +291,3 @@ def _pad_of(model: PreTrainedModel) -> int:
     if isinstance(pad, list):
         pad = pad[0]
     return int(pad) if pad is not None else 0
-
-
-@torch.inference_mode()
-def continuation_nll(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    prompt_text: str,
-    continuations: Sequence[list[int]],
-) -> list[float]:
-    """Mean negative log-likelihood of each continuation given the prompt, in one batch.
-
-    The prompt is run once and its KV cache shared by every continuation (right-padded after it),
-    and logits are computed only where a continuation token is predicted: the trials of one prompt
-    share their prompt, and on a CPU this pass costs about a third of a packed search.
-    An empty continuation has no tokens to score: its NLL is ``inf`` (perplexity ``inf``), which the
-    objective treats as the perplexity cap.
-    """
-    prompt_ids = tokenizer(prompt_text)["input_ids"]
-    scored = [i for i, c in enumerate(continuations) if c]
-    result = [math.inf] * len(continuations)
-    if not scored:
-        return result
-    device = input_device(model)
-    prefix = model(input_ids=torch.tensor([prompt_ids], device=device), use_cache=True, logits_to_keep=1)
-    cache = prefix.cache
-    cache.batch_repeat_interleave(len(scored))
-    width = max(len(continuations[i]) for i in scored)
-    ids = torch.full((len(scored), width), tokenizer.pad_token_id, dtype=torch.long)
-    real = torch.zeros_like(ids)
-    for row, i in enumerate(scored):
-        ids[row, : len(continuations[i])] = torch.tensor(continuations[i])
-        real[row, : len(continuations[i])] = 1
-    ids, real = ids.to(device), real.to(device)
-    mask = torch.cat([torch.ones(len(scored), len(prompt_ids), dtype=torch.long, device=device), real], dim=1)
-    positions = torch.arange(len(prompt_ids), len(prompt_ids) + width, device=device).expand(len(scored), -1)
-    # logits for the first continuation token come from the prompt's last position; the last
-    # continuation position predicts nothing that is scored
-    out = (
-        model(
-            input_ids=ids[:, :-1],
-            attention_mask=mask[:, :-1],
-            position_ids=positions[:, :-1],
-            cache=cache,
-            use_cache=True,
-        )
-        if width > 1
-        else None
-    )
-    first = prefix.logits[:, -1:].expand(len(scored), -1, -1)
-    logits = first if out is None else torch.cat([first, out.logits], dim=1)
-    logprobs = torch.log_softmax(logits.float(), dim=-1)
-    picked = logprobs.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
-    nll = (-(picked * real).sum(1) / real.sum(1)).tolist()
-    for row, i in enumerate(scored):
-        result[i] = nll[row]
-    return result

@@ -172,52 +172,83 @@ def search_prompts(
         else:
             studies.append(opened)
     while True:
-        asked = []  # (slot, trial, alphas, gammas, extra parameters)
-        for slot, study in enumerate(studies):
-            if study is None:
-                continue
-            for _ in range(min(cfg.batch_size, cfg.n_trials - len(results[slot]))):
-                trial = study.ask()
-                alphas = tuple(
-                    trial.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments)
-                )
-                gammas = tuple(
-                    trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments)
-                )
-                params = suggest_extra(trial) if suggest_extra is not None else {}
-                if fixed := {k: v for k, v in params.items() if k not in trial.params}:
-                    trial.set_user_attr("fixed_params", fixed)
-                asked.append((slot, trial, alphas, gammas, params))
+        asked = _ask_round(studies, results, cfg, n_segments, suggest_extra)
         if not asked:
             return results
-        candidates = evaluate(
-            [(slot, [a * g for a, g in zip(alphas, gammas)], params) for slot, _, alphas, gammas, params in asked]
-        )
-        for (slot, trial, alphas, gammas, params), cand in zip(asked, candidates):
-            study = studies[slot]
+        candidates = evaluate([(a.slot, [x * g for x, g in zip(a.alphas, a.gammas)], a.params) for a in asked])
+        for ask, cand in zip(asked, candidates):
+            study = studies[ask.slot]
             assert study is not None
-            value = search_objective(
-                cfg.objective, cand.answer, cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap
-            )
-            # JSON-safe: an empty answer has perplexity inf
-            trial.set_user_attr("answer", cand.answer)
-            trial.set_user_attr("overlap", cand.overlap)
-            trial.set_user_attr("perplexity", cand.perplexity if math.isfinite(cand.perplexity) else "inf")
-            trial.set_user_attr("objective", value)
-            if cand.failure:
-                trial.set_user_attr("failure", cand.failure)
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            else:
-                study.tell(trial, value)
-            result = TrialResult(
-                trial.number, alphas, gammas, cand.answer, cand.overlap, cand.perplexity, value, cand.failure, params
-            )
-            results[slot].append(result)
+            result = _tell(study, ask, cand, cfg)
+            results[ask.slot].append(result)
             if on_trial is not None:
-                on_trial(slot, result)
+                on_trial(ask.slot, result)
         for slot, study in enumerate(studies):
             if study is not None and len(results[slot]) >= cfg.n_trials:
                 studies[slot] = None
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A trial asked of a prompt's study: its slot, the trial, its alphas and gammas and extra parameters."""
+
+    slot: int
+    trial: optuna.trial.Trial
+    alphas: tuple[float, ...]
+    gammas: tuple[float, ...]
+    params: dict[str, float]
+
+
+def _ask_round(
+    studies: Sequence[optuna.Study | None],
+    results: Sequence[Sequence[TrialResult]],
+    cfg: SearchConfig,
+    n_segments: int,
+    suggest_extra: SuggestExtra | None,
+) -> list[_Asked]:
+    """The next ``cfg.batch_size`` trials of every unfinished study, in slot order."""
+    asked = []
+    for slot, study in enumerate(studies):
+        if study is None:
+            continue
+        for _ in range(min(cfg.batch_size, cfg.n_trials - len(results[slot]))):
+            trial = study.ask()
+            alphas = tuple(trial.suggest_float(f"alpha_{s}", cfg.alpha.low, cfg.alpha.high) for s in range(n_segments))
+            gammas = tuple(trial.suggest_float(f"gamma_{s}", cfg.gamma.low, cfg.gamma.high) for s in range(n_segments))
+            params = suggest_extra(trial) if suggest_extra is not None else {}
+            if fixed := {k: v for k, v in params.items() if k not in trial.params}:
+                trial.set_user_attr("fixed_params", fixed)
+            asked.append(_Asked(slot, trial, alphas, gammas, params))
+    return asked
+
+
+def _tell(study: optuna.Study, ask: _Asked, cand: Candidate, cfg: SearchConfig) -> TrialResult:
+    """Score a trial's candidate, keep its answer and scores on the trial, tell its study."""
+    trial = ask.trial
+    value = search_objective(
+        cfg.objective, cand.answer, cand.overlap, cand.perplexity, cfg.objective_weight, cfg.perplexity_cap
+    )
+    # JSON-safe: an empty answer has perplexity inf
+    trial.set_user_attr("answer", cand.answer)
+    trial.set_user_attr("overlap", cand.overlap)
+    trial.set_user_attr("perplexity", cand.perplexity if math.isfinite(cand.perplexity) else "inf")
+    trial.set_user_attr("objective", value)
+    if cand.failure:
+        trial.set_user_attr("failure", cand.failure)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    else:
+        study.tell(trial, value)
+    return TrialResult(
+        trial.number,
+        ask.alphas,
+        ask.gammas,
+        cand.answer,
+        cand.overlap,
+        cand.perplexity,
+        value,
+        cand.failure,
+        ask.params,
+    )
 
 
 def search_prompt(

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,25 +26,15 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from requests.exceptions import RequestException  # noqa: E402
 
 from fusion.config.schema import DataConfig  # noqa: E402
-from fusion.paths import PROJECT_ROOT  # noqa: E402
 from fusion.records import Prompt  # noqa: E402
 from fusion.tracking.datasets import COLUMNS, prompt_dataset, prompt_rows, selection_tags  # noqa: E402
+from fusion.tracking.environment import host_description  # noqa: E402, F401 (fusion.report reads it here)
 from fusion.tracking.traces import AnswerTrace, delete_prompt_traces, log_answer_traces  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 # what a tracking store that stopped answering raises through MLflow's client
 TRACKING_ERRORS = (mlflow.exceptions.MlflowException, RequestException)
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -241,30 +229,3 @@ class Tracker:
             except TRACKING_ERRORS:
                 # the store is gone: the run stays RUNNING there, and a rerun resumes it
                 log.warning("could not mark run %s %s: the tracking store did not answer", run.info.run_id, status)
-
-
-def host_description() -> str:
-    """The machine a job runs on, for its tag ``fusion.host``: "AMD EPYC 7B13, 2 cores, 24 GiB RAM".
-    A report built later, elsewhere, states where the runs ran from this tag, not where it is built."""
-    cpuinfo = Path("/proc/cpuinfo")
-    names = (
-        [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        if cpuinfo.exists()
-        else []
-    )
-    cpu = names[0] if names else (platform.processor() or platform.machine() or "unknown CPU")
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else 0
-    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM"
-
-
-def environment_tags() -> dict[str, str]:
-    import torch
-    import transformers
-
-    return {
-        "fusion.host": host_description(),
-        "mlflow.source.git.commit": git_commit(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-    }

@@ -1,20 +1,16 @@
 """Which Optuna study database ``make studies`` opens in optuna-dashboard.
 
-``python -m fusion.tracking.studies [STUDY]`` prints the storage URL to open (stdout, for the Makefile) and,
-on stderr, which file that is and how to pick another. ``STUDY`` is a study file (``.db``) or a
+``fusion studies [STUDY]`` (:mod:`fusion.commands.studies`) prints the storage URL to open (stdout,
+for the Makefile) and, on stderr, which file that is and how to pick another. ``STUDY`` is a study file (``.db``) or a
 storage URL; without it, the newest job's file under the per-job study folder of the tracking store
 (``MLFLOW_TRACKING_URI``, else this project's ``mlruns/mlflow.db``). Torch-free and quick.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 from pathlib import Path
 
-from fusion.errors import SetupError, one_line_errors
-from fusion.tracking.stores import default_tracking_uri, study_folder
+from fusion.errors import SetupError
 
 SHOWN = 5  # other study files listed by name
 
@@ -57,19 +53,3 @@ def choose(study: str, folder: Path) -> tuple[str, list[str]]:
         + (f" (next newest: {', '.join(shown(p) for p in others[:SHOWN])})" if others else ""),
     ]
     return f"sqlite:///{newest.resolve()}", lines
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fusion studies", description=__doc__.splitlines()[0])
-    parser.add_argument("study", nargs="?", default="", help="a study file (.db) or storage URL; default: the newest")
-    args = parser.parse_args(argv)
-    folder = study_folder(os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())
-    with one_line_errors():
-        url, lines = choose(args.study, folder)
-    print("\n".join(lines), file=sys.stderr)
-    print(url)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

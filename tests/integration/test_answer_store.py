@@ -21,8 +21,8 @@ def job(tmp_path, mode: str, max_new_tokens: int = 8) -> JobConfig:
 
 
 def answers(runner: PromptRunner, prompts) -> list[list[int]]:
-    runner.answer_unsteered(prompts, ["baseline", "explanation"])
-    return [runner.unsteered_ids(p, k) for k in ("baseline", "explanation") for p in prompts]
+    runner.answerer.answer_unsteered(prompts, ["baseline", "explanation"])
+    return [runner.answerer.unsteered_ids(p, k) for k in ("baseline", "explanation") for p in prompts]
 
 
 def test_a_second_job_reads_the_unsteered_answers_of_the_first_without_generating(loaded, tmp_path):

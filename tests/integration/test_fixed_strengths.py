@@ -31,10 +31,12 @@ def test_fixed_strengths_generate_one_row_per_question_and_open_no_study(loaded,
     fixed = [0.3, 0.0, 0.1]
     runner = runner_for(SearchConfig(strengths=fixed, study_storage="url", study_url=storage), fixed)
     rows: list[int] = []
-    generate = runner._generate
-    monkeypatch.setattr(runner, "_generate", lambda texts, **kw: rows.append(len(texts)) or generate(texts, **kw))
+    generate = runner.answerer.generate
+    monkeypatch.setattr(
+        runner.answerer, "generate", lambda texts, **kw: rows.append(len(texts)) or generate(texts, **kw)
+    )
     prompts = load_simpleqa()[:3]
-    runner.answer_unsteered(prompts, ["baseline", "control", "explanation"])  # as the pipeline does first
+    runner.answerer.answer_unsteered(prompts, ["baseline", "control", "explanation"])  # as the pipeline does first
     rows.clear()
     outcomes = list(runner.run_pack(list(enumerate(prompts))))
     assert rows == [3]  # one steered batch: one row per question
@@ -47,7 +49,7 @@ def test_fixed_strengths_generate_one_row_per_question_and_open_no_study(loaded,
 
     # the same storage with a search: one study per question lands there, so the check above can fail
     searching = runner_for(SearchConfig(n_trials=1, batch_size=1, study_storage="url", study_url=storage), None)
-    searching.answer_unsteered(prompts, ["baseline", "control", "explanation"])
+    searching.answerer.answer_unsteered(prompts, ["baseline", "control", "explanation"])
     list(searching.run_pack(list(enumerate(prompts))))
     assert len(optuna.get_all_study_names(storage)) == 3
 

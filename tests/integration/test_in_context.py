@@ -18,15 +18,15 @@ def test_the_reference_goes_into_the_prompt_and_no_hook_is_registered(loaded, mo
     )
     runner = PromptRunner(job, loaded, RulesJudge())
     asked: list[str] = []
-    generate = runner._generate
-    monkeypatch.setattr(runner, "_generate", lambda texts, **kw: asked.extend(texts) or generate(texts, **kw))
+    generate = runner.answerer.generate
+    monkeypatch.setattr(runner.answerer, "generate", lambda texts, **kw: asked.extend(texts) or generate(texts, **kw))
     hooks: list[object] = []
     for layer in loaded.decoder_layers:  # every hook the steering would add goes through here
         monkeypatch.setattr(layer, "register_forward_hook", lambda *a, **k: hooks.append(a))
     prompts = load_simpleqa()[:2]
     outcomes = list(runner.run_pack(list(enumerate(prompts))))
     assert not hooks
-    for prompt, outcome, explanation in zip(prompts, outcomes, runner.explanations(prompts)):
+    for prompt, outcome, explanation in zip(prompts, outcomes, runner.answerer.explanations(prompts)):
         reference = reference_completion(prompt.gold, explanation)
         given = [t for t in asked if reference in t and prompt.question in t]
         assert len(given) == 1 and explanation, prompt.index  # one generation with the reference in its prompt

@@ -110,8 +110,8 @@ def test_mean_diff_never_reads_the_test_questions_gold_and_its_vector_is_reprodu
 
     from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
     from fusion.data.simpleqa import load_simpleqa
-    from fusion.evaluate.judges.rules import RulesJudge
-    from fusion.job.runner import PromptRunner
+    from fusion.job.answering import Answerer
+    from fusion.job.targets import JobTargets
     from fusion.methods.mean_diff import METHOD, fold_of
 
     job = JobConfig(
@@ -121,31 +121,31 @@ def test_mean_diff_never_reads_the_test_questions_gold_and_its_vector_is_reprodu
     )
     questions = load_simpleqa()[:6]
 
-    def runner_for(qs):
-        runner = PromptRunner(job, loaded, RulesJudge())
-        runner.questions = list(qs)
+    def source_for(qs):
+        """The job's target source on ``qs``, recording whose references and answers it reads."""
+        answerer = Answerer(job, loaded)
         read: list[int] = []
-        references, answers = runner.references, runner.answer_means
-        runner.references = lambda ps, texts=None: read.extend(p.index for p in ps) or references(ps, texts)  # type: ignore[method-assign]
-        runner.answer_means = lambda ps: read.extend(p.index for p in ps) or answers(ps)  # type: ignore[method-assign]
-        return runner, read
+        references, answers = answerer.references, answerer.answer_means
+        answerer.references = lambda ps, texts=None: read.extend(p.index for p in ps) or references(ps, texts)  # type: ignore[method-assign]
+        answerer.answer_means = lambda ps: read.extend(p.index for p in ps) or answers(ps)  # type: ignore[method-assign]
+        return JobTargets(answerer, list(qs), job.seed), read
 
     folds = {q.index: fold_of(q.index, job.seed) for q in questions}
     assert set(folds.values()) == {0, 1}
-    runner, read = runner_for(questions)
+    source, read = source_for(questions)
     test = questions[0]
-    ((explanation, vector),) = METHOD.targets(runner, [test], [test])
+    ((explanation, vector),) = METHOD.targets(source, [test], [test])
     assert explanation == "" and test.index not in read  # not its reference, not its answer
     assert {folds[i] for i in read} == {1 - folds[test.index]}
     train = [q for q in questions if folds[q.index] != folds[test.index]]
-    refs = [m for _, m in runner.references(train)]
-    own = runner.answer_means(train)
+    refs = [m for _, m in source.references(train)]
+    own = source.answer_means(train)
     expected = sum(r - a for r, a in zip(refs, own) if a is not None) / sum(a is not None for a in own)
     assert torch.allclose(vector, expected)
     # the test question's gold replaced: the vector that steers it does not move
     changed = [q if q.index != test.index else dataclasses.replace(q, gold="SENTINEL") for q in questions]
-    other_runner, _ = runner_for(changed)
-    ((_, again),) = METHOD.targets(other_runner, [changed[0]], [changed[0]])
+    other_source, _ = source_for(changed)
+    ((_, again),) = METHOD.targets(other_source, [changed[0]], [changed[0]])
     assert torch.equal(again, vector)
 
 
@@ -153,7 +153,7 @@ def test_the_study_command_runs_all_seven_groups_and_writes_the_report(tmp_path,
     """``fusion study`` on 5 questions, end to end on the real default model: the plan and its
     time estimate first, every group, then REPORT.md with all seven groups and the verdicts; the
     same command again reads every job back instead of running it."""
-    from fusion.study import main as study
+    from fusion.commands.study import main as study
 
     overrides = [
         "data.limit=5",

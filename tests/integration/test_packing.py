@@ -83,7 +83,7 @@ def test_the_trial_bar_advances_once_per_trial_of_a_pack_searched_or_read_back(l
     runner = PromptRunner(job, loaded, RulesJudge(), key="bar")
     assert runner.prompts_per_pack() == 3
     # batched up front as the pipeline does (and kept for the rerun): the test times the search
-    runner.answer_unsteered([p for _, p in pack], ["baseline", "control", "explanation"])
+    runner.answerer.answer_unsteered([p for _, p in pack], ["baseline", "control", "explanation"])
     for attempt in ("searched", "read back"):
         screen = io.StringIO()
         with tqdm(total=9, desc="trials", file=screen, disable=False) as bar:

@@ -40,8 +40,8 @@ def test_another_copy_of_the_model_as_scorer_gives_the_same_perplexity(loaded, p
     assert scorer.source.identity != loaded.source.identity
     job = JobConfig()
     texts = [loaded.tokenizer.decode(r) for r in answers]
-    own = PromptRunner(job, loaded, RulesJudge())._nll(prompt, answers, texts)
-    other = PromptRunner(job, loaded, RulesJudge(), scorer=scorer)._nll(prompt, answers, texts)
+    own = PromptRunner(job, loaded, RulesJudge()).answerer.nll(prompt, answers, texts)
+    other = PromptRunner(job, loaded, RulesJudge(), scorer=scorer).answerer.nll(prompt, answers, texts)
     assert len(answers) == 2 and all(math.isfinite(v) for v in own)
     assert other == pytest.approx(own, abs=1e-4)
 
@@ -50,11 +50,11 @@ def test_a_different_model_scores_differently(loaded, prompt_and_answers):
     prompt, answers = prompt_and_answers
     gemma = load_configured(named_model_config("gemma3_270m"), QuantizationConfig(), model_cache_dir())
     texts = [loaded.tokenizer.decode(r) for r in answers]
-    own = PromptRunner(JobConfig(), loaded, RulesJudge())._nll(prompt, answers, texts)
-    other = PromptRunner(JobConfig(), loaded, RulesJudge(), scorer=gemma)._nll(prompt, answers, texts)
+    own = PromptRunner(JobConfig(), loaded, RulesJudge()).answerer.nll(prompt, answers, texts)
+    other = PromptRunner(JobConfig(), loaded, RulesJudge(), scorer=gemma).answerer.nll(prompt, answers, texts)
     assert all(math.isfinite(v) for v in other) and other != pytest.approx(own, abs=1e-2)
     # an empty answer has nothing to score under any model
-    assert PromptRunner(JobConfig(), loaded, RulesJudge(), scorer=gemma)._nll(prompt, [[]], [""]) == [math.inf]
+    assert PromptRunner(JobConfig(), loaded, RulesJudge(), scorer=gemma).answerer.nll(prompt, [[]], [""]) == [math.inf]
 
 
 def test_a_missing_perplexity_model_fails_in_one_line_before_loading():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fusion.errors import SetupError
-from fusion.steer import replay
+from fusion.job.replay import replay
 from fusion.tracking.runs import read_table
 from fusion.tracking.vectors import artifact_name, load_steering
 from tests.helpers import PROJECT_ROOT, run_fusion, runs_of
@@ -61,7 +61,18 @@ def test_three_prompts_replay_to_the_same_answer_from_the_artifact_alone(finishe
 
 def test_the_command_line_replays_and_applies_a_steering_to_another_question(finished_run):
     uri, client, run = finished_run
-    args = [sys.executable, "-m", "fusion.steer", "--run-id", run.info.run_id, "--prompt", "0", "--tracking-uri", uri]
+    args = [
+        sys.executable,
+        "-m",
+        "fusion",
+        "steer",
+        "--run-id",
+        run.info.run_id,
+        "--prompt",
+        "0",
+        "--tracking-uri",
+        uri,
+    ]
     same = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert same.returncode == 0 and "identical" in same.stderr, same.stderr[-2000:]
     other = subprocess.run(
@@ -89,7 +100,7 @@ def test_vectors_for_another_model_or_a_missing_prompt_are_refused_in_one_line(f
 def test_the_command_line_picks_a_question_by_position_and_says_which_index_it_used(finished_run):
     uri, client, run = finished_run
     row = next(r for r in read_table(client, run.info.run_id, "prompts.json") if r["position"] == 2)
-    args = [sys.executable, "-m", "fusion.steer", "--run-id", run.info.run_id, "--tracking-uri", uri]
+    args = [sys.executable, "-m", "fusion", "steer", "--run-id", run.info.run_id, "--tracking-uri", uri]
     by_position = subprocess.run(
         [*args, "--position", "2"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
     )

@@ -15,7 +15,8 @@ from fusion.config.schema import ModelConfig, QuantizationConfig
 from fusion.model import cpu_linear
 from fusion.model.cpu_linear import pack_linears
 from fusion.model.devices import DeviceError, input_device, resolve
-from fusion.model.generation import Encoded, continuation_nll, greedy
+from fusion.model.generation import Encoded, greedy
+from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import load_configured
 from fusion.model.random_models import random_model
 from fusion.model.reference import reference_means
@@ -260,7 +261,7 @@ def test_the_random_weight_benchmark_needs_no_experiment_stack(tmp_path):
     """The GPU benchmark must run where only torch and transformers are installed."""
     out = tmp_path / "bench.json"
     script = (
-        "import sys; from fusion.bench.cli import main; "
+        "import sys; from fusion.commands.bench import main; "
         f"main(['--random-weights', 'tiny', '--device', 'cpu', '--max-new-tokens', '6', '--json', r'{out}']); "
         "print('HEAVY', [m for m in ('hydra', 'omegaconf', 'mlflow', 'optuna') if m in sys.modules])"
     )

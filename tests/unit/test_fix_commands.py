@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from fusion.commands.run import compare_line
 from fusion.data.simpleqa import DOWNLOAD, WHEEL, missing_data_message
 from fusion.errors import Interrupted
 from fusion.model.sources import PIP_INSTALL, missing_package_message
 from fusion.paths import CHECKOUT, has_makefile
-from fusion.run import compare_line
 from tests.helpers import PROJECT_ROOT
 
 

@@ -52,7 +52,7 @@ TORCH_FREE = [
     "fusion.report.adjudication",
     "fusion.report.hand",
     "fusion.report.plots",
-    "fusion.parity",
+    "fusion.bench.parity",
     "fusion.tracking.runs",
     "fusion.tracking.traces",
     "fusion.tracking.datasets",

@@ -15,7 +15,9 @@ PUBLISHED_ACCURACY = {"baseline": 3.5, "full": 16.2, "segmented": 25.4}
 
 
 def run_parity(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fusion.parity", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fusion", "parity", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.skipif(not PAPER.is_dir(), reason=f"the authors' published files are not at {PAPER}")
@@ -52,8 +54,8 @@ def test_judge_agreement_on_the_held_out_half_is_what_the_docs_say():
     """``--judges`` on the authors' files: the counts of each half, kappa and QWK as scikit-learn
     computes them, and the table in docs/judges.md regenerated to the digit."""
     sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    from fusion.bench.parity import judge_agreement, judged_answers
     from fusion.evaluate.judges.rules import grade_answer
-    from fusion.parity import judge_agreement, judged_answers
 
     table = judge_agreement(PAPER)
     odd = table["odd"]

@@ -3,8 +3,8 @@ which fluency thresholds a degenerate answer crossed."""
 
 from __future__ import annotations
 
+from fusion.commands.run import answer_line
 from fusion.evaluate.outcomes import GradedAnswer
-from fusion.run import answer_line
 
 
 def test_a_correct_fluent_answer_reads_strict_yes_without_a_flag():

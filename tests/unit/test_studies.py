@@ -49,7 +49,7 @@ def test_the_command_prints_the_url_alone_on_stdout(tmp_path):
     (tmp_path / "optuna" / "k.db").write_bytes(b"")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     out = subprocess.run(
-        [sys.executable, "-m", "fusion.tracking.studies"],
+        [sys.executable, "-m", "fusion", "studies"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from fusion.commands.study import main
 from fusion.errors import ConfigError
-from fusion.study import GROUPS, JOB_OVERHEAD, SECONDS_PER_QUESTION, estimate, main, plan
+from fusion.job.study import GROUPS, JOB_OVERHEAD, SECONDS_PER_QUESTION, estimate, plan
 
 
 def test_searched_groups_run_once_per_seed_and_exact_decoding_only_where_a_layer_moves_toward_a_mean():
@@ -44,3 +45,16 @@ def test_the_dry_run_prints_the_plan_and_says_whose_rates_the_estimate_uses(caps
     assert "  full s1: steering=full search.seed=1 data.limit=3\n" in printed
     assert main(["model=gemma3_270m", "data.limit=3", "--groups", "baseline", "--dry-run"]) == 0
     assert "(the default model's rates; the first jobs time this model's)" in capsys.readouterr().out
+
+
+def test_the_groups_come_from_the_method_specs_in_the_order_of_the_committed_studies():
+    # derived from fusion.methods' specs; the committed experiments ran exactly these
+    assert GROUPS == {
+        "baseline": ["steering=baseline"],
+        "in_context": ["steering=in_context"],
+        "full": ["steering=full"],
+        "segmented": ["steering=segmented"],
+        "single_layer": ["steering=single_layer"],
+        "mean_diff": ["steering=mean_diff"],
+        "placebo": ["steering=full", "steering.target=shuffled"],
+    }

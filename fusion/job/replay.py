@@ -1,19 +1,11 @@
-"""Replay or reuse a run's steering: ``python -m fusion.steer --run-id ID --prompt N`` (the
-question's SimpleQA index) or ``--position P`` (its row in the run's ``prompts.json``, 0-based).
-
-Loads the prompt's steering vectors from the run's artifact alone (:mod:`fusion.tracking.vectors`), loads
-the same model, and generates the steered answer again (the same tokens, on the same model in
-float32). ``--question "..."`` applies that steering to another question; ``--strength-scale``
-scales it. A vector file made for another model is refused with one line.
+"""Replay or reuse a run's steering (``fusion steer``): the steered answer of one question of a
+run, generated again from the run's steering-vector artifact alone (:mod:`fusion.tracking.vectors`)
+on the same model, or that steering applied to another question.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
-
-from fusion.errors import one_line_errors
 
 
 def replay(
@@ -77,42 +69,3 @@ def prompt_at(run_id: str, position: int, tracking_uri: str | None = None) -> in
     positions = sorted(r["position"] for r in rows)
     have = f"positions {positions[0]}..{positions[-1]}" if positions else "no finished prompts"
     raise SetupError(f"run {run_id} has no prompt at position {position} ({have}): pass --position within them")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fusion steer", description=__doc__.splitlines()[0])
-    parser.add_argument("--run-id", required=True)
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--prompt", "--index", type=int, help="the question's SimpleQA index (prompts.json: index)")
-    which.add_argument("--position", type=int, help="the question's row in the run, 0-based (prompts.json: position)")
-    parser.add_argument("--question", default=None, help="apply the steering to this question instead")
-    parser.add_argument("--strength-scale", type=float, default=1.0, help="multiply every strength by this")
-    parser.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI, else this project's store")
-    args = parser.parse_args(argv)
-    with one_line_errors():
-        if args.position is not None:
-            index = prompt_at(args.run_id, args.position, args.tracking_uri)
-            print(f"(position {args.position} of run {args.run_id}: SimpleQA index {index})", file=sys.stderr)
-        else:
-            index = args.prompt
-            print(f"(SimpleQA index {index}; --position P picks a question by its row instead)", file=sys.stderr)
-        answer, meta = replay(
-            args.run_id,
-            index,
-            question=args.question,
-            strength_scale=args.strength_scale,
-            tracking_uri=args.tracking_uri,
-        )
-    print(answer)
-    if args.question is None and args.strength_scale == 1.0:
-        same = answer == meta["answer"]
-        print(
-            f"(the logged answer of run {args.run_id}, SimpleQA index {index}: {'identical' if same else 'DIFFERENT'})",
-            file=sys.stderr,
-        )
-        return 0 if same else 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

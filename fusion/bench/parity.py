@@ -1,6 +1,6 @@
 """Parity with the paper: recompute its headline numbers from the authors' published files.
 
-``python -m fusion.parity DIR`` (DIR: a folder with the authors' published result files, from their
+``fusion parity DIR`` (DIR: a folder with the authors' published result files, from their
 public repository: ``incorrect.csv`` and the per-prompt Optuna summaries and grader results)
 rebuilds, with :mod:`fusion.evaluate.scoring` in the paper's variant, the paper's composite-score figures,
 joining the files as the authors' notebook does:
@@ -26,7 +26,7 @@ compared with the authors' own ``token_overlap`` column. Composite = 0.5 * overl
 (pandas' default, which the authors' figures use). Exit status: 0 when every accuracy is within
 0.5 percentage points of the published one, 1 otherwise, 2 when DIR lacks a file.
 
-``python -m fusion.parity DIR --judges`` sets our rules judge beside the authors' Mistral grader on
+``fusion parity DIR --judges`` sets our rules judge beside the authors' Mistral grader on
 all 1,045 answers it graded (baseline 260, full 260, segmented 525): the answer is the graded
 text without its echoed question, the gold is SimpleQA's (the files' own golds are partly mangled
 by a spreadsheet), and "accurate" is grade >= 4 for Mistral, CORRECT for the rules judge. The rows
@@ -38,11 +38,7 @@ matrices (docs/judges.md).
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -55,11 +51,11 @@ from fusion.evaluate.scoring import accuracy, composite, std, token_overlap
 N_PROMPTS = 260
 TOLERANCE_PT = 0.5
 METHODS = ("baseline", "full", "segmented")
-_KEYS = ("accuracy_pct", "composite_mean", "composite_median", "composite_std", "overlap_mean")
+KEYS = ("accuracy_pct", "composite_mean", "composite_median", "composite_std", "overlap_mean")
 PUBLISHED = {  # the paper's table of composite scores; accuracy in percent
-    "baseline": dict(zip(_KEYS, (3.5, 0.269, 0.20, 0.15, 0.154))),
-    "full": dict(zip(_KEYS, (16.2, 0.352, 0.20, 0.24, 0.302))),
-    "segmented": dict(zip(_KEYS, (25.4, 0.398, 0.30, 0.27, 0.378))),
+    "baseline": dict(zip(KEYS, (3.5, 0.269, 0.20, 0.15, 0.154))),
+    "full": dict(zip(KEYS, (16.2, 0.352, 0.20, 0.24, 0.302))),
+    "segmented": dict(zip(KEYS, (25.4, 0.398, 0.30, 0.27, 0.378))),
 }
 FILES = (
     "incorrect.csv",
@@ -196,56 +192,18 @@ def agreement_text(table: dict[str, dict[str, Agreement]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fusion parity", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "dir", type=Path, help="folder with the authors' published CSV files (their public repository's results)"
-    )
-    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    parser.add_argument(
-        "--judges", action="store_true", help="our rules judge against the authors' Mistral grades (even/odd halves)"
-    )
-    args = parser.parse_args(argv)
-    missing = [name for name in FILES if not (args.dir / name).is_file()]
-    if missing:
-        print(
-            f"fusion.parity: {args.dir / missing[0]} is missing (DIR must hold the authors' files)",
-            file=sys.stderr,
-        )
-        return 2
-    if args.judges:
-        table = judge_agreement(args.dir)
-        if args.json:
-            data = {half: {g: asdict(a) for g, a in groups.items()} for half, groups in table.items()}
-            print(json.dumps({"rubric": RULES_RUBRIC, "agreement": data}, indent=2))
-        else:
-            print(agreement_text(table))
-        return 0
-    ours = {method: method_numbers(graded_rows(args.dir, method)) for method in METHODS}
-    failed = [
+def missing_files(directory: Path) -> list[str]:
+    """The authors' files that ``directory`` lacks."""
+    return [name for name in FILES if not (directory / name).is_file()]
+
+
+def paper_numbers(directory: Path) -> dict[str, dict[str, float | None]]:
+    """Our numbers of each method from the authors' files."""
+    return {method: method_numbers(graded_rows(directory, method)) for method in METHODS}
+
+
+def failed_methods(ours: dict[str, dict[str, float | None]]) -> list[str]:
+    """The methods whose accuracy is more than :data:`TOLERANCE_PT` points from the published one."""
+    return [
         m for m in METHODS if abs(float(ours[m]["accuracy_pct"] or 0) - PUBLISHED[m]["accuracy_pct"]) > TOLERANCE_PT
     ]
-    if args.json:
-        report = {"ours": ours, "published": PUBLISHED, "tolerance_pt": TOLERANCE_PT, "failed": failed}
-        print(json.dumps(report, indent=2))
-        return 1 if failed else 0
-    print(f"{'method':<10}" + "".join(f"{k:>22}" for k in _KEYS))
-    for m in METHODS:
-        print(f"{m:<10}" + "".join(f"{f'{ours[m][k]:.3f} ({PUBLISHED[m][k]})':>22}" for k in _KEYS))
-    print(
-        "ours (published); composite = 0.5*overlap + 0.5*grade/5; overlap on the whole text, echoed question included"
-    )
-    for m in METHODS:
-        o = ours[m]
-        equal = o["overlap_equal_to_authors"]
-        agree = "" if equal is None else f", overlap = authors' column for {equal}/{o['n']}"
-        print(
-            f"{m}: {o['hits']}/{o['n']} accurate, {o['ungraded_prompts']} without a grade (scored 0), "
-            f"{o['graded_text_differs']} graded texts differ from the answer{agree}"
-        )
-    print("accuracy parity: " + ("OK" if not failed else f"FAILED for {', '.join(failed)} (> {TOLERANCE_PT} pt)"))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,3 +1,0 @@
-from fusion.bench.cli import main
-
-main()

@@ -1,8 +1,0 @@
-"""`python -m fusion.studies` moved to `python -m fusion.tracking.studies`; this name keeps working."""
-
-import sys
-
-from fusion.tracking.studies import main
-
-if __name__ == "__main__":
-    sys.exit(main())
