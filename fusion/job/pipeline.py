@@ -89,7 +89,7 @@ def run_job(
     prompts, selection = select_prompts(job, answerer, prepared.judge, prepared.prompts)
     # a global method (mean_diff) builds its targets from the job's questions
     runner = PromptRunner(
-        job, loaded, prepared.judge, key, scorer, prepared.fixed_strengths, questions=prompts, answerer=answerer
+        job, loaded, prepared.judge, key, fixed_strengths=prepared.fixed_strengths, questions=prompts, answerer=answerer
     )
     tags = run_tags(job, prepared, runner, prompts, sweep_id)
     # from the run's creation on, everything sits in the try: an interruption anywhere marks the run
