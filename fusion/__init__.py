@@ -14,8 +14,8 @@ The public API (everything else is internal and may move):
 - ``steering(layers, targets, strengths, *, cached=False)``: the steering hooks themselves, as a
   context manager, for a batch with one row of strengths per row.
 - ``run_job(overrides=(), output_dir=None) -> JobResult``: one job from Python, composed and checked
-  as ``python -m fusion.run OVERRIDES`` is. (Not ``fusion.run``, nor ``fusion.steer`` for the hooks: those
-  names are the entry-point modules, and importing one would replace a function of that name.)
+  as ``python -m fusion.run OVERRIDES`` is. (Not ``fusion.run``: that name is the
+  entry-point module, and importing it would replace the function of that name.)
 - ``strict_answer``: fusion's strict judge (CORRECT and not degenerate) as an MLflow GenAI scorer, for
   ``mlflow.genai.evaluate(data=..., scorers=[fusion.strict_answer])``; ``strict_scorer(overrides)``
   builds one with another judge (``["judge=openai", "judge.model=..."]``).

@@ -1,6 +1,6 @@
 """Agreement between two graders: Cohen's kappa, quadratic-weighted kappa, confusion matrices.
 
-Pure functions, torch-free. ``python -m fusion.parity DIR --judges`` uses them to set our judge
+Pure functions, torch-free. ``fusion parity DIR --judges`` uses them to set our judge
 beside the paper's Mistral grader on the authors' own answers (docs/judges.md).
 """
 

@@ -149,7 +149,7 @@ def word_tokens(text: str) -> list[str]:
     lower-case or with ``;:,`` (Punkt's orthographic rule: "in 2010. he" keeps the token "2010.").
     Sentence boundaries matter only because the word tokenizer splits the final period of a
     sentence off its word ("sugeno." -> "sugeno", "."). On the authors' 520 published
-    steered-answer overlaps this reproduces every value (see ``python -m fusion.parity``).
+    steered-answer overlaps this reproduces every value (see ``fusion parity``).
     """
     return [tok for sentence in sentences(text) for tok in _tokenize_sentence(sentence)]
 

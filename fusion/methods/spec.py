@@ -93,8 +93,8 @@ class Question(Protocol):
 
 
 class TargetSource(Protocol):
-    """What the job offers a method to build its steering targets from (the runner, on the loaded
-    model). Targets are ``[layers, d]`` tensors the method treats as opaque values it may average."""
+    """What the job offers a method to build its steering targets from (fusion.job.targets.JobTargets,
+    on the loaded model). Targets are ``[layers, d]`` tensors the method treats as opaque values it may average."""
 
     @property
     def seed(self) -> int:

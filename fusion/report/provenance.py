@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fusion.methods import spec_of_run
 from fusion.report.summary import Summary
 from fusion.tracking.answers import Replicate
-from fusion.tracking.runs import host_description
+from fusion.tracking.environment import host_description
 
 
 def machine(reps: list[Replicate] | None = None) -> str:

@@ -28,7 +28,6 @@ from requests.exceptions import RequestException  # noqa: E402
 from fusion.config.schema import DataConfig  # noqa: E402
 from fusion.records import Prompt  # noqa: E402
 from fusion.tracking.datasets import COLUMNS, prompt_dataset, prompt_rows, selection_tags  # noqa: E402
-from fusion.tracking.environment import host_description  # noqa: E402, F401 (fusion.report reads it here)
 from fusion.tracking.traces import AnswerTrace, delete_prompt_traces, log_answer_traces  # noqa: E402
 
 log = logging.getLogger(__name__)

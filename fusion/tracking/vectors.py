@@ -8,7 +8,7 @@ A run stores, per prompt, one safetensors file ``vectors/prompt-<index>.safetens
 (the best trial's ``alpha * gamma`` per layer, ``[layers]``), with a small JSON index in the file's
 metadata: model identity, layer count, hidden size, dtype, steering mode, segments, decoding, and
 what is needed to replay the answer (question, prompt texts, max new tokens). :func:`load_steering`
-returns them ready for :func:`fusion.model.steering.steering`; ``python -m fusion.steer`` replays them.
+returns them ready for :func:`fusion.model.steering.steering`; ``fusion steer`` replays them.
 """
 
 from __future__ import annotations

@@ -14,17 +14,7 @@ from fusion import commands
 from tests.helpers import PROJECT_ROOT
 
 HEAVY = ("torch", "transformers", "mlflow", "optuna", "hydra", "pandas")
-# issue #37: the report and adjudicate commands are rewritten on another branch (their descriptions
-# are cut, fusion report --help imports MLflow); until it is merged they are expected to fail here
-PENDING = {"report", "adjudicate"}
-
-
-def named(names: list[str]) -> list[object]:
-    pending = pytest.mark.xfail(reason="issue #37: rewritten on another branch", strict=False)
-    return [pytest.param(n, marks=pending) if n in PENDING else n for n in names]
-
-
-ARGPARSE = named([name for name in commands.names() if name != "run"])  # run's help is Hydra's
+ARGPARSE = [name for name in commands.names() if name != "run"]  # run's help is Hydra's
 
 
 def parser_of(name: str, monkeypatch: pytest.MonkeyPatch) -> argparse.ArgumentParser:
@@ -56,7 +46,7 @@ def test_every_option_has_a_help_text_and_the_description_is_whole(name, monkeyp
     assert not bare, f"fusion {name}: options without a help text: {bare}"
 
 
-@pytest.mark.parametrize("name", named(commands.names()))
+@pytest.mark.parametrize("name", (commands.names()))
 def test_help_exits_0_without_the_heavy_imports(name):
     code = (
         "import sys\nfrom fusion.cli import main\n"

@@ -120,7 +120,7 @@ def test_the_torch_free_modules_do_not_import_torch():
 
 
 # the subpackages from the ground up: each imports only those before it (and the ground modules),
-# never one after it; the entry points (fusion.run, fusion.steer, ...) sit on top
+# never one after it; the entry points (fusion.commands, fusion.run) sit on top
 LAYERS = ["methods", "config", "data", "model", "evaluate", "tracking", "report", "search", "job", "bench"]
 GROUND = {"fusion.errors", "fusion.records", "fusion.paths"}
 

@@ -104,7 +104,7 @@ Limits
   golds, and also flags two true facts listed together ("won in 1995 and 2001"). Hedges are a
   phrase list; person names a heuristic. Calibrated on the even-``prompt_id`` half of the authors'
   Mistral-graded answers; on the odd half it agrees at Cohen's kappa 0.64 (accurate decision) and
-  quadratic-weighted kappa 0.71 (docs/judges.md, ``python -m fusion.parity DIR --judges``). Use it
+  quadratic-weighted kappa 0.71 (docs/judges.md, ``fusion parity DIR --judges``). Use it
   for smoke runs, tests and comparisons between runs graded alike.
 
 Code
