@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
         prog="fusion grade",
         usage="fusion grade IN.jsonl [--out OUT.jsonl] [--searched] [OVERRIDE ...]",
         description="Grade answers made elsewhere with fusion's judge and strict verdict (docs/judges.md).",
-        epilog="Also python -m fusion.grade. Example: fusion grade answers.jsonl --out graded.jsonl judge=rules",
+        epilog="Example: fusion grade answers.jsonl --out graded.jsonl judge=rules",
     )
     p.add_argument(
         "input",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from fusion.commands.grade import main
 from fusion.evaluate.fluency import fluency
 from fusion.evaluate.judges.precision import SEARCHED
 from fusion.evaluate.judges.rules import RUBRIC, RulesJudge
 from fusion.evaluate.strict import grade_strict
-from fusion.grade import main
 from fusion.records import Grade, GradeRequest
 from tests.helpers import PROJECT_ROOT
 
@@ -42,7 +42,7 @@ def answers_file(tmp_path: Path) -> Path:
 def fusion_command() -> list[str]:
     """The installed console script beside this Python (``make setup``), else its module."""
     script = Path(sys.executable).parent / "fusion"
-    return [str(script), "grade"] if script.exists() else [sys.executable, "-m", "fusion.grade"]
+    return [str(script), "grade"] if script.exists() else [sys.executable, "-m", "fusion", "grade"]
 
 
 def test_the_console_command_grades_a_file_with_the_rules_judge(tmp_path):

@@ -26,7 +26,7 @@ TORCH_FREE = [
     "fusion.evaluate.judges.rules_tokens",
     "fusion.evaluate.judges.factory",
     "fusion.evaluate.strict",
-    "fusion.grade",
+    "fusion.commands.grade",
     "fusion.tracking.answers",
     "fusion.evaluate.outcomes",
     "fusion.evaluate.metrics",
@@ -173,3 +173,22 @@ def test_the_public_api_names_are_what_the_package_exports():
     import fusion
 
     assert set(fusion.__all__) == {*fusion._API, "__version__"}
+
+
+# the package's size limits (the project's style): small modules, short functions
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 300, 80
+
+
+def test_no_module_over_300_lines_and_no_function_over_80():
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        name = module_name(path)
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}.{node.name}: {length} lines")
+    assert not too_long, "over the size limits: " + ", ".join(too_long)
