@@ -143,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     with one_line_errors():
+        from fusion.job.launch import split_launcher
         from fusion.job.preflight import checked_job, prepare
 
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, args.overrides)
+        launcher, overrides = split_launcher(args.overrides)  # hydra/launcher=ray_cluster: no job's override
+        jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, overrides)
         # every job's config checked before the first one starts
         first, *_ = [checked_job(job.overrides)[0] for job in jobs]
         total = len(prepare(first).prompts)
@@ -161,7 +163,7 @@ def _study(args: argparse.Namespace) -> int:
             print(f"  {job.label}: {' '.join(job.overrides)}")
         if args.dry_run:
             return 0
-        wall, read_back = run_all(jobs, args.name, total)
+        wall, read_back = run_all(jobs, args.name, total, launcher, overrides)
         command = " ".join(["fusion study", *args.overrides, f"--name {args.name}", f"--seeds {args.seeds}"]
                            + [f"--groups {args.groups}"] * (args.groups != ",".join(GROUPS))
                            + [f"--exact {args.exact}"] * bool(args.exact))  # fmt: skip
@@ -172,11 +174,19 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
+def run_all(
+    jobs: Sequence[Job], name: str, total: int, launcher: Sequence[str] = (), shared: Sequence[str] = ()
+) -> tuple[float, int]:
     """Run the jobs in order, in one process (they share the loaded model), into the sweep
     ``study/NAME``; the estimate of what is left is refined from the jobs timed so far. Returns the
-    wall seconds and how many jobs were read back finished from an earlier attempt."""
+    wall seconds and how many jobs were read back finished from an earlier attempt. With
+    ``launcher`` overrides (hydra/launcher=ray_cluster), on that launcher instead."""
+    from fusion.job.launch import launch_all
     from fusion.job.pipeline import run_job
+
+    if launcher:
+        job_time = lambda rest, rates: estimate(rest, total, rates)  # noqa: E731
+        return launch_all(jobs, name, launcher, shared, job_time, SECONDS_PER_QUESTION, JOB_OVERHEAD)
 
     started = time.perf_counter()
     read_back = 0
