@@ -134,9 +134,9 @@ def test_study_on_ray_survives_a_killed_worker_and_reports_as_the_single_process
         assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
         assert single.wait(timeout=1800) == 0, (tmp_path / "single.log").read_text()[-4000:]
         assert "(resumed: 7 of 7 jobs were read back" in (tmp_path / "ray" / "report" / "REPORT.md").read_text()
-        on_ray, alone = answers(tmp_path / "ray" / "report"), answers(tmp_path / "single" / "report")
-        assert sorted(on_ray) == sorted(alone) and len(on_ray) == 7 * 4
-        for job, row in on_ray.items():  # texts, grades, strengths: the same; perplexities to 1e-6
+        launched, alone = answers(tmp_path / "ray" / "report"), answers(tmp_path / "single" / "report")
+        assert sorted(launched) == sorted(alone) and len(launched) == 7 * 4
+        for job, row in launched.items():  # texts, grades, strengths: the same; perplexities to 1e-6
             assert {k: v for k, v in row.items() if k not in THREADED} == {
                 k: v for k, v in alone[job].items() if k not in THREADED
             }, job
