@@ -89,7 +89,7 @@ def run_killing_one_worker(command: list[str], env: dict[str, str], log: Path) -
 def test_study_on_ray_survives_a_killed_worker_and_reports_as_the_single_process_study(services, tmp_path):  # noqa: F811
     started = time.monotonic()
     name = f"ray-{tmp_path.name}"
-    env = {**os.environ, **RAY_ENV}
+    env = {**os.environ, **RAY_ENV, "RAY_DEDUP_LOGS": "0"}  # every job's lines, the one to kill at included
     single_command = study(
         f"tracking.uri=sqlite:///{tmp_path / 'single' / 'mlflow.db'}", "--name", "single", cwd=tmp_path / "single"
     )
