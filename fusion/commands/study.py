@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_intermixed_args(argv)  # overrides before or after the options
     from fusion.errors import Interrupted
 
     try:
@@ -76,10 +76,12 @@ def study(args: argparse.Namespace) -> int:
     from fusion.job.study import GROUPS, SECONDS_PER_QUESTION, estimate, minutes, plan, report, run_all
 
     with one_line_errors():
+        from fusion.job.launch import split_launcher
         from fusion.job.preflight import checked_job, prepare
 
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, args.overrides)
+        launcher, overrides = split_launcher(args.overrides)  # hydra/launcher=ray_cluster: no job's override
+        jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, overrides)
         # every job's config checked before the first one starts
         first, *_ = [checked_job(job.overrides)[0] for job in jobs]
         total = len(prepare(first).prompts)
@@ -94,7 +96,7 @@ def study(args: argparse.Namespace) -> int:
             print(f"  {job.label}: {' '.join(job.overrides)}")
         if args.dry_run:
             return 0
-        wall, read_back = run_all(jobs, args.name, total)
+        wall, read_back = run_all(jobs, args.name, total, launcher, overrides)
         command = " ".join(["fusion study", *args.overrides, f"--name {args.name}", f"--seeds {args.seeds}"]
                            + [f"--groups {args.groups}"] * (args.groups != ",".join(GROUPS))
                            + [f"--exact {args.exact}"] * bool(args.exact))  # fmt: skip

@@ -106,11 +106,20 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def run_all(jobs: Sequence[Job], name: str, total: int) -> tuple[float, int]:
+def run_all(
+    jobs: Sequence[Job], name: str, total: int, launcher: Sequence[str] = (), shared: Sequence[str] = ()
+) -> tuple[float, int]:
     """Run the jobs in order, in one process (they share the loaded model), into the sweep
     ``study/NAME``; the estimate of what is left is refined from the jobs timed so far. Returns the
-    wall seconds and how many jobs were read back finished from an earlier attempt."""
+    wall seconds and how many jobs were read back finished from an earlier attempt. With
+    ``launcher`` overrides (hydra/launcher=ray_cluster), on that launcher instead (``shared``: the
+    overrides every job has)."""
+    from fusion.job.launch import launch_all
     from fusion.job.pipeline import run_job
+
+    if launcher:
+        return launch_all(jobs, name, launcher, shared, lambda rest, rates: estimate(rest, total, rates),
+                          SECONDS_PER_QUESTION, JOB_OVERHEAD)  # fmt: skip
 
     started = time.perf_counter()
     read_back = 0

@@ -198,7 +198,12 @@ class Tracker:
         rows = prompt_rows(prompts)
         # the rows first: the input is the mark that both are there
         mlflow.log_dict({"columns": list(COLUMNS), "data": [[r[c] for c in COLUMNS] for r in rows]}, DATASET_TABLE)
-        mlflow.log_input(dataset, context="evaluation", tags=selection_tags(data))
+        try:
+            mlflow.log_input(dataset, context="evaluation", tags=selection_tags(data))
+        except mlflow.exceptions.MlflowException:
+            # parallel jobs of the same questions (a study's first wave on Ray) create the same
+            # dataset: MLflow checks, then inserts, and the later insert fails; now it is there
+            mlflow.log_input(dataset, context="evaluation", tags=selection_tags(data))
         return True
 
     def log_selection(self, rows: Sequence[Mapping[str, Any]]) -> None:
