@@ -76,3 +76,45 @@ def test_a_passage_run_does_the_same_with_every_gold_replaced_by_a_random_string
     for result in (real, blind):
         tags = MlflowClient(tracking_uri=result.tracking_uri).get_run(result.run_id).data.tags
         assert (tags["fusion.reference"], tags["fusion.oracle"]) == ("passage", "no")
+
+
+def test_no_text_the_model_reads_holds_the_gold_and_in_context_gives_the_passage(loaded, monkeypatch):
+    """in_context reads the passage in its prompt; full steers toward another question's passage
+    (the placebo); no prompt generated from and no reference text averaged over holds the gold."""
+    import fusion.job.answering as answering
+    from fusion.config.schema import JobConfig, PromptsConfig, ReferenceConfig, SearchConfig, SteeringConfig
+    from fusion.evaluate.judges.rules import RulesJudge
+    from fusion.job.runner import PromptRunner
+    from fusion.records import Prompt
+
+    golds = ["qzxv wrmlk", "jfpq hdtz"]  # random strings: no answer or passage holds them by chance
+    prompts = [Prompt(i, r["question"], golds[i], passage=r["passage"]) for i, r in enumerate(ROWS)]
+    read: list[str] = []
+    means = answering.reference_means
+    monkeypatch.setattr(
+        answering,
+        "reference_means",
+        lambda m, t, layers, text, span: read.append(text) or means(m, t, layers, text, span),
+    )
+    for mode, target_of in (("in_context", None), ("full", {0: prompts[1], 1: prompts[0]})):
+        job = JobConfig(
+            steering=SteeringConfig(mode=mode, target="shuffled" if target_of else "reference"),
+            search=SearchConfig(study_storage="memory", n_trials=2, batch_size=2),
+            reference=ReferenceConfig(name="passage"),
+            prompts=PromptsConfig(max_new_tokens=8),
+        )
+        runner = PromptRunner(job, loaded, RulesJudge(), questions=prompts)
+        generate = runner.answerer.generate
+        monkeypatch.setattr(
+            runner.answerer, "generate", lambda texts, _g=generate, **kw: read.extend(texts) or _g(texts, **kw)
+        )
+        outcomes = list(runner.run_pack(list(enumerate(prompts)), target_of=target_of))
+        assert [o.gold for o in outcomes] == golds  # graded against the gold
+        if mode == "in_context":
+            for prompt in prompts:
+                assert any(prompt.passage in t and prompt.question in t for t in read), prompt.index
+        else:  # each question steered toward its partner's passage
+            assert [o.steered.target_index for o in outcomes] == [1, 0]
+            # (the placebo's target is its partner's whole reference: the partner's prompt and passage)
+            assert all(any(t.endswith(p.passage) and p.question in t for t in read) for p in prompts)
+    assert read and not [t for t in read if any(gold in t for gold in golds)]

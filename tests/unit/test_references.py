@@ -95,3 +95,22 @@ def test_reference_passage_on_a_set_without_passages_fails_before_the_model_load
         "fusion: reference=passage: 1 of 1 questions have no passage (the first: jsonl:0): use data=halueval, "
         "map data.columns.passage to your file's passage column, or reference=gold_explanation"
     ]
+
+
+def test_a_reference_of_your_own_is_found_by_its_import_path(tmp_path, monkeypatch):
+    (tmp_path / "my_reference.py").write_text(
+        "from fusion.references.spec import ReferenceSpec\n\n"
+        "class Topic:\n"
+        "    spec = ReferenceSpec('topic', 'the topic as the reference', oracle=False)\n"
+        "    def check(self, prompts):\n        return None\n"
+        "    def completion(self, prompt, explanation):\n        return prompt.topic\n"
+        "    def scored_against(self, prompt):\n        return prompt.topic\n\n"
+        "REFERENCE = Topic()\nCLASS = Topic\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    mine = resolve("gold_explanation", "my_reference:REFERENCE")
+    assert mine.spec.name == "topic" and not mine.spec.oracle
+    with pytest.raises(FusionError, match="is the class Topic: add `REFERENCE = Topic\\(\\)`"):
+        resolve("gold_explanation", "my_reference:CLASS")
+    with pytest.raises(FusionError, match="reference.plugin=nowhere:X: cannot import it"):
+        resolve("gold_explanation", "nowhere:X")
