@@ -263,9 +263,9 @@ class PromptRunner:
 
     def _graded(self, position: int, prompt: Prompt, pick: Chosen, source: Prompt, seconds: float) -> PromptOutcome:
         """The prompt's three answers graded, its outcome, and the steering that made its answer."""
-        answers = [self.answerer.decode(self.answerer.unsteered_ids(prompt, k)) for k in ("baseline", "control")] + [
-            pick.best.answer
-        ]
+        (seen,) = blinded(self.answerer.reference, [prompt])  # as answered: the gold is for the judge alone
+        answers = [self.answerer.decode(self.answerer.unsteered_ids(seen, k)) for k in ("baseline", "control")]
+        answers.append(pick.best.answer)
         grades = self.judge.grade([GradeRequest(prompt.question, prompt.gold, a) for a in answers])
         overlap = None  # an oracle's search scored the gold overlap the outcome reports
         if not self.answerer.reference.spec.oracle:

@@ -37,9 +37,8 @@ class MethodSpec:
     # (steered methods only; search.strengths fixes them instead)
     searched: bool = False
     # needs each question's reference completion (fusion.references; by default the gold answer and
-    # the model's explanation): as
-    # the steering target (steered) or as text in the prompt (prompted); steering.target=shuffled
-    # (the placebo) swaps it for another question's
+    # the model's explanation): as the steering target (steered) or as text in the prompt (prompted);
+    # steering.target=shuffled (the placebo) swaps it for another question's
     reference: bool = False
     # extra search parameters beyond alpha and gamma per weight group (e.g. ("layer",))
     extra_params: tuple[str, ...] = ()
