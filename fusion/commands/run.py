@@ -50,11 +50,13 @@ def compare_line(tracking_uri: str, checkout: Path | None = CHECKOUT) -> str:
 def print_summary(job: JobConfig, result: JobResult) -> None:
     """The scores against the baseline and the control, then one question with its three answers."""
     from fusion.evaluate.metrics import summary_table
+    from fusion.references import oracle_line, resolve
 
     summary = result.summary
+    reference = resolve(job.reference.name, job.reference.plugin).spec
     lines = [
         f"\nFusion Steering [{job.steering.mode}, {job.steering.decoding}] over {int(summary['n_prompts'])} prompts "
-        f"(oracle results: targets built from the gold answers)",
+        f"({oracle_line(reference.oracle, reference.name)})",
         summary_table(summary),
     ]
     if result.outcomes:

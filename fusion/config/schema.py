@@ -165,6 +165,15 @@ class PromptsConfig:
 
 
 @dataclass
+class ReferenceConfig:
+    """What each question's reference text is (fusion.references): the steering target is averaged
+    over it, in_context puts it in the prompt."""
+
+    name: str = "gold_explanation"  # the paper's (an oracle); passage: the question set's passage
+    plugin: str | None = None  # a reference of your own, module:NAME (its spec names it)
+
+
+@dataclass
 class EvalConfig:
     overlap: str = "continuation"  # or "echo": include the echoed prompt, as the authors did
     accuracy_threshold: float = 0.6
@@ -186,6 +195,7 @@ class JobConfig:
     quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
     steering: SteeringConfig = field(default_factory=SteeringConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     data: DataConfig = field(default_factory=DataConfig)
     prompts: PromptsConfig = field(default_factory=PromptsConfig)
     # a typed node per judge option (each judge's schema, fusion.config.judges), chosen by the

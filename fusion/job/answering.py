@@ -29,6 +29,7 @@ from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.model.reference import reference_means
 from fusion.records import Grade, GradeRequest, Prompt
+from fusion.references import resolve as resolve_reference
 from fusion.tracking.answer_store import AnswerStore, batch_key
 from fusion.tracking.stores import study_folder, tracking_uri
 
@@ -45,6 +46,8 @@ class Answerer:
         self.job, self.loaded, self.key = job, loaded, key
         self.scorer = scorer  # the perplexity model, if not the loaded one (search.perplexity_model)
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        # what each question's reference text is, and what a search trial's overlap is scored against
+        self.reference = resolve_reference(job.reference.name, job.reference.plugin)
         self.layers = loaded.decoder_layers
         self.stop = eos_ids(self.model, self.tokenizer)
         # a model without a chat template answers the raw prompt and then writes its next question
@@ -88,11 +91,17 @@ class Answerer:
         """An answer's text: it ends before the next question frame (``prompts.stop_strings``)."""
         return cut_answer(str(self.tokenizer.decode(ids, skip_special_tokens=True)), self.stops).strip()
 
-    def overlap(self, prompt: Prompt, template: str, answer: str) -> float:
+    def overlap(self, prompt: Prompt, template: str, answer: str, against: str | None = None) -> float:
+        """The answer's token overlap with the gold, or with ``against`` (what the reference scores a
+        search trial against, fusion.references)."""
         if self.job.eval.overlap == "echo":
             # the authors decoded the whole sequence, so gold words in the question counted
             answer = template.format(question=prompt.question, gold=prompt.gold) + " " + answer
-        return token_overlap(prompt.gold, answer)
+        return token_overlap(prompt.gold if against is None else against, answer)
+
+    def search_overlap(self, prompt: Prompt, template: str, answer: str) -> float:
+        """The overlap a search trial (or an unsteered answer in its place) is scored by."""
+        return self.overlap(prompt, template, answer, self.reference.scored_against(prompt))
 
     def nll(self, prompt_text: str, rows: list[list[int]], answers: list[str]) -> list[float]:
         """Mean NLL of each answer after the prompt, under the perplexity model. Another model
@@ -159,14 +168,20 @@ class Answerer:
         marker = self.job.prompts.explanation_marker
         return [split_explanation(self.decode(self.unsteered_ids(p, "explanation")), marker) for p in prompts]
 
+    def reference_completions(self, prompts: Sequence[Prompt]) -> list[tuple[str, str]]:
+        """Each prompt's explanation ("" where the reference needs none) and reference completion."""
+        needs = self.reference.spec.explanation
+        explanations = self.explanations(prompts) if needs else [""] * len(prompts)
+        return [(e, self.reference.completion(p, e)) for p, e in zip(prompts, explanations)]
+
     def references(
         self, prompts: Sequence[Prompt], texts: Sequence[PromptTexts] | None = None
     ) -> list[tuple[str, torch.Tensor]]:
         """Each prompt's explanation and reference means ``h_l``."""
         texts = texts or [render(self.job.prompts, self.tokenizer, p) for p in prompts]
         out = []
-        for prompt, text, explanation in zip(prompts, texts, self.explanations(prompts)):
-            reference, span = reference_text(text, prompt.gold, explanation)
+        for text, (explanation, completion) in zip(texts, self.reference_completions(prompts)):
+            reference, span = reference_text(text, completion)
             out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
         return out
 
@@ -195,8 +210,12 @@ class Answerer:
         chosen: TrialResult,
         grades: Sequence[Grade],
         seconds: float,
+        overlap: float | None = None,
     ) -> PromptOutcome:
+        """``overlap``: the chosen answer's overlap with the gold where its search scored it against
+        another text (a reference that is no oracle); None: the search's own."""
         baseline_grade, control_grade, grade = grades
+        chosen_overlap = chosen.overlap if overlap is None else overlap
         unsteered = []
         for kind, template, kind_grade in (
             ("baseline", self.job.prompts.baseline, baseline_grade),
@@ -216,10 +235,10 @@ class Answerer:
             )
         steered = SteeredAnswer(
             chosen.answer,
-            chosen.overlap,
+            chosen_overlap,
             grade.simpleqa,
             grade.quality,
-            composite(chosen.overlap, grade.quality),
+            composite(chosen_overlap, grade.quality),
             fluency=fluency(chosen.answer).metrics(),
             explanation=explanation,
             alphas=list(chosen.alphas),

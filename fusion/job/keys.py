@@ -35,6 +35,8 @@ def job_key(resolved_config: dict[str, Any]) -> str:
     for group, keys in _PLACEMENT.items():
         if isinstance(relevant.get(group), dict):
             relevant[group] = {k: v for k, v in relevant[group].items() if k not in keys}
+    if relevant.get("reference") == {"name": "gold_explanation", "plugin": None}:
+        del relevant["reference"]  # the default keeps the key jobs had before the reference group existed
     prompts = relevant.get("prompts")
     if isinstance(prompts, dict) and "stop_strings" in prompts:
         # the stops as applied, and only where there are any: a job inside a chat template keeps

@@ -35,9 +35,10 @@ from fusion.job.preflight import Prepared, checked_job, prepare
 from fusion.job.runner import PromptRunner
 from fusion.job.tags import run_tags
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
-from fusion.model.prompts import reference_completion, render, render_in_context
+from fusion.model.prompts import render, render_in_context
 from fusion.model.vectors import save_vectors
 from fusion.records import Prompt
+from fusion.references import blinded
 from fusion.report import plots
 from fusion.tracking.prepare import PrepareStore
 from fusion.tracking.runs import TRACKING_ERRORS, Tracker, flatten, read_table
@@ -209,7 +210,9 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
     # every unsteered generation of the job up front, in batches across prompts (batches cut from
     # the whole list: a resumed job batches the same): the baseline, the zero-steering control and
     # the explanations the references are built from
-    runner.answerer.answer_unsteered(prompts, ["baseline", "control"] + ["explanation"] * spec.reference, progress=True)
+    reference = runner.answerer.reference  # no gold in what is answered where it is no oracle
+    explain = ["explanation"] * (spec.reference and reference.spec.explanation)
+    runner.answerer.answer_unsteered(blinded(reference, prompts), ["baseline", "control"] + explain, progress=True)
     per_prompt = 1 if runner.fixed_strengths is not None else job.search.n_trials
     trials_total = (len(prompts) - len(done)) * (per_prompt if spec.steers else 0)
     todo = [(position, prompt) for position, prompt in enumerate(prompts) if prompt.index not in done]
@@ -246,7 +249,7 @@ def commit(context: JobContext, outcome: PromptOutcome) -> None:
     given = None
     if runner.method.spec.role == "prompted":  # the prompt its answer was given, reference included
         source = context.target_of[prompt.index] if context.target_of else prompt  # whose reference it was given
-        reference = reference_completion(source.gold, outcome.steered.explanation)
+        reference = runner.answerer.reference.completion(source, outcome.steered.explanation)
         given = render_in_context(job.prompts, runner.loaded.tokenizer, prompt, reference)
     traces = answer_traces(job, runner.method.spec, outcome, texts.baseline, texts.steer, given)
     context.tracker.log_prompt(outcome.row(), trial_rows(outcome), traces)

@@ -28,6 +28,7 @@ from fusion.methods import resolve
 from fusion.methods.dry_run import dry_run
 from fusion.model.sources import ModelSource, layer_count, resolve_source
 from fusion.records import Prompt
+from fusion.references import resolve as resolve_reference
 from fusion.tracking.stores import check_study_storage, check_tracking_store, tracking_uri
 
 T = TypeVar("T")
@@ -122,6 +123,13 @@ def _check_method(job: JobConfig, source: ModelSource, fixed_strengths: list[flo
         dry_run(method, num_layers, job.steering, fixed_strengths)
 
 
+def _check_reference(job: JobConfig, prompts: list[Prompt]) -> None:
+    """The reference must be known and find its text in every question (reference=passage: a passage)."""
+    problem = resolve_reference(job.reference.name, job.reference.plugin).check(prompts)
+    if problem:
+        raise SetupError(problem)
+
+
 def _fixed_strengths(job: JobConfig) -> list[float] | None:
     """search.strengths, or those reduced from search.strengths_from's run; None: searched."""
     if job.search.strengths is not None:
@@ -148,6 +156,8 @@ def prepare(job: JobConfig) -> Prepared:
     source = problems.attempt(lambda: resolve_source(job.model))
     prompts = problems.attempt(lambda: load_prompts(job))
     judge = problems.attempt(lambda: make_judge(job.judge))
+    if prompts is not None:
+        problems.attempt(lambda: _check_reference(job, prompts))
     if job.steering.target == "shuffled" and prompts is not None and len(prompts) < 2:
         problems.errors.append(
             SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")

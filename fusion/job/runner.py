@@ -24,14 +24,10 @@ from fusion.methods import SteeringMethod, resolve
 from fusion.methods.segments import segments_tag
 from fusion.model.devices import default_batch_rows
 from fusion.model.loading import LoadedModel
-from fusion.model.prompts import (
-    PromptTexts,
-    reference_completion,
-    render,
-    render_in_context,
-)
+from fusion.model.prompts import PromptTexts, render, render_in_context
 from fusion.model.steering import steering
 from fusion.records import GradeRequest, Prompt
+from fusion.references import blinded
 from fusion.search.weights import (
     OnTrial,
     StudySpec,
@@ -73,7 +69,8 @@ class PromptRunner:
         # the layer groups that each get one (alpha, gamma): checks segment boundaries and layers
         self.segments = self.method.groups(loaded.num_layers, job.steering)
         # what a method builds its targets from: every question of the job, its seed, a job-long cache
-        self.targets = JobTargets(self.answerer, tuple(questions), job.seed)
+        # (without their gold answers where the reference is no oracle: fusion.references.blinded)
+        self.targets = JobTargets(self.answerer, tuple(blinded(self.answerer.reference, questions)), job.seed)
 
     def layer_weights(self, rows: Sequence[tuple[Sequence[float], dict[str, float]]]) -> torch.Tensor:
         """``[rows, layers]`` weights (alpha*gamma per layer) of (per-group strengths, parameters) rows."""
@@ -89,7 +86,7 @@ class PromptRunner:
         return [
             Candidate(
                 a,
-                self.answerer.overlap(prompt, self.job.prompts.steer, a),
+                self.answerer.search_overlap(prompt, self.job.prompts.steer, a),
                 perplexity(n),
                 trial_failure(i, a, nonfinite_rows),
             )
@@ -195,10 +192,11 @@ class PromptRunner:
         the reference as a prompt); the prompted answers are generated as one batch."""
         job = self.job
         if self.method.spec.role == "prompted":
-            explanations = self.answerer.explanations(sources)
+            completions = self.answerer.reference_completions(sources)
+            explanations = [explanation for explanation, _ in completions]
             asked = [
-                render_in_context(job.prompts, self.loaded.tokenizer, p, reference_completion(source.gold, explanation))
-                for p, source, explanation in zip(prompts, sources, explanations)
+                render_in_context(job.prompts, self.loaded.tokenizer, p, completion)
+                for p, (_, completion) in zip(prompts, completions)
             ]
             rows = self.answerer.generate_stored(asked)
             # overlap of the answer alone (under overlap=echo with the steer prompt's echo: the
@@ -213,7 +211,7 @@ class PromptRunner:
         zeros = (0.0,) * max(1, len(self.segments))
         for prompt, explanation, prompt_text, ids in zip(prompts, explanations, asked, rows):
             answer = self.answerer.decode(ids)
-            overlap = self.answerer.overlap(prompt, template, answer)
+            overlap = self.answerer.search_overlap(prompt, template, answer)
             ppl = perplexity(self.answerer.nll(prompt_text, [ids], [answer])[0])
             value = search_objective(
                 job.search.objective, answer, overlap, ppl, job.search.objective_weight, job.search.perplexity_cap
@@ -254,21 +252,29 @@ class PromptRunner:
         start = time.perf_counter()
         prompts = [prompt for _, prompt in pack]
         sources = [target_of[p.index] for p in prompts] if target_of else prompts
+        # answered and searched without the gold where the reference is no oracle; graded with it
+        reference = self.answerer.reference
         if self.method.spec.steers:
-            chosen = self._steered(prompts, sources, trial_bar)
+            chosen = self._steered(blinded(reference, prompts), blinded(reference, sources), trial_bar)
         else:
-            chosen = self._unsteered_answers(prompts, sources)
+            chosen = self._unsteered_answers(blinded(reference, prompts), blinded(reference, sources))
         seconds = round((time.perf_counter() - start) / len(pack), 3)
         for (position, prompt), pick, source in zip(pack, chosen, sources):
             yield self._graded(position, prompt, pick, source, seconds)
 
     def _graded(self, position: int, prompt: Prompt, pick: Chosen, source: Prompt, seconds: float) -> PromptOutcome:
         """The prompt's three answers graded, its outcome, and the steering that made its answer."""
-        answers = [self.answerer.decode(self.answerer.unsteered_ids(prompt, k)) for k in ("baseline", "control")] + [
-            pick.best.answer
-        ]
+        (seen,) = blinded(self.answerer.reference, [prompt])  # as answered: the gold is for the judge alone
+        answers = [self.answerer.decode(self.answerer.unsteered_ids(seen, k)) for k in ("baseline", "control")]
+        answers.append(pick.best.answer)
         grades = self.judge.grade([GradeRequest(prompt.question, prompt.gold, a) for a in answers])
-        outcome = self.answerer.outcome(position, prompt, pick.explanation, pick.trials, pick.best, grades, seconds)
+        overlap = None  # an oracle's search scored the gold overlap the outcome reports
+        if not self.answerer.reference.spec.oracle:
+            template = self.job.prompts.baseline if self.method.spec.role == "baseline" else self.job.prompts.steer
+            overlap = self.answerer.overlap(prompt, template, pick.best.answer)
+        outcome = self.answerer.outcome(
+            position, prompt, pick.explanation, pick.trials, pick.best, grades, seconds, overlap
+        )
         if self.method.spec.reference:
             outcome.steered.target_index = source.index
         if self.method.spec.steers and pick.targets is not None:

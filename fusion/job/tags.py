@@ -33,6 +33,9 @@ def run_tags(
         "fusion.sweep_id": sweep_id or "none",
         "fusion.steering_exact": str(job.steering.decoding == "exact").lower(),
         "fusion.steering_target": job.steering.target,
+        # what the target is built from, and whether anything before grading read the gold
+        "fusion.reference": runner.answerer.reference.spec.name,
+        "fusion.oracle": "yes" if runner.answerer.reference.spec.oracle else "no",
         "fusion.segments": segments_tag(runner.segments),
         "fusion.device": str(loaded.device) + (f" (device_map={job.model.device_map})" if job.model.device_map else ""),
         "fusion.device_name": placement.name,

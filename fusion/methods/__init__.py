@@ -79,7 +79,7 @@ def _checked(obj: object, where: str) -> SteeringMethod:
     return obj
 
 
-def _import_here(module: str) -> object:
+def import_here(module: str) -> object:
     """Import ``module``, the current folder first on the path for this look-up: ``fusion run`` (a
     console script) has its own folder there, where ``python -m`` has the current one."""
     here = os.getcwd()
@@ -100,7 +100,7 @@ def plugin_method(path: str) -> SteeringMethod:
     if not sep:
         module, _, attr = path.rpartition(".")
     try:
-        obj = getattr(_import_here(module), attr)
+        obj = getattr(import_here(module), attr)
     except (ImportError, AttributeError, ValueError) as error:
         raise ConfigError(
             f"steering.plugin={path}: cannot import it ({type(error).__name__}: {error}): give {PLUGIN_FORM} "

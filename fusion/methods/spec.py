@@ -36,9 +36,9 @@ class MethodSpec:
     # a per-question Optuna search over (alpha, gamma) per weight group and any extra parameters
     # (steered methods only; search.strengths fixes them instead)
     searched: bool = False
-    # needs each question's reference completion (the gold answer and the model's explanation): as
-    # the steering target (steered) or as text in the prompt (prompted); steering.target=shuffled
-    # (the placebo) swaps it for another question's
+    # needs each question's reference completion (fusion.references; by default the gold answer and
+    # the model's explanation): as the steering target (steered) or as text in the prompt (prompted);
+    # steering.target=shuffled (the placebo) swaps it for another question's
     reference: bool = False
     # extra search parameters beyond alpha and gamma per weight group (e.g. ("layer",))
     extra_params: tuple[str, ...] = ()

@@ -8,6 +8,17 @@ from transformers import PreTrainedTokenizerBase
 
 from fusion.config.schema import PromptsConfig
 from fusion.records import Prompt
+from fusion.references.gold_explanation import reference_completion
+
+__all__ = [
+    "PromptTexts",
+    "reference_completion",
+    "reference_text",
+    "render",
+    "render_in_context",
+    "render_user",
+    "split_explanation",
+]
 
 
 @dataclass(frozen=True)
@@ -41,25 +52,20 @@ def render(cfg: PromptsConfig, tokenizer: PreTrainedTokenizerBase, prompt: Promp
     )
 
 
-def reference_text(texts: PromptTexts, gold: str, explanation: str) -> tuple[str, tuple[int, int]]:
-    """The reference completion after the steer prompt, and the character span of gold + explanation.
+def reference_text(texts: PromptTexts, completion: str) -> tuple[str, tuple[int, int]]:
+    """The reference completion after the steer prompt, and the character span of the completion.
 
     Paper layout: ``Question: {q}\\nAnswer and explanation:\\n{gold}\\n{explanation}``. Unlike the
     authors' code we locate the gold answer by position (not ``str.find``, which can hit the
     question) and keep the explanation's last token (their span ended one character early).
+    ``completion``: the question's reference (fusion.references), e.g. :func:`reference_completion`.
     """
-    completion = reference_completion(gold, explanation)
     prefix = texts.steer + texts.reference_separator
     return prefix + completion, (len(prefix), len(prefix) + len(completion))
 
 
-def reference_completion(gold: str, explanation: str) -> str:
-    """Gold answer + explanation: the text each layer's steering target is averaged over."""
-    return f"{gold}\n{explanation}" if explanation else gold
-
-
 def render_in_context(cfg: PromptsConfig, tokenizer: PreTrainedTokenizerBase, prompt: Prompt, reference: str) -> str:
-    """The question with ``reference`` (:func:`reference_completion`) given in the prompt: the same
+    """The question with ``reference`` (its reference completion, fusion.references) given in the prompt: the same
     text steering delivers through the activations, here delivered as context."""
     text = cfg.in_context.format(question=prompt.question, gold=prompt.gold, reference=reference)
     return render_user(tokenizer, text, cfg.chat_template)

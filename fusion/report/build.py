@@ -24,6 +24,7 @@ from fusion.report.adjudication import adjudicate, label_index, tally, verdict_i
 from fusion.report.comparison import PairedComparison
 from fusion.report.groups import summarise
 from fusion.report.hand import hand_label_sections, unread_positives
+from fusion.report.oracle import oracle_statement
 from fusion.report.pairs import paired
 from fusion.report.plots import report_plots
 from fusion.report.replication import Study, replication_report
@@ -114,7 +115,13 @@ def build(options: ReportOptions) -> Report:
         counts = tally(reps, {})
     pairs = paired(summary, options.resamples, options.bootstrap_seed)
     options.out.mkdir(parents=True, exist_ok=True)
-    table = markdown(summary) + "\n\n## SimpleQA's metrics\n\n" + simpleqa_markdown(summary)
+    table = (
+        oracle_statement(summary)
+        + "\n\n"
+        + markdown(summary)
+        + "\n\n## SimpleQA's metrics\n\n"
+        + simpleqa_markdown(summary)
+    )
     if pairs:  # a single group (or groups on disjoint prompts) keeps the report as it was
         table += "\n\n## Paired statistics\n\n" + paired_markdown(pairs)
     # one report file name per folder: REPORT.md (which holds the table) for the replication

@@ -20,6 +20,7 @@ from fusion.evaluate.metrics import SimpleQAMetrics, summary_metrics
 from fusion.methods import spec_of_run
 from fusion.report.adjudication import FIELDS, HAND, AnswerKey, adjudicated_grade, adjudicated_strict
 from fusion.report.labels import Labeller, fixed_of, model_of, objective_of, steering_variant
+from fusion.report.oracle import is_oracle, reference_of
 from fusion.report.stats import Observation
 from fusion.report.summary import METRICS, GroupSummary, Metrics, PromptKey, ReplicateSummary, Summary
 from fusion.tracking.answers import ANSWER_PREFIXES, Replicate
@@ -140,6 +141,8 @@ def _group(
         replicates=replicates,
         segments=first.tags.get("fusion.segments", ""),
         plugin=first.tags.get("fusion.plugin", ""),
+        reference=reference_of(first),
+        oracle=is_oracle(first),
         n_prompts=int(per_replicate[0].get("n_prompts", 0)),
         mean=Metrics(**{k: statistics.fmean(v) if v else None for k, v in means.items()}),
         sd=Metrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in means.items()}),

@@ -1,7 +1,7 @@
 """How the report labels a replicate's group: its method, plus the trial budget, target, kind of
 steering, fixed strengths and objective where the runs differ in them (``full@5``,
-``full[shuffled]``, ``full[exact]``, ``segmented[fluent]``, ``full[fixed-median]``), and the order
-the groups are listed in."""
+``full[shuffled]``, ``full[exact]``, ``segmented[fluent]``, ``full[fixed-median]``), the reference
+where it is not the paper's (``full[passage]``), and the order the groups are listed in."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fusion.methods import spec_of_run
+from fusion.references import DEFAULT
+from fusion.report.oracle import reference_of
 from fusion.tracking.answers import Replicate
 
 # the order of a report's groups: the unsteered baseline, the steered methods (in the paper's
@@ -38,12 +40,15 @@ def fixed_of(rep: Replicate) -> str:
     return f"fixed-{rep.params.get('search.strengths_rule', 'median')}" if source not in (None, "None", "") else "fixed"
 
 
-def variant_suffix(target: str, exact: bool, split_exact: bool, objective: str = "", fixed: str = "") -> str:
+def variant_suffix(
+    target: str, exact: bool, split_exact: bool, objective: str = "", fixed: str = "", reference: str = ""
+) -> str:
     """``[exact]``, ``[shuffled]``, ``[exact,shuffled,paper]``, ``[fixed-median]`` or nothing: the
     reference target and, unless the runs mix exact and cached steering, either kind of steering
-    keep the plain label; ``objective`` is named where the runs mix objectives (empty: they do not)."""
+    keep the plain label; ``objective`` is named where the runs mix objectives (empty: they do not),
+    ``reference`` where it is not the paper's (empty: it is)."""
     parts = ["exact"] * (exact and split_exact) + ["shuffled"] * (target == "shuffled") + [fixed] * bool(fixed)
-    parts += [objective] * bool(objective)
+    parts += [objective] * bool(objective) + [reference] * bool(reference)
     return f"[{','.join(parts)}]" if parts else ""
 
 
@@ -56,8 +61,8 @@ def model_of(rep: Replicate) -> str:
     return rep.params.get("model.name", "")
 
 
-# role, paper rank, mode, budget, exact, shuffled, fixed, objective
-SortKey = tuple[int, int, str, int, bool, bool, str, str]
+# role, paper rank, mode, budget, exact, shuffled, fixed, objective, reference
+SortKey = tuple[int, int, str, int, bool, bool, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,10 @@ class Labeller:
         exact = exact and spec.steers
         fixed = fixed_of(rep)
         objective = objective_of(rep) if spec.steers and self.split_objective and not fixed else ""
+        # a method that reads a reference is a group of its own for each reference but the paper's
+        reference = reference_of(rep) if spec.reference and reference_of(rep) != DEFAULT else ""
         label = group_label(mode, n_trials, self.budgets[mode], spec.steers) + variant_suffix(
-            target, exact, self.split_exact, objective, fixed
+            target, exact, self.split_exact, objective, fixed, reference
         )
         key = (
             ROLE_ORDER[spec.role],
@@ -105,5 +112,6 @@ class Labeller:
             target == "shuffled",
             fixed,
             objective,
+            reference,
         )
         return label, key

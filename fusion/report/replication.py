@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fusion.methods import spec_of_run
 from fusion.report.comparison import PairedComparison
+from fusion.report.oracle import all_oracle, oracle_statement
 from fusion.report.ordering import ordering
 from fusion.report.provenance import (
     command_lines,
@@ -114,9 +115,22 @@ def _header(study: Study) -> list[str]:
         *command_lines(study.commands, study.wall_seconds),
         *_setup(study),
         "",
-        "**These are oracle results**: the steering target of every prompt is built from its gold answer, so they "
-        "measure how far steering toward a known answer moves the model, not question answering without the answer.",
+        *_oracle_paragraph(study),
         "",
+    ]
+
+
+def _oracle_paragraph(study: Study) -> list[str]:
+    """What the numbers measure: steering toward a known answer, or (no oracle) answering without it."""
+    if all_oracle(study.summary):
+        return [
+            "**These are oracle results**: the steering target of every prompt is built from its gold answer, so "
+            "they measure how far steering toward a known answer moves the model, not question answering without "
+            "the answer."
+        ]
+    return [
+        f"**Not every group is an oracle** ({oracle_statement(study.summary)}): a group that is no oracle built its "
+        "targets from its reference and scored its search against it, and read the gold answers only to grade."
     ]
 
 
@@ -152,6 +166,7 @@ def _setup(study: Study) -> list[str]:
         f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of "
         f"{first.params.get('search.batch_size', '?')}, seeds {', '.join(seeds)}; objective "
         f"{' and '.join(objectives)} (fluent: the paper's minus 1 for a degenerate answer)",
+        f"- O{oracle_statement(study.summary)[1:]}",  # "Oracle: yes (...)", or each group's
         f"- Sweep: {', '.join(tags['fusion.sweep_id'])}; code {', '.join(c[:10] for c in tags['mlflow.source.git.commit'])}",
     ]
 

@@ -122,6 +122,10 @@ class GroupSummary:
     # the import path of a plug-in method (tag fusion.plugin; "" for a built-in): the plots find its
     # layer_weights by it; not in report.json, whose committed files predate it
     plugin: str = ""
+    # the reference its targets were built from and whether it reads the gold (fusion.report.oracle);
+    # not in report.json, whose committed files predate them
+    reference: str = "gold_explanation"
+    oracle: bool = True
     # per prompt, for the plots and the paired statistics: not in report.json
     composites: list[float] = field(default_factory=list)
     strengths: list[Any] = field(default_factory=list)

@@ -122,3 +122,26 @@ def test_fusion_report_prints_simpleqas_metrics_and_adds_them_last_to_its_json(t
     group = json.loads(capsys.readouterr().out)["full[fluent]"]
     assert list(group)[-4:] == ["model", "local", "simpleqa_metrics", "simpleqa_metrics_sd"]
     assert group["simpleqa_metrics"] == fluent.to_dict() and list(group["replicates"][0])[-1] == "simpleqa_metrics"
+
+
+def test_each_run_s_oracle_status_is_stated_once_when_uniform_and_per_group_when_not(tmp_path):
+    """Runs recorded before the tags fusion.reference/fusion.oracle existed are oracle runs of the
+    paper's reference; a steered run of reference=passage is a group of its own and says it is none."""
+    from fusion.report.oracle import oracle_statement
+
+    reps = read_answers(SAMPLE)
+    summary = summarise(reps)
+    assert {(g.reference, g.oracle) for g in summary.values()} == {("gold_explanation", True)}
+    assert oracle_statement(summary) == "oracle: yes (the target is built from the gold)"
+    passage = {"fusion.reference": "passage", "fusion.oracle": "no"}
+    steered = [r for r in reps if r.mode == "full" and r.params.get("search.objective") == "fluent"]
+    mixed = summarise([*reps, *(replace(r, id=f"{r.id}-p", tags={**r.tags, **passage}) for r in steered)])
+    assert list(mixed) == ["baseline", "full[fluent]", "full[fluent,passage]", "full[paper]"]
+    assert oracle_statement(mixed).split("; ")[2] == "full[fluent,passage]: oracle: no (reference=passage)"
+    only = summarise([replace(r, tags={**r.tags, **passage}) for r in steered])
+    assert oracle_statement(only) == "oracle: no (reference=passage)"
+    out = tmp_path / "report"
+    write_answers(tmp_path / "passage.jsonl.gz", [replace(r, tags={**r.tags, **passage}) for r in steered])
+    assert report(["--answers", str(tmp_path / "passage.jsonl.gz"), "--out", str(out), "--replication"]) == 0
+    text = (out / "REPORT.md").read_text()
+    assert "- Oracle: no (reference=passage)" in text and "These are oracle results" not in text
