@@ -184,11 +184,11 @@ def test_the_fusion_command_lists_its_subcommands_and_runs_hydra_from_anywhere(t
 
     helped = fusion("--help")
     assert helped.returncode == 0
-    for command in ("run", "report", "grade", "steer", "studies", "bench", "parity"):
+    for command in ("run", "study", "report", "grade", "adjudicate", "label", "steer", "studies", "bench", "parity"):
         assert f"\n  {command} " in helped.stdout, command
     wrong = fusion("sweep")
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
-        "fusion: no command 'sweep': use one of run, report, grade, adjudicate, study, steer, studies, bench, parity (fusion --help)"
+        "fusion: no command 'sweep': use one of run, study, report, grade, adjudicate, label, steer, studies, bench, parity (fusion --help)"
     ]
     job = fusion("run", "--cfg", "job", "steering=segmented")
     assert job.returncode == 0, job.stderr[-2000:]
