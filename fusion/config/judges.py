@@ -27,6 +27,7 @@ from typing import Any
 
 from fusion.errors import ConfigError
 from fusion.paths import CONF_DIR
+from fusion.plugins import import_object
 
 ENTRY_POINT_GROUP = "fusion.judges"
 PLUGIN = "plugin"  # the config option of a judge from outside fusion (fusion/conf/judge/plugin.yaml)
@@ -90,17 +91,7 @@ def plugin_spec(path: str) -> JudgeSpec:
                 "give package.module:NAME of a JudgeSpec"
             )
         return _checked(entry.load(), f"entry point {ENTRY_POINT_GROUP}:{path}")
-    module, sep, attr = path.partition(":")
-    if not sep:
-        module, _, attr = path.rpartition(".")
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ConfigError(
-            f"judge.plugin={path}: cannot import it ({type(error).__name__}: {error}): "
-            "give package.module:NAME of a JudgeSpec"
-        ) from None
-    return _checked(obj, f"judge.plugin={path}")
+    return _checked(import_object(path, "judge.plugin", "a JudgeSpec"), f"judge.plugin={path}")
 
 
 def judge_schemas() -> dict[str, type]:

@@ -26,6 +26,7 @@ from fusion.config.schema import DataConfig
 from fusion.data.select import check_held_out, load_index_file, select_prompts
 from fusion.data.spec import QuestionSet, SetSpec
 from fusion.errors import ConfigError, SetupError
+from fusion.plugins import import_object
 from fusion.records import Prompt
 
 __all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "resolve"]
@@ -53,17 +54,7 @@ def _checked(obj: object, where: str) -> QuestionSet:
 
 
 def _imported(path: str) -> QuestionSet:
-    module, sep, attr = path.partition(":")
-    if not sep:
-        module, _, attr = path.rpartition(".")
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ConfigError(
-            f"data.plugin={path}: cannot import it ({type(error).__name__}: {error}): "
-            "give package.module:NAME of a question set"
-        ) from None
-    return _checked(obj, f"data.plugin={path}")
+    return _checked(import_object(path, "data.plugin", "a question set"), f"data.plugin={path}")
 
 
 @cache

@@ -59,8 +59,7 @@ class PromptRunner:
         answerer: Answerer | None = None,
     ) -> None:
         self.job, self.loaded, self.key, self.judge = job, loaded, key, judge
-        # the answerer that answered the job's selection, if any (its unsteered answers and its
-        # perplexity model carry over); else one of its own with ``scorer``
+        # the selection's answerer, if any (its unsteered answers and perplexity model carry over)
         self.answerer = answerer or Answerer(job, loaded, key, scorer)
         self.method: SteeringMethod = resolve(job.steering, job.steering.plugin)
         # applied to every question with no search (search.strengths, search.strengths_from)

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import os
 import pkgutil
-import sys
 from functools import cache
 
 from fusion.errors import ConfigError
 from fusion.methods.spec import ROLES, LayerGroupMethod, MethodSpec, Role, Steering, SteeringMethod
+from fusion.plugins import PLUGIN_FORM, import_object
 
 __all__ = [
     "ROLES",
@@ -44,7 +43,6 @@ __all__ = [
 ENTRY_POINT_GROUP = "fusion.methods"
 _NOT_METHODS = {"spec", "segments", "dry_run"}
 # how a message writes an import path (module.NAME is accepted too)
-PLUGIN_FORM = "module:NAME"
 
 
 def builtin_names() -> list[str]:
@@ -79,34 +77,10 @@ def _checked(obj: object, where: str) -> SteeringMethod:
     return obj
 
 
-def import_here(module: str) -> object:
-    """Import ``module``, the current folder first on the path for this look-up: ``fusion run`` (a
-    console script) has its own folder there, where ``python -m`` has the current one."""
-    here = os.getcwd()
-    added = here not in sys.path and "" not in sys.path
-    if added:
-        sys.path.insert(0, here)
-    try:
-        return importlib.import_module(module)
-    finally:
-        if added:
-            sys.path.remove(here)
-
-
 @cache
 def plugin_method(path: str) -> SteeringMethod:
     """The method object at ``path`` (``module:NAME`` or ``module.NAME``); one line where it is none."""
-    module, sep, attr = path.partition(":")
-    if not sep:
-        module, _, attr = path.rpartition(".")
-    try:
-        obj = getattr(import_here(module), attr)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ConfigError(
-            f"steering.plugin={path}: cannot import it ({type(error).__name__}: {error}): give {PLUGIN_FORM} "
-            "of a steering method, the module in the current folder or installed"
-        ) from None
-    return _checked(obj, f"steering.plugin={path}")
+    return _checked(import_object(path, "steering.plugin", "a steering method"), f"steering.plugin={path}")
 
 
 @cache

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from fusion.errors import ConfigError
-from fusion.methods import PLUGIN_FORM, import_here
+from fusion.plugins import PLUGIN_FORM, import_object
 from fusion.records import Prompt
 from fusion.references.spec import Reference, ReferenceSpec
 
@@ -47,17 +47,7 @@ def _checked(obj: object, where: str) -> Reference:
 
 @cache
 def _plugin(path: str) -> Reference:
-    module, sep, attr = path.partition(":")
-    if not sep:
-        module, _, attr = path.rpartition(".")
-    try:
-        obj = getattr(import_here(module), attr)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ConfigError(
-            f"reference.plugin={path}: cannot import it ({type(error).__name__}: {error}): give {PLUGIN_FORM} "
-            "of a reference, the module in the current folder or installed"
-        ) from None
-    return _checked(obj, f"reference.plugin={path}")
+    return _checked(import_object(path, "reference.plugin", "a reference"), f"reference.plugin={path}")
 
 
 @cache

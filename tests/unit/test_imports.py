@@ -16,6 +16,7 @@ TORCH_FREE = [
     "fusion.config.compose",
     "fusion.config.schema",
     "fusion.errors",
+    "fusion.plugins",
     "fusion.config.overrides",
     "fusion.methods.segments",
     "fusion.references",
@@ -137,7 +138,7 @@ LAYERS = [
     "job",
     "bench",
 ]
-GROUND = {"fusion.errors", "fusion.records", "fusion.paths"}
+GROUND = {"fusion.errors", "fusion.records", "fusion.paths", "fusion.plugins"}
 
 
 def layer_of(module: str) -> int:
