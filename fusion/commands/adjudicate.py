@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{done.todo} strict positives carry no hand label")
     else:
         print(f"{done.todo} answers to label (blind: question, gold, answer): {done.batch}")
-        print(f"label them with: fusion label {done.batch}")
+        print(f"label them with: fusion label {done.batch} --labeller NAME")
     return 0
 
 

@@ -60,7 +60,7 @@ def _export(tmp_path: Path, positives: int) -> tuple[Path, Path, Path]:
         (folder / name).write_text("")
     out = _fusion("adjudicate", "--answers", str(answers), "--labels", str(folder))
     assert out.startswith(f"{positives} answers to label"), out
-    return answers, folder, Path(out.rsplit(": ", 1)[1].strip())
+    return answers, folder, Path(out.splitlines()[0].rsplit(": ", 1)[1].strip())  # the batch it names
 
 
 def _fusion(*argv: str) -> str:

@@ -175,7 +175,7 @@ def test_the_adjudicate_command_exports_a_batch_and_names_the_command_that_label
     batch = folder / "pending-0000.jsonl"
     assert capsys.readouterr().out.splitlines() == [
         f"2 answers to label (blind: question, gold, answer): {batch}",
-        f"label them with: fusion label {batch}",
+        f"label them with: fusion label {batch} --labeller NAME",
     ]
     assert len(batch.read_text().splitlines()) == 2
 
