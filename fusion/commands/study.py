@@ -32,7 +32,7 @@ DESCRIPTION = (
 def parser() -> argparse.ArgumentParser:
     from fusion.job.study import GROUPS  # torch-free: the method specs
 
-    groups = ",".join(GROUPS)
+    groups = ",".join(g for g in GROUPS if g != "oracle")
     parser = argparse.ArgumentParser(prog="fusion study", description=DESCRIPTION)
     parser.add_argument(
         "overrides", nargs="*", help="Hydra overrides for every job, e.g. model=gemma3_270m data.limit=40"
@@ -40,7 +40,13 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", default="study", help="the study's sweep and folder name (default: study)")
     parser.add_argument("--out", type=Path, default=None, help="where REPORT.md goes (default: studies/NAME)")
     parser.add_argument("--seeds", default="0", help="search seeds of every searched group, e.g. 0,1,2")
-    parser.add_argument("--groups", default=groups, help=f"which groups, comma-separated (default: {groups})")
+    parser.add_argument(
+        "--groups",
+        default=None,
+        help=f"which groups, comma-separated (default: {groups}; and "
+        "oracle, the placebo's method toward the gold and explanation, where the reference is not "
+        "an oracle)",
+    )
     parser.add_argument(
         "--exact",
         type=int,
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 def study(args: argparse.Namespace) -> int:
     from fusion.config.schema import JobConfig
     from fusion.errors import one_line_errors
-    from fusion.job.study import GROUPS, SECONDS_PER_QUESTION, estimate, minutes, plan, report, run_all
+    from fusion.job.study import SECONDS_PER_QUESTION, default_groups, estimate, minutes, plan, report, run_all
 
     with one_line_errors():
         from fusion.job.launch import split_launcher
@@ -81,7 +87,9 @@ def study(args: argparse.Namespace) -> int:
 
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
         launcher, overrides = split_launcher(args.overrides)  # hydra/launcher=ray_cluster: no job's override
-        jobs = plan([g for g in args.groups.split(",") if g], seeds, args.exact, overrides)
+        defaults = default_groups(overrides)
+        groups = [g for g in args.groups.split(",") if g] if args.groups else defaults
+        jobs = plan(groups, seeds, args.exact, overrides)
         # every job's config checked before the first one starts
         first, *_ = [checked_job(job.overrides)[0] for job in jobs]
         total = len(prepare(first).prompts)
@@ -98,7 +106,7 @@ def study(args: argparse.Namespace) -> int:
             return 0
         wall, read_back = run_all(jobs, args.name, total, launcher, overrides)
         command = " ".join(["fusion study", *args.overrides, f"--name {args.name}", f"--seeds {args.seeds}"]
-                           + [f"--groups {args.groups}"] * (args.groups != ",".join(GROUPS))
+                           + [f"--groups {args.groups}"] * (groups != defaults)
                            + [f"--exact {args.exact}"] * bool(args.exact))  # fmt: skip
         if read_back:  # the wall time below is this invocation's, not the study's
             command += f" (resumed: {read_back} of {len(jobs)} jobs were read back from an earlier attempt)"

@@ -19,6 +19,9 @@ from fusion.errors import ConfigError
 from fusion.methods import MethodSpec, builtin_names, find
 
 PLACEBO = "steering.target=shuffled"  # a steered method toward another question's reference
+# the ceiling of a study whose reference does not read the gold: the placebo's method toward the
+# paper's reference (gold and explanation); it comes after the user's overrides so that it wins
+ORACLE = "reference=gold_explanation"
 # seconds per question on this project's 2-core CPU for the default model, 5 trials: the first
 # estimate, before the study has timed a job of its own. Unsteered and searched from the 260-question
 # study of 2026-12-05 (baseline and in_context 6-7 min, each searched group 15-16 min); exact from
@@ -42,7 +45,18 @@ def study_groups() -> dict[str, list[str]]:
     groups = {spec.name: [f"steering={spec.name}"] for spec in ordered}
     placebo = next(s for s in ordered if s.searched and s.reference and s.update == "toward")
     groups["placebo"] = [f"steering={placebo.name}", PLACEBO]
+    groups["oracle"] = [f"steering={placebo.name}"]  # + ORACLE after the user's overrides
     return groups
+
+
+def default_groups(overrides: Sequence[str]) -> list[str]:
+    """Every group, the oracle ceiling only where the study's reference does not read the gold
+    (toward the paper's reference it would be the placebo's method again)."""
+    from fusion.references import resolve
+
+    name = next((o.split("=", 1)[1] for o in reversed(overrides) if o.startswith("reference=")), None)
+    oracle = name is None or resolve(name).spec.oracle
+    return [g for g in GROUPS if g != "oracle" or not oracle]
 
 
 GROUPS = study_groups()
@@ -73,18 +87,22 @@ def plan(groups: Sequence[str], seeds: Sequence[int], exact: int, overrides: Seq
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         raise ConfigError(f"--groups: no group {', '.join(unknown)}: use some of {', '.join(GROUPS)}")
+    if "oracle" in groups and "oracle" not in default_groups(overrides):
+        raise ConfigError("--groups oracle: the study's reference already reads the gold (add reference=passage)")
     jobs = []
     for group in groups:
+        last = [ORACLE] if group == "oracle" else []
         if spec_of(group).searched:  # once per search seed
-            jobs += [Job(f"{group} s{s}", [*GROUPS[group], f"search.seed={s}", *overrides], "searched") for s in seeds]
+            jobs += [Job(f"{group} s{s}", [*GROUPS[group], f"search.seed={s}", *overrides, *last], "searched")
+                     for s in seeds]  # fmt: skip
         else:
-            jobs.append(Job(group, [*GROUPS[group], *overrides], "unsteered"))
+            jobs.append(Job(group, [*GROUPS[group], *overrides, *last], "unsteered"))
     exact = questions_of(overrides, exact)  # the exact subset never reaches past the study's own questions
     for group in groups if exact else ():
         # exact decoding differs from cached where a layer moves toward a mean (an added vector
         # keeps no mean: the two are the same computation); the placebo is not repeated
         spec = spec_of(group)
-        if spec.steers and spec.update == "toward" and PLACEBO not in GROUPS[group]:
+        if spec.steers and spec.update == "toward" and PLACEBO not in GROUPS[group] and group != "oracle":
             limited = [*GROUPS[group], "steering.decoding=exact", *overrides, f"data.limit={exact}"]
             jobs.append(Job(f"{group} exact", limited, "exact"))
     return jobs

@@ -6,11 +6,11 @@ import pytest
 
 from fusion.commands.study import main
 from fusion.errors import ConfigError
-from fusion.job.study import GROUPS, JOB_OVERHEAD, SECONDS_PER_QUESTION, estimate, plan
+from fusion.job.study import GROUPS, JOB_OVERHEAD, SECONDS_PER_QUESTION, default_groups, estimate, plan
 
 
 def test_searched_groups_run_once_per_seed_and_exact_decoding_only_where_a_layer_moves_toward_a_mean():
-    jobs = plan(list(GROUPS), [0, 1], 4, ["data.limit=10"])
+    jobs = plan(default_groups([]), [0, 1], 4, ["data.limit=10"])
     labels = [job.label for job in jobs]
     assert labels[:2] == ["baseline", "in_context"]  # unsteered first: later jobs reuse their answers
     assert labels.count("full s0") == labels.count("full s1") == labels.count("placebo s1") == 1
@@ -57,4 +57,17 @@ def test_the_groups_come_from_the_method_specs_in_the_order_of_the_committed_stu
         "single_layer": ["steering=single_layer"],
         "mean_diff": ["steering=mean_diff"],
         "placebo": ["steering=full", "steering.target=shuffled"],
+        "oracle": ["steering=full"],  # + reference=gold_explanation after the study's overrides
     }
+
+
+def test_a_study_toward_a_passage_gets_the_oracle_reference_as_its_ceiling_and_only_then():
+    assert "oracle" not in default_groups([]) and "oracle" not in default_groups(["reference=gold_explanation"])
+    assert default_groups(["reference=passage"])[-1] == "oracle"
+    jobs = plan(["full", "oracle"], [0], 0, ["data=halueval", "reference=passage"])
+    oracle = next(job for job in jobs if job.label == "oracle s0")
+    # the oracle's reference comes last, so it wins over the study's own
+    assert oracle.overrides == ["steering=full", "search.seed=0", "data=halueval", "reference=passage",
+                                "reference=gold_explanation"]  # fmt: skip
+    with pytest.raises(ConfigError, match="--groups oracle: the study's reference already reads the gold"):
+        plan(["oracle"], [0], 0, [])
