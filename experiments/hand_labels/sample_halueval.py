@@ -1,7 +1,8 @@
 """Draw the HaluEval study's answers to label by hand, blind, and append them to this folder.
 
 Like `sample.py` (the SimpleQA studies'), but for the study of steering toward a passage
-(experiments/halueval): the items get ids `e0000...`, their keys name the question set and the
+(experiments/halueval): the items get ids `PREFIX0000...` (one prefix per draw: the two models'
+studies finished at different times and were drawn one after the other, `g` Gemma, `s` SmolLM2), their keys name the question set and the
 question id, and the strata cover the three kinds of answer the study compares: closed book
 (the baseline and the zero-steering control), the passage in the prompt (in_context) and steered
 (every searched group: full, segmented, single_layer, mean_diff toward the passage, the placebo and
@@ -12,7 +13,7 @@ The halves are fixed here, before any label or tuning, exactly as for the first 
 is `calibration` when the first byte of sha256(question) is even, else `heldout`. Identical texts
 to the same question are one item. Nothing here reads a label or the judge's rationale.
 
-    python experiments/hand_labels/sample_halueval.py ANSWERS.jsonl.gz [ANSWERS.jsonl.gz ...]
+    python experiments/hand_labels/sample_halueval.py PREFIX ANSWERS.jsonl.gz [ANSWERS.jsonl.gz ...]
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from sample import words as _words  # noqa: E402  (the first sample's tokeniser,
 
 SEED = 20261207
 HERE = Path(__file__).parent
-PREFIX = "e"
 # per model, how many of each stratum (None: all of them); the steered strict positives are all drawn
 QUOTA: dict[str, int | None] = {
     "steered-pos": None,
@@ -106,7 +106,7 @@ def stratum_of(u: dict) -> str:
     return f"{kind}-{outcome}"
 
 
-def main(paths: list[str]) -> None:
+def main(prefix: str, paths: list[str]) -> None:
     units = units_of(paths)
     rng = random.Random(SEED)
     strata: dict[str, list[dict]] = defaultdict(list)
@@ -128,11 +128,11 @@ def main(paths: list[str]) -> None:
         chosen += take
     rng.shuffle(chosen)
     taken = {json.loads(line)["id"] for line in (HERE / "items.jsonl").read_text().splitlines() if line.strip()}
-    assert not any(i.startswith(PREFIX) for i in taken), "the HaluEval items are drawn once"
+    assert prefix in "gs" and not any(i.startswith(prefix) for i in taken), "each draw is made once"
     keys = ("model", "set", "qid", "index", "split", "stratum", "searched", "v5_strict", "sources")
     with open(HERE / "items.jsonl", "a") as items, open(HERE / "key.jsonl", "a") as key:
         for i, u in enumerate(chosen):
-            item_id = f"{PREFIX}{i:04d}"
+            item_id = f"{prefix}{i:04d}"
             items.write(
                 json.dumps({"id": item_id, "question": u["question"], "gold": u["gold"], "answer": u["answer"]}) + "\n"
             )
@@ -141,4 +141,4 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(sys.argv[1], sys.argv[2:])
