@@ -19,8 +19,10 @@ import importlib
 import importlib.metadata
 import pkgutil
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
+from typing import Any
 
 from fusion.config.schema import DataConfig
 from fusion.data.select import check_held_out, load_index_file, select_prompts
@@ -29,7 +31,7 @@ from fusion.errors import ConfigError, SetupError
 from fusion.plugins import import_object
 from fusion.records import Prompt
 
-__all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "resolve"]
+__all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "question_id", "resolve"]
 
 ENTRY_POINT_GROUP = "fusion.datasets"
 _NOT_SETS = {"spec", "select", "table", "wheels"}
@@ -88,7 +90,7 @@ def resolve(data: DataConfig) -> QuestionSet:
 def _rows(found: QuestionSet, data: DataConfig) -> list[Prompt]:
     """The set's rows, each with a question id; a plug-in's rows checked as a file's are."""
     name = found.spec.name
-    prompts = [p if p.qid else replace(p, qid=f"{name}:{p.index}") for p in found.load(data)]
+    prompts = [p if p.qid else replace(p, qid=f"{found.spec.ids or name}:{p.index}") for p in found.load(data)]
     for p in prompts:
         if not (p.question.strip() and p.gold.strip()):
             what = "question" if not p.question.strip() else "gold answer"
@@ -110,3 +112,14 @@ def load_questions(data: DataConfig) -> list[Prompt]:
     chosen = select_prompts(_rows(found, data), indices=indices, offset=data.offset, limit=data.limit)
     check_held_out(found.spec, chosen, data.allow_held_out)
     return select_prompts(chosen, shard=data.shard, num_shards=data.num_shards)
+
+
+def question_id(record: Mapping[str, Any], dataset: str) -> str:
+    """The question id of a record (a prompts.json row, an answers file's row, a hand label's
+    source) of a run on ``dataset``: its ``qid``, or for a record written before rows carried one
+    (``index`` only) the id the set gives that row now, ``<set>:<index>`` with the set whose ids
+    ``dataset`` carries (:attr:`SetSpec.ids`: paper260's rows are ``simpleqa:<index>``)."""
+    if record.get("qid"):
+        return str(record["qid"])
+    found = find(dataset) if dataset in builtin_names() or dataset in _entry_points() else None
+    return f"{(found.spec.ids or found.spec.name) if found else dataset}:{int(record['index'])}"

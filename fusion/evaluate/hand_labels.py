@@ -67,7 +67,7 @@ class LabelledItem:
     split: str  # calibration | heldout
     kinds: tuple[str, ...]  # of KINDS: every kind of group the text occurred in
     model: str
-    index: int  # the question's SimpleQA index
+    index: int  # the question's row in its set (key.jsonl: "index"; its sources carry the question id since)
     stratum: str  # how it was drawn: a stratum of the sample, or "adjudication" (a judge positive)
     sources: tuple[dict[str, Any], ...]  # (group, seed, replicate, field, searched) where it occurred
     rubric: str

@@ -84,7 +84,7 @@ class SteeredAnswer(GradedAnswer):
     judge: str = ""
     rubric: str = ""
     rationale: str = ""  # the judge's words ("unparsed: ..." if it gave no grade)
-    # SimpleQA index of the question whose reference steered this prompt: its own, another's with
+    # the row (index) of the question whose reference steered this prompt: its own, another's with
     # steering.target=shuffled (the placebo), -1 with no steering
     target_index: int = -1
 
@@ -111,11 +111,13 @@ class PromptOutcome:
     seconds: float
     failed_trials: int = 0  # trials marked FAIL (non-finite activations, empty answer)
     trials: list[TrialResult] = field(default_factory=list, repr=False)
+    qid: str = ""  # the question's id (fusion.records.Prompt.qid); "" in rows written before rows had one
     # the steering the answer came from (fusion.tracking.vectors.SteeringVectors), while the job runs; not a row field
     steering: Any = field(default=None, repr=False, compare=False)
 
     def row(self) -> dict[str, Any]:
-        data: dict[str, Any] = {k: getattr(self, k) for k in ("position", "index", "question", "gold", "topic")}
+        keys = ("position", "index", "qid", "question", "gold", "topic")
+        data: dict[str, Any] = {k: getattr(self, k) for k in keys}
         for prefix in _UNSTEERED:
             data.update({f"{prefix}_{k}": v for k, v in asdict(getattr(self, prefix)).items()})
         data.update(asdict(self.steered))
@@ -147,4 +149,5 @@ class PromptOutcome:
             n_trials=row["n_trials"],
             seconds=row["seconds"],
             failed_trials=row.get("failed_trials", 0),
+            qid=row.get("qid", ""),
         )

@@ -54,8 +54,8 @@ class Answerer:
         # frame: generation stops there and answers are cut before it (fusion.evaluate.answer_end)
         self.stops = answer_stops(job.prompts.stop_strings, job.prompts.chat_template)
         self.stop_strings = stop_strings(self.tokenizer, self.stops)
-        # unsteered answers by (SimpleQA index, "baseline" | "control"), answered in batches up front
-        self._unsteered: dict[tuple[int, str], list[int]] = {}
+        # unsteered answers by (question id, "baseline" | "control"), answered in batches up front
+        self._unsteered: dict[tuple[str, str], list[int]] = {}
         # ... and kept beside the tracking store for the other jobs of a sweep and for a rerun
         # (no key: a benchmark or test, which must time or check the generation itself)
         self.answer_store = AnswerStore(study_folder(tracking_uri(job)).parent / "answers") if key else None
@@ -125,7 +125,7 @@ class Answerer:
         unsteered answers take minutes before the first question is searched).
         """
         size = self.job.prompts.unsteered_batch_size
-        todo_of = {kind: [p for p in prompts if (p.index, kind) not in self._unsteered] for kind in kinds}
+        todo_of = {kind: [p for p in prompts if (p.key, kind) not in self._unsteered] for kind in kinds}
         total = sum(len(todo) for todo in todo_of.values())
         with tqdm(
             total=total,
@@ -143,7 +143,7 @@ class Answerer:
             # the control is the steering prompt answered without hooks
             texts = [{"control": r.steer, "explanation": r.explanation}.get(kind, r.baseline) for r in rendered]
             for prompt, ids in zip(chunk, self.generate_stored(texts)):
-                self._unsteered[(prompt.index, kind)] = ids
+                self._unsteered[(prompt.key, kind)] = ids
             bar.update(len(chunk))
 
     def generate_stored(self, texts: list[str]) -> list[list[int]]:
@@ -158,9 +158,9 @@ class Answerer:
         return rows
 
     def unsteered_ids(self, prompt: Prompt, kind: str) -> list[int]:
-        if (prompt.index, kind) not in self._unsteered:
+        if (prompt.key, kind) not in self._unsteered:
             self.answer_unsteered([prompt], [kind])
-        return self._unsteered[(prompt.index, kind)]
+        return self._unsteered[(prompt.key, kind)]
 
     def explanations(self, prompts: Sequence[Prompt]) -> list[str]:
         """Each prompt's explanation of its gold answer, generated unsteered in batches of prompts."""
@@ -254,6 +254,7 @@ class Answerer:
         return PromptOutcome(
             position=position,
             index=prompt.index,
+            qid=prompt.qid,
             question=prompt.question,
             gold=prompt.gold,
             topic=prompt.topic,

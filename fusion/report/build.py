@@ -107,8 +107,8 @@ def build(options: ReportOptions) -> Report:
     hand = ""
     if options.labels is not None:
         items = load_labels(options.labels)
-        reps, counts = adjudicate(reps, label_index(items))
-        summary = summarise(reps, verdict_index(items))
+        reps, counts = adjudicate(reps, label_index(items, reps))
+        summary = summarise(reps, verdict_index(items, reps))
         hand = hand_label_sections(summary, reps, items, counts)
     else:
         summary = summarise(reps)

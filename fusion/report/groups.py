@@ -18,7 +18,7 @@ from typing import Any
 from fusion.errors import SetupError
 from fusion.evaluate.metrics import SimpleQAMetrics, summary_metrics
 from fusion.methods import spec_of_run
-from fusion.report.adjudication import FIELDS, HAND, AnswerKey, adjudicated_grade, adjudicated_strict
+from fusion.report.adjudication import HAND, AnswerKey, adjudicated_grade, adjudicated_strict, answer_key
 from fusion.report.labels import Labeller, fixed_of, model_of, objective_of, steering_variant
 from fusion.report.oracle import is_oracle, reference_of
 from fusion.report.stats import Observation
@@ -42,9 +42,7 @@ def replicate_metrics(rep: Replicate) -> dict[str, float]:
 def replicate_simpleqa(rep: Replicate, verdicts: Mapping[AnswerKey, str]) -> SimpleQAMetrics:
     """SimpleQA's metrics of a replicate's own answers, on the judge's grades adjudicated by the hand
     labels in its rows and their ``verdicts`` (:func:`~fusion.report.adjudication.adjudicated_grade`)."""
-    return SimpleQAMetrics.of(
-        [adjudicated_grade(row, "", verdicts.get((rep.id, int(row["index"]), FIELDS[""]))) for row in rep.rows]
-    )
+    return SimpleQAMetrics.of([adjudicated_grade(row, "", verdicts.get(answer_key(rep, row, ""))) for row in rep.rows])
 
 
 def _over_replicates(values: Sequence[SimpleQAMetrics]) -> tuple[SimpleQAMetrics, SimpleQAMetrics]:
@@ -55,16 +53,20 @@ def _over_replicates(values: Sequence[SimpleQAMetrics]) -> tuple[SimpleQAMetrics
     return mean, sd
 
 
-def prompt_observations(rows: list[dict[str, Any]], threshold: float, dataset: str) -> dict[PromptKey, Observation]:
-    """A replicate's ``(accuracy 0/1, composite, correct and fluent 0/1)`` per prompt, keyed by
-    (data set, SimpleQA index): the index alone names different questions in different data sets."""
+def prompt_key(rep: Replicate, row: dict[str, Any]) -> PromptKey:
+    """The question a row answers, as the report pairs answers: (question set, question id)."""
+    return rep.dataset, rep.qid(row)
+
+
+def prompt_observations(rep: Replicate) -> dict[PromptKey, Observation]:
+    """A replicate's ``(accuracy 0/1, composite, correct and fluent 0/1)`` per prompt (:func:`prompt_key`)."""
     return {
-        (dataset, int(p["index"])): (
-            float(p["composite"] >= threshold),
+        prompt_key(rep, p): (
+            float(p["composite"] >= rep.threshold),
             float(p["composite"]),
             float(adjudicated_strict(p)),
         )
-        for p in rows
+        for p in rep.rows
     }
 
 
@@ -105,8 +107,7 @@ def _group(
     for rep in reps:
         metrics = replicate_metrics(rep)
         per_replicate.append(metrics)
-        dataset = rep.params.get("data.name", "")
-        observed = prompt_observations(rep.rows, rep.threshold, dataset)
+        observed = prompt_observations(rep)
         # the same job twice (answers files of two reruns joined) would count as two seeds
         seed = int(rep.params.get("search.seed", 0))
         if answered[seed] & observed.keys():
@@ -115,10 +116,10 @@ def _group(
                 f"prompts (runs {', '.join(rep.run_ids)} and another): join answers of different groups or seeds"
             )
         answered[seed] |= observed.keys()
-        for prompt_key, observation in observed.items():
-            observations[prompt_key].append(observation)
+        for question, observation in observed.items():
+            observations[question].append(observation)
         for p in rep.rows:
-            answers[(dataset, int(p["index"]))].append(p["answer"])
+            answers[prompt_key(rep, p)].append(p["answer"])
         replicates.append(_replicate(rep, seed, metrics, replicate_simpleqa(rep, verdicts)))
     simpleqa, simpleqa_sd = _over_replicates([r.simpleqa for r in replicates if r.simpleqa is not None])
     means = {k: [m[k] for m in per_replicate if k in m] for k in METRICS}

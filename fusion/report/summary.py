@@ -17,9 +17,9 @@ from fusion.evaluate.metrics import SimpleQAMetrics
 from fusion.methods import Role
 from fusion.report.stats import Observation
 
-# a data set's name and a question's SimpleQA index: the index alone names different questions in
-# different data sets
-PromptKey = tuple[str, int]
+# a question as the report pairs answers: its set's name (``data.name``) and its question id
+# (:meth:`fusion.tracking.answers.Replicate.qid`)
+PromptKey = tuple[str, str]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fusion.data import question_id
 from fusion.errors import SetupError
 from fusion.evaluate.answer_end import answer_stops, cut_answer
 from fusion.evaluate.fluency import fluency
@@ -39,7 +40,7 @@ ANSWER_PREFIXES = ("baseline_", "control_", "")
 
 @dataclass(frozen=True)
 class Replicate:
-    """One job's result: what it ran (params, tags) and its prompt rows, sorted by SimpleQA index."""
+    """One job's result: what it ran (params, tags) and its prompt rows, in its set's row order."""
 
     id: str  # the first run's id
     params: dict[str, str]
@@ -57,6 +58,16 @@ class Replicate:
     @property
     def threshold(self) -> float:
         return float(self.params.get("eval.accuracy_threshold", 0.6))
+
+    @property
+    def dataset(self) -> str:
+        """The question set its prompts came from (``data.name``)."""
+        return self.params.get("data.name", "")
+
+    def qid(self, row: dict[str, Any]) -> str:
+        """The question id of one of its rows; rows written before they carried one are read by
+        :func:`fusion.data.question_id` (the id its set gives that row)."""
+        return question_id(row, self.dataset)
 
 
 def answer_stops_of(rep: Replicate) -> tuple[str, ...]:

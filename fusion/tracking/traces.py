@@ -33,7 +33,9 @@ from fusion.evaluate.scoring import correct_fluent
 from fusion.methods import MethodSpec
 
 AnswerKind = Literal["baseline", "control", "steered"]
-INDEX_TAG = "fusion.prompt_index"
+INDEX_TAG = "fusion.prompt_index"  # the question's row in its set (unique within a run)
+QID_TAG = "fusion.qid"  # its question id (fusion.records.Prompt.qid), with the data set's name beside
+DATASET_TAG = "fusion.dataset"
 POSITION_TAG = "fusion.prompt_position"
 KIND_TAG = "fusion.answer_kind"
 MODE_TAG = "fusion.mode"
@@ -60,16 +62,13 @@ class AnswerTrace:
     graded: GradedAnswer
     judge: str  # the judge's name: rules, openai:<model>@<host>, hf:<model>
     dataset: str  # the data config's name: where the gold answer comes from
-    rationale: str = ""  # the judge's words on the SimpleQA grade (kept for the steered answer only)
+    rationale: str = ""  # the judge's words on the grade (kept for the steered answer only)
     attributes: Mapping[str, Any] = field(default_factory=dict)  # what produced the answer
+    qid: str = ""
 
     def tags(self) -> dict[str, str]:
-        return {
-            INDEX_TAG: str(self.index),
-            POSITION_TAG: str(self.position),
-            KIND_TAG: self.kind,
-            MODE_TAG: self.mode,
-        }
+        tags = {INDEX_TAG: str(self.index), POSITION_TAG: str(self.position), KIND_TAG: self.kind, MODE_TAG: self.mode}
+        return tags | ({QID_TAG: self.qid, DATASET_TAG: self.dataset} if self.qid else {})
 
 
 def answer_traces(
@@ -96,6 +95,7 @@ def answer_traces(
         graded=outcome.baseline,
         judge=steered.judge,
         dataset=job.data.name,
+        qid=outcome.qid,
     )
     traces = [baseline, replace(baseline, kind="control", prompt=steer_prompt, graded=outcome.control)]
     if spec.role != "baseline":  # a baseline job's "steered" answer is its baseline answer

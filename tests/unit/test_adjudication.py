@@ -26,7 +26,7 @@ from fusion.report.adjudication import (
 )
 from fusion.report.groups import replicate_metrics, replicate_simpleqa
 from fusion.report.hand import judged_items
-from fusion.tracking.answers import read_answers, regrade
+from fusion.tracking.answers import Replicate, read_answers, regrade
 from tests.helpers import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
@@ -79,7 +79,7 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
                 + "\n"
             )
     items = load(folder)
-    index = label_index(items)
+    index = label_index(items, reps)
     assert pending(reps, index) == []  # every positive has a label now
     adjudicated, counts = adjudicate(reps, index)
     assert (counts[reps[1].id].positives, counts[reps[1].id].confirmed, counts[reps[1].id].rejected) == (2, 1, 1)
@@ -90,7 +90,7 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     assert metrics["judge_correct_fluent"] == 2 / 8 and metrics["correct_fluent"] == 1 / 8
     # SimpleQA's metrics take the person's verdict: the rejected positive becomes INCORRECT
     judge = SimpleQAMetrics.of([r["simpleqa"] for r in rows])
-    simpleqa = replicate_simpleqa(adjudicated[1], verdict_index(items))
+    simpleqa = replicate_simpleqa(adjudicated[1], verdict_index(items, reps))
     assert simpleqa.correct == judge.correct - 1 / 8 and simpleqa.incorrect == judge.incorrect + 1 / 8
     assert simpleqa.not_attempted == judge.not_attempted
     # the judge against the labels on these two items: precision 1/2, recall 1
@@ -102,7 +102,7 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     todo, found = already_read(pending(again, index), items)
     assert todo == [] and sorted(found) == sorted(verdicts)
     attach(found, folder)
-    index = label_index(load(folder))
+    index = label_index(load(folder), again)
     assert pending(again, index) == []
     assert adjudicate(again, index)[1][again[1].id].confirmed == 1
     # ... but they were not sampled from that study, so its agreement tables leave them out
@@ -139,10 +139,14 @@ def test_two_labellers_who_disagree_make_an_item_borderline(tmp_path):
     )
     (item,) = load(folder)
     assert item.strict == "borderline" and item.labellers == 2 and item.kinds == ("searched",)
-    assert label_index([item]) == {("r", 3, "answer"): "borderline"}
+    # a label made before sources carried a question id: read as the id the replicate's set gives row 3
+    runs = [Replicate("r", {"data.name": "paper260"}, {}, [])]
+    assert label_index([item], runs) == {("r", "simpleqa:3", "answer"): "borderline"}
     # both read it as correct: its SimpleQA verdict stands, whatever they said of its language
-    assert item.verdict == "CORRECT" and verdict_index([item]) == {("r", 3, "answer"): "CORRECT"}
-    assert verdict_index([item, replace(item, verdict="INCORRECT")]) == {("r", 3, "answer"): "BORDERLINE"}
+    assert item.verdict == "CORRECT" and verdict_index([item], runs) == {("r", "simpleqa:3", "answer"): "CORRECT"}
+    both = [item, replace(item, verdict="INCORRECT")]
+    assert verdict_index(both, runs) == {("r", "simpleqa:3", "answer"): "BORDERLINE"}
+    assert label_index([item], []) == {}  # a replicate not read: its labels key nothing
     assert strict_of("CORRECT", "FLUENT") == "true" and strict_of("BORDERLINE", "BABBLE") == "false"
 
 
