@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-SimpleQAGrade = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
-SIMPLEQA_GRADES: tuple[SimpleQAGrade, ...] = ("CORRECT", "INCORRECT", "NOT_ATTEMPTED")
+GradeLabel = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
+GRADE_LABELS: tuple[GradeLabel, ...] = ("CORRECT", "INCORRECT", "NOT_ATTEMPTED")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class GradeRequest:
 class Grade:
     """A judge's verdict on one answer; `judge` and `rubric` say who graded and how."""
 
-    simpleqa: SimpleQAGrade
+    label: GradeLabel  # CORRECT, INCORRECT, NOT_ATTEMPTED
     quality: int  # 1-5 (correctness, relevance, completeness)
     judge: str
     rubric: str

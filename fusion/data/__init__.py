@@ -4,8 +4,7 @@ A set is an object implementing :class:`~fusion.data.spec.QuestionSet`: its
 :class:`~fusion.data.spec.SetSpec` and a loader. ``data.name`` names it (``data=NAME`` picks its
 config file in fusion/conf/data), and :func:`resolve` finds it:
 
-1. a module of this package of that name exposing ``QUESTION_SET`` (simpleqa, paper260, halueval,
-   csv, jsonl, hf);
+1. a module of this package of that name exposing ``QUESTION_SET`` (:func:`builtin_names`);
 2. an installed package's entry point in the group ``fusion.datasets`` of that name;
 3. ``data.plugin``: an import path, ``package.module:NAME`` or ``package.module.NAME`` (a set object,
    or a class to instantiate).
@@ -31,7 +30,7 @@ from fusion.errors import ConfigError, SetupError
 from fusion.plugins import import_object
 from fusion.records import Prompt
 
-__all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "question_id", "resolve"]
+__all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "question_id", "resolve", "title_of"]
 
 ENTRY_POINT_GROUP = "fusion.datasets"
 _NOT_SETS = {"spec", "select", "table", "wheels"}
@@ -118,8 +117,20 @@ def question_id(record: Mapping[str, Any], dataset: str) -> str:
     """The question id of a record (a prompts.json row, an answers file's row, a hand label's
     source) of a run on ``dataset``: its ``qid``, or for a record written before rows carried one
     (``index`` only) the id the set gives that row now, ``<set>:<index>`` with the set whose ids
-    ``dataset`` carries (:attr:`SetSpec.ids`: paper260's rows are ``simpleqa:<index>``)."""
+    ``dataset`` carries (:attr:`SetSpec.ids`: paper260's rows carry the ids of the set it draws from);
+    a set not installed here: ``<dataset>:<index>``."""
     if record.get("qid"):
         return str(record["qid"])
-    found = find(dataset) if dataset in builtin_names() or dataset in _entry_points() else None
+    found = _known(dataset)
     return f"{(found.spec.ids or found.spec.name) if found else dataset}:{int(record['index'])}"
+
+
+def title_of(dataset: str) -> str:
+    """The set a run answered as a report names it (:attr:`SetSpec.title`; its name where unknown)."""
+    found = _known(dataset)
+    return (found.spec.title or found.spec.name) if found else dataset
+
+
+def _known(name: str) -> QuestionSet | None:
+    """The built-in or installed set called ``name``, or None (a record names sets no longer here)."""
+    return find(name) if name in builtin_names() or name in _entry_points() else None

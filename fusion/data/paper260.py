@@ -24,6 +24,7 @@ class Paper260Set:
         "the paper's 260 SimpleQA questions its baseline got wrong, in its order",
         HELD_OUT,
         ids=SIMPLEQA.spec.name,
+        title="the paper's 260",
     )
 
     def load(self, data: DataConfig) -> Sequence[Prompt]:

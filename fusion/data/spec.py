@@ -31,6 +31,7 @@ class SetSpec:
     # the set whose question ids its rows carry ("" : its own name): a subset of another set's rows
     # (paper260) keeps that set's ids, so its answers pair with the other set's on the same questions
     ids: str = ""
+    title: str = ""  # the set as reports name it ("" : its name)
 
     def holds_out(self, index: int) -> bool:
         return any(start <= index < stop for start, stop in self.held_out)

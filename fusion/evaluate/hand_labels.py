@@ -61,8 +61,8 @@ class LabelledItem:
     gold: str
     answer: str
     strict: Strict
-    # the readings' SimpleQA verdict (CORRECT, INCORRECT, NOT_ATTEMPTED), BORDERLINE where a labeller
-    # could not decide or two disagree: the report's SimpleQA metrics adjudicate the judge's grade with it
+    # the readings' verdict (CORRECT, INCORRECT, NOT_ATTEMPTED), BORDERLINE where a labeller could
+    # not decide or two disagree: the report's grade metrics adjudicate the judge's grade with it
     verdict: str
     split: str  # calibration | heldout
     kinds: tuple[str, ...]  # of KINDS: every kind of group the text occurred in

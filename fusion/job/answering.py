@@ -20,6 +20,7 @@ from transformers import PreTrainedTokenizerBase
 from fusion.config.schema import JobConfig
 from fusion.evaluate.answer_end import answer_stops, cut_answer, find_stop
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
 from fusion.evaluate.scoring import composite, token_overlap
@@ -227,7 +228,7 @@ class Answerer:
                 GradedAnswer(
                     answer,
                     overlap,
-                    kind_grade.simpleqa,
+                    kind_grade.label,
                     kind_grade.quality,
                     composite(overlap, kind_grade.quality),
                     fluency=fluency(answer).metrics(),
@@ -236,7 +237,7 @@ class Answerer:
         steered = SteeredAnswer(
             chosen.answer,
             chosen_overlap,
-            grade.simpleqa,
+            grade.label,
             grade.quality,
             composite(chosen_overlap, grade.quality),
             fluency=fluency(chosen.answer).metrics(),
@@ -277,9 +278,9 @@ def select_baseline_failed(
     answerer.answer_unsteered(pool, ["baseline"])
     answers = [answerer.decode(answerer.unsteered_ids(p, "baseline")) for p in pool]
     grades = judge.grade([GradeRequest(p.question, p.gold, a) for p, a in zip(pool, answers)])
-    keys = ("index", "question", "gold", "baseline_answer", "simpleqa", "judge", "kept")
+    keys = ("index", "question", "gold", "baseline_answer", GRADE_KEY, "judge", "kept")
     rows = [
-        dict(zip(keys, (p.index, p.question, p.gold, a, g.simpleqa, g.judge, g.simpleqa == "INCORRECT")))
+        dict(zip(keys, (p.index, p.question, p.gold, a, g.label, g.judge, g.label == "INCORRECT")))
         for p, a, g in zip(pool, answers, grades)
     ]
     return [p for p, row in zip(pool, rows) if row["kept"]], rows

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fusion.data import question_id
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.hand_labels import LabelledItem, Strict, load, split_of
 from fusion.evaluate.scoring import correct_fluent
 from fusion.tracking.answers import ANSWER_PREFIXES, Replicate
@@ -91,7 +92,7 @@ def verdict_index(items: Sequence[LabelledItem], reps: Sequence[Replicate]) -> d
 
 def judged_strict(row: dict[str, Any], prefix: str) -> bool:
     """The judge's strict verdict on one answer of a row: CORRECT and not degenerate."""
-    return correct_fluent(row[f"{prefix}simpleqa"], row[f"{prefix}answer"])
+    return correct_fluent(row[f"{prefix}{GRADE_KEY}"], row[f"{prefix}answer"])
 
 
 @dataclass(frozen=True)
@@ -169,15 +170,15 @@ def adjudicated_strict(row: dict[str, Any], prefix: str = "") -> bool:
 
 
 def adjudicated_grade(row: dict[str, Any], prefix: str = "", verdict: str | None = None) -> str:
-    """The SimpleQA grade the report's SimpleQA metrics use: the judge's, except on the answers whose
+    """The grade the report's grade metrics use: the judge's, except on the answers whose
     strict verdict is adjudicated (:func:`adjudicated_strict`: a strict positive a person read), which
     take the person's ``verdict``: CORRECT and NOT_ATTEMPTED as labelled, INCORRECT and BORDERLINE (not
-    decided, or labellers disagreeing: an attempt nobody confirmed) as INCORRECT. SimpleQA grades
+    decided, or labellers disagreeing: an attempt nobody confirmed) as INCORRECT. The grade scores
     correctness only, so a CORRECT label holds even where the language was babble. A label without
     ``verdict`` (an answers file that carries only its strict label) gives CORRECT if ``true``, else INCORRECT."""
     label = row.get(f"{prefix}{HAND}")
     if label is None or not judged_strict(row, prefix):
-        return str(row[f"{prefix}simpleqa"])
+        return str(row[f"{prefix}{GRADE_KEY}"])
     verdict = verdict or ("CORRECT" if label == "true" else "INCORRECT")
     return verdict if verdict in ("CORRECT", "NOT_ATTEMPTED") else "INCORRECT"
 

@@ -29,6 +29,7 @@ from fusion.data import question_id
 from fusion.errors import SetupError
 from fusion.evaluate.answer_end import answer_stops, cut_answer
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.scoring import composite, token_overlap
 from fusion.methods import spec_of_run
@@ -109,7 +110,7 @@ def cut_answers(rep: Replicate) -> list[dict[str, Any]]:
 
 
 def regrade(replicates: Sequence[Replicate], judge: Judge) -> list[Replicate]:
-    """Every answer graded again by ``judge``: SimpleQA label, quality, composite (the token overlap
+    """Every answer graded again by ``judge``: its grade, quality, composite (the token overlap
     stays: it needs no judge), the steered answer's judge, rubric and rationale, and its fluency.
 
     Each answer is first cut where the run's answers end (:func:`cut_answers`): runs of a model
@@ -127,7 +128,7 @@ def regrade(replicates: Sequence[Replicate], judge: Judge) -> list[Replicate]:
             new = dict(row)
             for prefix in ANSWER_PREFIXES:
                 grade = next(grades)
-                new[f"{prefix}simpleqa"], new[f"{prefix}quality"] = grade.simpleqa, grade.quality
+                new[f"{prefix}{GRADE_KEY}"], new[f"{prefix}quality"] = grade.label, grade.quality
                 new[f"{prefix}composite"] = composite(row[f"{prefix}overlap"], grade.quality)
                 new[f"{prefix}fluency"] = fluency(row[f"{prefix}answer"]).metrics()
                 if not prefix:

@@ -4,8 +4,8 @@ One trace per prompt and answer kind (``baseline``, ``control``, ``steered``; a 
 has no steered answer of its own, so only the first two), linked to the job's run: the question
 and the prompt the model saw go in, the answer comes out. The gold answer is the trace's
 expectation (``expected_response``, the name MLflow's own correctness scorers read), and the
-scores of the ``prompts.json`` row are its feedback: the judge's ``simpleqa`` and ``quality``
-grades (source: the judge), ``overlap`` and ``composite`` (source: this project's scoring code),
+scores of the ``prompts.json`` row are its feedback: the judge's grade (``GRADE_KEY``) and
+``quality`` (source: the judge), ``overlap`` and ``composite`` (source: this project's scoring code),
 ``degenerate`` (source: fusion.evaluate.fluency; the measures behind it are its metadata, the thresholds
 they crossed its rationale) and ``correct_fluent``, the strict verdict (CORRECT and not degenerate).
 
@@ -28,6 +28,7 @@ from mlflow.tracking import MlflowClient
 from fusion.config.schema import JobConfig
 from fusion.errors import ServiceUnavailable
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome
 from fusion.evaluate.scoring import correct_fluent
 from fusion.methods import MethodSpec
@@ -40,7 +41,7 @@ POSITION_TAG = "fusion.prompt_position"
 KIND_TAG = "fusion.answer_kind"
 MODE_TAG = "fusion.mode"
 EXPECTATION = "expected_response"
-FEEDBACK = ("simpleqa", "quality", "overlap", "composite", "degenerate", "correct_fluent")
+FEEDBACK = (GRADE_KEY, "quality", "overlap", "composite", "degenerate", "correct_fluent")
 # what computes the scores that are not the judge's (fusion.evaluate.scoring, fusion.evaluate.fluency)
 OVERLAP_SOURCE = "fusion.evaluate.scoring.token_overlap"
 COMPOSITE_SOURCE = "fusion.evaluate.scoring.composite"
@@ -169,7 +170,7 @@ def _assess(trace_id: str, answer: AnswerTrace) -> None:
     gold_source = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=answer.dataset)
     mlflow.log_expectation(trace_id=trace_id, name=EXPECTATION, value=answer.gold, source=gold_source)
     mlflow.log_feedback(
-        trace_id=trace_id, name="simpleqa", value=graded.simpleqa, source=judge, rationale=answer.rationale or None
+        trace_id=trace_id, name=GRADE_KEY, value=graded.label, source=judge, rationale=answer.rationale or None
     )
     mlflow.log_feedback(trace_id=trace_id, name="quality", value=graded.quality, source=judge)
     code = AssessmentSourceType.CODE
@@ -203,9 +204,9 @@ def _assess_fluency(trace_id: str, answer: AnswerTrace) -> None:
     mlflow.log_feedback(
         trace_id=trace_id,
         name="correct_fluent",
-        value=correct_fluent(graded.simpleqa, graded.answer),
+        value=correct_fluent(graded.label, graded.answer),
         source=AssessmentSource(code, CORRECT_FLUENT_SOURCE),
-        metadata={"judge": answer.judge},  # the verdict takes the judge's SimpleQA grade
+        metadata={"judge": answer.judge},  # the verdict takes the judge's grade
     )
 
 

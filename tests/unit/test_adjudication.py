@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from fusion.evaluate.hand_labels import LabelledItem, agree, load, split_of, strict_of
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.evaluate.metrics import SimpleQAMetrics
+from fusion.evaluate.metrics import GradeMetrics
 from fusion.report.adjudication import (
     HAND,
     adjudicate,
@@ -24,7 +24,7 @@ from fusion.report.adjudication import (
     pending,
     verdict_index,
 )
-from fusion.report.groups import replicate_metrics, replicate_simpleqa
+from fusion.report.groups import replicate_grade_metrics, replicate_metrics
 from fusion.report.hand import judged_items
 from fusion.tracking.answers import Replicate, read_answers, regrade
 from tests.helpers import PROJECT_ROOT
@@ -89,8 +89,8 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     metrics = replicate_metrics(adjudicated[1])
     assert metrics["judge_correct_fluent"] == 2 / 8 and metrics["correct_fluent"] == 1 / 8
     # SimpleQA's metrics take the person's verdict: the rejected positive becomes INCORRECT
-    judge = SimpleQAMetrics.of([r["simpleqa"] for r in rows])
-    simpleqa = replicate_simpleqa(adjudicated[1], verdict_index(items, reps))
+    judge = GradeMetrics.of([r["simpleqa"] for r in rows])
+    simpleqa = replicate_grade_metrics(adjudicated[1], verdict_index(items, reps))
     assert simpleqa.correct == judge.correct - 1 / 8 and simpleqa.incorrect == judge.incorrect + 1 / 8
     assert simpleqa.not_attempted == judge.not_attempted
     # the judge against the labels on these two items: precision 1/2, recall 1

@@ -113,10 +113,8 @@ def test_fusion_report_prints_simpleqas_metrics_and_adds_them_last_to_its_json(t
     assert report(["--answers", str(SAMPLE), "--out", str(tmp_path), "--resamples", "200"]) == 0
     table = capsys.readouterr().out.split("## SimpleQA's metrics\n\n")[1]
     summary = summarise(read_answers(SAMPLE))
-    fluent = summary["full[fluent]"].simpleqa
-    assert (
-        fluent is not None and fluent.correct == summary["full[fluent]"].mean.simpleqa_correct
-    )  # no labels: the judge's
+    fluent = summary["full[fluent]"].grade_metrics
+    assert fluent is not None and fluent.correct == summary["full[fluent]"].mean.grade_correct  # no labels: the judge's
     row = next(line for line in table.splitlines() if line.startswith("| full[fluent] |"))
     assert row.split(" | ")[3:5] == [f"{100 * fluent.correct:.1f} %", f"{100 * fluent.incorrect:.1f} %"]
     assert report(["--answers", str(SAMPLE), "--out", str(tmp_path), "--resamples", "200", "--json"]) == 0
