@@ -5,6 +5,7 @@ the rows themselves, and the table the console and the run's description show.""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -136,3 +137,15 @@ def test_simpleqas_metrics_match_a_hand_computation():
     assert list(m.to_dict()) == ["correct", "incorrect", "not_attempted", "attempted", "correct_given_attempted", "f1"]
     # nothing attempted (or nothing at all): 0, as SimpleQA's own code, never a division by zero
     assert GradeMetrics.of(["NOT_ATTEMPTED"]).f1 == GradeMetrics.of([]).correct_given_attempted == 0.0
+
+
+def test_a_row_carries_the_question_id_and_the_grade_under_its_committed_key():
+    original = replace(outcome(0, 0.9), qid="halueval:7")
+    row = original.row()
+    assert list(row)[:3] == ["position", "index", "qid"] and row["qid"] == "halueval:7"
+    # the grade keeps the key committed answers files carry (fusion/conf/grade.yaml)
+    assert (row["simpleqa"], row["baseline_simpleqa"], row["control_simpleqa"]) == ("CORRECT", "INCORRECT", "CORRECT")
+    assert "label" not in row and PromptOutcome.from_row(row) == original
+    # a row written before rows carried a question id loads with none
+    old = {k: v for k, v in row.items() if k != "qid"}
+    assert PromptOutcome.from_row(old).qid == ""
