@@ -41,8 +41,8 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
 
 @dataclass(frozen=True)
 class GradeMetrics:
-    """The grade's own metrics of a set of graded answers, as the paper of its scheme reports them (Wei et al. 2024,
-    "Measuring short-form factuality in large language models"): the shares of all questions graded
+    """The grade's metrics of a set of graded answers, as the paper of its scheme reports them (Wei
+    et al. 2024, "Measuring short-form factuality in large language models"): the shares of all questions graded
     CORRECT, INCORRECT and NOT_ATTEMPTED; ``attempted``, the share answered at all (correct +
     incorrect); ``correct_given_attempted``, correct / attempted; and ``f1``, the harmonic mean of
     correct and correct given attempted. Each is a field, so a group's mean over replicates is the

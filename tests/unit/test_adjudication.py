@@ -61,6 +61,8 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     assert all(set(item) == {"id", "question", "gold", "answer"} for item in blind)
     keys = [json.loads(line) for line in (folder / "key.jsonl").read_text().splitlines()]
     assert [k["split"] for k in keys] == [split_of(b["question"]) for b in blind]
+    # each place names its question by id (these paper260 rows, written without one: SimpleQA's)
+    assert all(s["qid"] == f"simpleqa:{s['index']}" == k["qid"] for k in keys for s in k["sources"])
     # a person confirms one and rejects the other
     verdicts = {blind[0]["id"]: "CORRECT", blind[1]["id"]: "INCORRECT"}
     with open(folder / "labels.jsonl", "w") as out:

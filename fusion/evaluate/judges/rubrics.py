@@ -7,10 +7,10 @@ Rubrics (the texts of the authors' grading prompts; docs/judges.md; the authors 
 ``mistral-small-latest`` at temperature 0, with the system message "You are a grading assistant."):
 
 ``GRADE_RUBRIC`` ("Grader 1", its id in fusion/conf/grade.yaml)
-    A condensed form of OpenAI's grader of short factual answers: the three classes, the "Who discovered gravity? /
-    Isaac Newton" examples and five rules (ignore case, punctuation and grammar; hedging is allowed
-    when the answer is present; a partial answer is INCORRECT; numbers to the last significant
-    figure; tolerate small typos in names). The judge replies with one letter: A = CORRECT,
+    A condensed form of OpenAI's grader of short factual answers: the three classes, the "Who
+    discovered gravity? / Isaac Newton" examples and five rules (ignore case, punctuation and
+    grammar; hedging is allowed when the answer is present; a partial answer is INCORRECT; numbers
+    to the last significant figure; tolerate small typos in names). The judge replies with one letter: A = CORRECT,
     B = INCORRECT, C = NOT_ATTEMPTED.
 ``paper-quality-v1`` ("Grader 2")
     A 1-5 grade for correctness, relevance and completeness (5 fully correct ... 1 totally wrong),

@@ -1,4 +1,4 @@
-"""The rules judge: a deterministic, offline grader (CORRECT, INCORRECT, NOT_ATTEMPTED) by normalised answer matching.
+"""The rules judge: a deterministic, offline grader (CORRECT, INCORRECT, NOT_ATTEMPTED) by answer matching.
 
 It stands in for the authors' LLM judges (mistral-small) where none is reachable. It follows the
 rubric the authors gave their grader (the paper's grading prompt): ignore case and punctuation,
