@@ -3,7 +3,8 @@
 The public API (everything else is internal and may move):
 
 - ``load_vectors(source, prompt=None, *, tracking_uri=None) -> SteeringVectors``: a run's steering
-  vectors, from a ``.safetensors`` file it saved, or from its run id and a question's SimpleQA index.
+  vectors, from a ``.safetensors`` file it saved, or from its run id and a question's row index
+  (its row in the run's set).
 - ``SteeringVectors``: reference means ``targets`` ``[layers, d]`` and ``strengths`` ``[1, layers]``;
   ``vectors.apply(model)`` steers any Hugging Face causal LM inside a ``with`` block and always
   removes its hooks; ``vectors.scaled(f)`` multiplies the strengths.

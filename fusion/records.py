@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-SimpleQAGrade = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
-SIMPLEQA_GRADES: tuple[SimpleQAGrade, ...] = ("CORRECT", "INCORRECT", "NOT_ATTEMPTED")
+GradeLabel = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
+GRADE_LABELS: tuple[GradeLabel, ...] = ("CORRECT", "INCORRECT", "NOT_ATTEMPTED")
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """One question of a question set (fusion.data). ``index`` is its row in the set's source, 0-based:
-    for SimpleQA and paper260 the row of the original SimpleQA file, what pairing, hand labels and
-    reports key on. ``qid`` is the set's stable string id (``halueval:17``, or a user file's id
-    column); ``passage`` the set's supporting text, where it has one (HaluEval's knowledge)."""
+    """One question of a question set (fusion.data). ``index`` is its row in the set's source, 0-based
+    (a subset of another set's rows keeps that set's rows). ``qid`` is the set's stable string id
+    (``halueval:17``, or a user file's id column), what pairing, hand labels and reports key on;
+    ``passage`` the set's supporting text, where it has one (HaluEval's knowledge)."""
 
     index: int
     question: str
@@ -22,6 +22,11 @@ class Prompt:
     topic: str = ""
     qid: str = ""
     passage: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What identifies it within a job: its ``qid`` (a prompt made without one: its row)."""
+        return self.qid or f"#{self.index}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class GradeRequest:
 class Grade:
     """A judge's verdict on one answer; `judge` and `rubric` say who graded and how."""
 
-    simpleqa: SimpleQAGrade
+    label: GradeLabel  # CORRECT, INCORRECT, NOT_ATTEMPTED
     quality: int  # 1-5 (correctness, relevance, completeness)
     judge: str
     rubric: str

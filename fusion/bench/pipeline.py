@@ -14,8 +14,8 @@ import torch
 
 from fusion.bench.jobs import default_job
 from fusion.bench.stages import DEFAULT_MODEL, Bench, timed
-from fusion.config.schema import PromptsConfig
-from fusion.data.simpleqa import load_simpleqa
+from fusion.config.schema import DataConfig, PromptsConfig
+from fusion.data import load_questions
 from fusion.evaluate.outcomes import TrialResult
 from fusion.model.devices import default_batch_rows, device_name
 from fusion.model.generation import encode, greedy
@@ -52,7 +52,9 @@ def run_pipeline(
     }
     loaded, torch_kernels = _load(r)
     unsteered_batch = PromptsConfig().unsteered_batch_size  # one batch of explanations, as a job makes
-    bench = Bench(loaded, load_simpleqa()[: max(prompts, unsteered_batch)], max_new_tokens, prompts)
+    # the first questions of the default question set (data's defaults, as a job asks them)
+    questions = load_questions(DataConfig(limit=max(prompts, unsteered_batch)))
+    bench = Bench(loaded, questions, max_new_tokens, prompts)
     z = Sizes(prompts, trials, max_new_tokens, loop_prompts, exact_prompts, default_batch_rows(torch.device("cpu")))
     r["packed_rows"] = z.packed_rows
     _step_costs(r, bench, z)

@@ -33,8 +33,8 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 class Bench:
-    """The pipeline's own stages (:class:`fusion.job.pipeline.PromptRunner`) on the first SimpleQA
-    questions, with the rules judge and no stored studies."""
+    """The pipeline's own stages (:class:`fusion.job.pipeline.PromptRunner`) on the first questions of
+    the default question set, with the rules judge and no stored studies."""
 
     def __init__(self, loaded: LoadedModel, prompts: Sequence[Prompt], max_new_tokens: int, searched: int) -> None:
         """References for all ``prompts`` (the explanations in the pipeline's batches, so the

@@ -23,7 +23,9 @@ RANDOM = "with --random-weights: "
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusion bench", description=DESCRIPTION)
-    parser.add_argument("--prompts", type=int, default=8, help="SimpleQA prompts for the packing comparisons")
+    parser.add_argument(
+        "--prompts", type=int, default=8, help="prompts (of the default question set) for the packing comparisons"
+    )
     parser.add_argument("--trials", type=int, default=5, help="search trials per prompt")
     parser.add_argument("--exact-prompts", type=int, default=4, help="prompts for the exact-mode packing comparison")
     parser.add_argument(

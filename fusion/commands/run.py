@@ -35,7 +35,7 @@ def answer_line(label: str, answer: GradedAnswer) -> str:
     from fusion.evaluate.scoring import correct_fluent
 
     text = " ".join(answer.answer.split())
-    verdict = "strict yes" if correct_fluent(answer.simpleqa, answer.answer) else "strict no "
+    verdict = "strict yes" if correct_fluent(answer.label, answer.answer) else "strict no "
     line = f"  {label:<8} {answer.composite:.2f}  {verdict}  {text[:160]}{'...' if len(text) > 160 else ''}"
     reasons = fluency(answer.answer).reasons
     return f"{line}  [degenerate: {', '.join(reasons)}]" if reasons else line

@@ -1,6 +1,6 @@
 """``fusion steer``: replay or reuse a run's steering.
 
-``fusion steer --run-id ID --prompt N`` (the question's SimpleQA index) or ``--position P`` (its row
+``fusion steer --run-id ID --prompt N`` (the question's row index in its set) or ``--position P`` (its row
 in the run's ``prompts.json``, 0-based) loads the prompt's steering vectors from the run's artifact
 alone, loads the same model, and generates the steered answer again (the same tokens, on the same
 model in float32). ``--question "..."`` applies that steering to another question; ``--strength-scale``
@@ -25,7 +25,9 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fusion steer", description=DESCRIPTION)
     parser.add_argument("--run-id", required=True, help="the MLflow run whose steering vectors are replayed")
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--prompt", "--index", type=int, help="the question's SimpleQA index (prompts.json: index)")
+    which.add_argument(
+        "--prompt", "--index", type=int, help="the question's row index in its set (prompts.json: index)"
+    )
     which.add_argument("--position", type=int, help="the question's row in the run, 0-based (prompts.json: position)")
     parser.add_argument("--question", default=None, help="apply the steering to this question instead")
     parser.add_argument("--strength-scale", type=float, default=1.0, help="multiply every strength by this")
@@ -41,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     with one_line_errors():
         if args.position is not None:
             index = prompt_at(args.run_id, args.position, args.tracking_uri)
-            print(f"(position {args.position} of run {args.run_id}: SimpleQA index {index})", file=sys.stderr)
+            print(f"(position {args.position} of run {args.run_id}: row index {index})", file=sys.stderr)
         else:
             index = args.prompt
-            print(f"(SimpleQA index {index}; --position P picks a question by its row instead)", file=sys.stderr)
+            print(f"(row index {index}; --position P picks a question by its row instead)", file=sys.stderr)
         answer, meta = replay(
             args.run_id,
             index,
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.question is None and args.strength_scale == 1.0:
         same = answer == meta["answer"]
         print(
-            f"(the logged answer of run {args.run_id}, SimpleQA index {index}: {'identical' if same else 'DIFFERENT'})",
+            f"(the logged answer of run {args.run_id}, row index {index}: {'identical' if same else 'DIFFERENT'})",
             file=sys.stderr,
         )
         return 0 if same else 1

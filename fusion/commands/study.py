@@ -1,6 +1,6 @@
 """``fusion study``: the controlled comparison of a model on a question set, in one command.
 
-    fusion study model=gemma3_270m data=simpleqa data.offset=1000 data.limit=260 --seeds 0,1,2
+    fusion study model=gemma3_270m data=halueval data.limit=260 --seeds 0,1,2
 
 runs, into one sweep of its own, the unsteered baseline, the reference as a prompt (in_context),
 Fusion Steering (full, segmented), single-layer steering, a global steering vector (mean_diff) and

@@ -125,7 +125,7 @@ class DataConfig:
     columns: dict[str, str | None] = field(default_factory=dict)
     split: str = "train"  # data=hf: the split read
     index_file: str | None = "paper260"  # a JSON list of the set's row indices; None: every row
-    # rows a set holds out for the project's acceptance checks (HaluEval 5000-9999, SimpleQA 500-999)
+    # rows a set holds out for the project's acceptance checks (its SetSpec.held_out: HaluEval's 5000-9999 ...)
     # fail the preflight unless this is true
     allow_held_out: bool = False
     # settings a plug-in set reads (fusion's own sets read none)

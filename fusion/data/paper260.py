@@ -19,7 +19,13 @@ from fusion.records import Prompt
 
 
 class Paper260Set:
-    spec = SetSpec("paper260", "the paper's 260 SimpleQA questions its baseline got wrong, in its order", HELD_OUT)
+    spec = SetSpec(
+        "paper260",
+        "the paper's 260 SimpleQA questions its baseline got wrong, in its order",
+        HELD_OUT,
+        ids=SIMPLEQA.spec.name,
+        title="the paper's 260",
+    )
 
     def load(self, data: DataConfig) -> Sequence[Prompt]:
         return select_prompts(SIMPLEQA.load(data), indices=load_index_file("paper260"))

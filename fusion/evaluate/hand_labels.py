@@ -61,13 +61,13 @@ class LabelledItem:
     gold: str
     answer: str
     strict: Strict
-    # the readings' SimpleQA verdict (CORRECT, INCORRECT, NOT_ATTEMPTED), BORDERLINE where a labeller
-    # could not decide or two disagree: the report's SimpleQA metrics adjudicate the judge's grade with it
+    # the readings' verdict (CORRECT, INCORRECT, NOT_ATTEMPTED), BORDERLINE where a labeller could
+    # not decide or two disagree: the report's grade metrics adjudicate the judge's grade with it
     verdict: str
     split: str  # calibration | heldout
     kinds: tuple[str, ...]  # of KINDS: every kind of group the text occurred in
     model: str
-    index: int  # the question's SimpleQA index
+    index: int  # the question's row in its set (key.jsonl: "index"; its sources carry the question id since)
     stratum: str  # how it was drawn: a stratum of the sample, or "adjudication" (a judge positive)
     sources: tuple[dict[str, Any], ...]  # (group, seed, replicate, field, searched) where it occurred
     rubric: str

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from fusion.evaluate.grading import GRADE_KEY, GRADE_NAME
 from fusion.evaluate.outcomes import PromptOutcome
 from fusion.evaluate.scoring import summarize
 
@@ -27,7 +28,7 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
         part = summarize(
             [r[f"{prefix}composite"] for r in rows],
             [r[f"{prefix}overlap"] for r in rows],
-            [r[f"{prefix}simpleqa"] for r in rows],
+            [r[f"{prefix}{GRADE_KEY}"] for r in rows],
             threshold,
             [r[f"{prefix}answer"] for r in rows],
         )
@@ -39,9 +40,9 @@ def summary_metrics(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict
 
 
 @dataclass(frozen=True)
-class SimpleQAMetrics:
-    """SimpleQA's own metrics of a set of graded answers, as its paper reports them (Wei et al. 2024,
-    "Measuring short-form factuality in large language models"): the shares of all questions graded
+class GradeMetrics:
+    """The grade's metrics of a set of graded answers, as the paper of its scheme reports them (Wei
+    et al. 2024, "Measuring short-form factuality in large language models"): the shares of all questions graded
     CORRECT, INCORRECT and NOT_ATTEMPTED; ``attempted``, the share answered at all (correct +
     incorrect); ``correct_given_attempted``, correct / attempted; and ``f1``, the harmonic mean of
     correct and correct given attempted. Each is a field, so a group's mean over replicates is the
@@ -55,8 +56,8 @@ class SimpleQAMetrics:
     f1: float
 
     @classmethod
-    def of(cls, grades: Sequence[str]) -> SimpleQAMetrics:
-        """The metrics of these SimpleQA grades; 0 where nothing was attempted (as SimpleQA's own code)."""
+    def of(cls, grades: Sequence[str]) -> GradeMetrics:
+        """The metrics of these grades; 0 where nothing was attempted (as the paper's own code)."""
         n = len(grades) or 1
         correct, incorrect = grades.count("CORRECT") / n, grades.count("INCORRECT") / n
         attempted = correct + incorrect
@@ -114,7 +115,7 @@ SUMMARY_ROWS = (
     ("correct & fluent (strict)", "correct_fluent", "{:.1%}"),
     ("composite mean", "composite_mean", "{:.3f}"),
     ("overlap mean", "overlap_mean", "{:.3f}"),
-    ("SimpleQA correct", "simpleqa_correct", "{:.1%}"),
+    (f"{GRADE_NAME} correct", f"{GRADE_KEY}_correct", "{:.1%}"),
     ("degenerate answers", "degenerate", "{:.1%}"),
 )
 

@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from fusion.evaluate.grading import GRADE_KEY
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -62,7 +64,7 @@ class GradedAnswer:
 
     answer: str
     overlap: float
-    simpleqa: str
+    label: str  # the judge's grade: CORRECT, INCORRECT, NOT_ATTEMPTED (rows: key GRADE_KEY)
     quality: int
     composite: float
     # fusion.evaluate.fluency.Fluency.metrics() of the answer: the measures and ``degenerate`` (0/1); empty in
@@ -84,13 +86,22 @@ class SteeredAnswer(GradedAnswer):
     judge: str = ""
     rubric: str = ""
     rationale: str = ""  # the judge's words ("unparsed: ..." if it gave no grade)
-    # SimpleQA index of the question whose reference steered this prompt: its own, another's with
+    # the row (index) of the question whose reference steered this prompt: its own, another's with
     # steering.target=shuffled (the placebo), -1 with no steering
     target_index: int = -1
 
 
 # prefixes of the flat row: baseline_answer, control_composite, ...; the steered answer has none
 _UNSTEERED = ("baseline", "control")
+
+
+def _key(name: str) -> str:
+    """A graded answer's field as its row names it: the grade's ``label`` under ``GRADE_KEY``."""
+    return GRADE_KEY if name == "label" else name
+
+
+def _flat(answer: GradedAnswer, prefix: str = "") -> dict[str, Any]:
+    return {f"{prefix}{_key(k)}": v for k, v in asdict(answer).items()}
 
 
 @dataclass
@@ -111,14 +122,16 @@ class PromptOutcome:
     seconds: float
     failed_trials: int = 0  # trials marked FAIL (non-finite activations, empty answer)
     trials: list[TrialResult] = field(default_factory=list, repr=False)
+    qid: str = ""  # the question's id (fusion.records.Prompt.qid); "" in rows written before rows had one
     # the steering the answer came from (fusion.tracking.vectors.SteeringVectors), while the job runs; not a row field
     steering: Any = field(default=None, repr=False, compare=False)
 
     def row(self) -> dict[str, Any]:
-        data: dict[str, Any] = {k: getattr(self, k) for k in ("position", "index", "question", "gold", "topic")}
+        keys = ("position", "index", "qid", "question", "gold", "topic")
+        data: dict[str, Any] = {k: getattr(self, k) for k in keys}
         for prefix in _UNSTEERED:
-            data.update({f"{prefix}_{k}": v for k, v in asdict(getattr(self, prefix)).items()})
-        data.update(asdict(self.steered))
+            data.update(_flat(getattr(self, prefix), f"{prefix}_"))
+        data.update(_flat(self.steered))
         data["perplexity"] = self.steered.perplexity if math.isfinite(self.steered.perplexity) else None
         data.update(n_trials=self.n_trials, seconds=self.seconds, failed_trials=self.failed_trials)
         return data
@@ -129,11 +142,11 @@ class PromptOutcome:
         # a field added since (``fluency``) is absent from older rows and keeps its default
         parts = {
             prefix: GradedAnswer(
-                **{f.name: row[key] for f in fields(GradedAnswer) if (key := f"{prefix}_{f.name}") in row}
+                **{f.name: row[key] for f in fields(GradedAnswer) if (key := f"{prefix}_{_key(f.name)}") in row}
             )
             for prefix in _UNSTEERED
         }
-        steered = {f.name: row[f.name] for f in fields(SteeredAnswer) if f.name in row}
+        steered = {f.name: row[_key(f.name)] for f in fields(SteeredAnswer) if _key(f.name) in row}
         steered["perplexity"] = math.inf if steered.get("perplexity") is None else steered["perplexity"]
         return cls(
             position=row["position"],
@@ -147,4 +160,5 @@ class PromptOutcome:
             n_trials=row["n_trials"],
             seconds=row["seconds"],
             failed_trials=row.get("failed_trials", 0),
+            qid=row.get("qid", ""),
         )

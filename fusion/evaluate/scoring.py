@@ -17,7 +17,8 @@ import string
 from collections.abc import Sequence
 
 from fusion.evaluate.fluency import is_degenerate
-from fusion.records import SIMPLEQA_GRADES
+from fusion.evaluate.grading import GRADE_KEY
+from fusion.records import GRADE_LABELS
 
 # search.objective=fluent ranks every degenerate answer below every fluent one (the penalty
 # exceeds the objective's whole range of 1), so a loop of gold words cannot win the search; among
@@ -244,8 +245,8 @@ def summarize(
 ) -> dict[str, float]:
     """Summary metrics of one method over its prompts.
 
-    ``composite_std`` is the sample std (:func:`std`); the three ``simpleqa_*`` keys are shares
-    in [0, 1] of the SimpleQA grades CORRECT / INCORRECT / NOT_ATTEMPTED. With the ``answers``:
+    ``composite_std`` is the sample std (:func:`std`); the three ``<GRADE_KEY>_*`` keys are shares
+    in [0, 1] of the grades CORRECT / INCORRECT / NOT_ATTEMPTED. With the ``answers``:
     ``correct_fluent``, the share that is CORRECT and not degenerate (:func:`correct_fluent`, the
     strict metric), ``degenerate``, the share of degenerate answers, and ``accurate_degenerate``, how
     many of the answers the paper's metric calls accurate (composite >= threshold) are degenerate.
@@ -257,7 +258,7 @@ def summarize(
         "composite_median": statistics.median(composites) if n else 0.0,
         "composite_std": std(composites),
         "overlap_mean": statistics.fmean(overlaps) if overlaps else 0.0,
-        **{f"simpleqa_{g.lower()}": (grades.count(g) / len(grades) if grades else 0.0) for g in SIMPLEQA_GRADES},
+        **{f"{GRADE_KEY}_{g.lower()}": (grades.count(g) / len(grades) if grades else 0.0) for g in GRADE_LABELS},
     }
     if answers is not None:
         degenerate = [is_degenerate(a) for a in answers]

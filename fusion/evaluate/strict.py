@@ -13,6 +13,7 @@ from typing import Any
 
 from fusion.evaluate.answer_end import cut_answer
 from fusion.evaluate.fluency import Fluency, fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.scoring import correct_fluent
 from fusion.records import Grade, GradeRequest
@@ -29,7 +30,7 @@ class StrictGrade:
     def fields(self) -> dict[str, Any]:
         """The graded fields of a ``fusion grade`` output line."""
         return {
-            "simpleqa": self.grade.simpleqa,
+            GRADE_KEY: self.grade.label,
             "quality": self.grade.quality,
             "rationale": self.grade.rationale,
             "judge": self.grade.judge,
@@ -49,6 +50,5 @@ def grade_strict(judge: Judge, requests: Sequence[GradeRequest]) -> list[StrictG
     graded = [GradeRequest(r.question, r.gold, cut_answer(r.answer)) for r in requests]
     grades = judge.grade(graded)
     return [
-        StrictGrade(grade, fluency(r.answer), correct_fluent(grade.simpleqa, r.answer))
-        for grade, r in zip(grades, graded)
+        StrictGrade(grade, fluency(r.answer), correct_fluent(grade.label, r.answer)) for grade, r in zip(grades, graded)
     ]

@@ -20,6 +20,7 @@ from transformers import PreTrainedTokenizerBase
 from fusion.config.schema import JobConfig
 from fusion.evaluate.answer_end import answer_stops, cut_answer, find_stop
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
 from fusion.evaluate.scoring import composite, token_overlap
@@ -54,8 +55,8 @@ class Answerer:
         # frame: generation stops there and answers are cut before it (fusion.evaluate.answer_end)
         self.stops = answer_stops(job.prompts.stop_strings, job.prompts.chat_template)
         self.stop_strings = stop_strings(self.tokenizer, self.stops)
-        # unsteered answers by (SimpleQA index, "baseline" | "control"), answered in batches up front
-        self._unsteered: dict[tuple[int, str], list[int]] = {}
+        # unsteered answers by (question id, "baseline" | "control"), answered in batches up front
+        self._unsteered: dict[tuple[str, str], list[int]] = {}
         # ... and kept beside the tracking store for the other jobs of a sweep and for a rerun
         # (no key: a benchmark or test, which must time or check the generation itself)
         self.answer_store = AnswerStore(study_folder(tracking_uri(job)).parent / "answers") if key else None
@@ -125,7 +126,7 @@ class Answerer:
         unsteered answers take minutes before the first question is searched).
         """
         size = self.job.prompts.unsteered_batch_size
-        todo_of = {kind: [p for p in prompts if (p.index, kind) not in self._unsteered] for kind in kinds}
+        todo_of = {kind: [p for p in prompts if (p.key, kind) not in self._unsteered] for kind in kinds}
         total = sum(len(todo) for todo in todo_of.values())
         with tqdm(
             total=total,
@@ -143,7 +144,7 @@ class Answerer:
             # the control is the steering prompt answered without hooks
             texts = [{"control": r.steer, "explanation": r.explanation}.get(kind, r.baseline) for r in rendered]
             for prompt, ids in zip(chunk, self.generate_stored(texts)):
-                self._unsteered[(prompt.index, kind)] = ids
+                self._unsteered[(prompt.key, kind)] = ids
             bar.update(len(chunk))
 
     def generate_stored(self, texts: list[str]) -> list[list[int]]:
@@ -158,9 +159,9 @@ class Answerer:
         return rows
 
     def unsteered_ids(self, prompt: Prompt, kind: str) -> list[int]:
-        if (prompt.index, kind) not in self._unsteered:
+        if (prompt.key, kind) not in self._unsteered:
             self.answer_unsteered([prompt], [kind])
-        return self._unsteered[(prompt.index, kind)]
+        return self._unsteered[(prompt.key, kind)]
 
     def explanations(self, prompts: Sequence[Prompt]) -> list[str]:
         """Each prompt's explanation of its gold answer, generated unsteered in batches of prompts."""
@@ -227,7 +228,7 @@ class Answerer:
                 GradedAnswer(
                     answer,
                     overlap,
-                    kind_grade.simpleqa,
+                    kind_grade.label,
                     kind_grade.quality,
                     composite(overlap, kind_grade.quality),
                     fluency=fluency(answer).metrics(),
@@ -236,7 +237,7 @@ class Answerer:
         steered = SteeredAnswer(
             chosen.answer,
             chosen_overlap,
-            grade.simpleqa,
+            grade.label,
             grade.quality,
             composite(chosen_overlap, grade.quality),
             fluency=fluency(chosen.answer).metrics(),
@@ -254,6 +255,7 @@ class Answerer:
         return PromptOutcome(
             position=position,
             index=prompt.index,
+            qid=prompt.qid,
             question=prompt.question,
             gold=prompt.gold,
             topic=prompt.topic,
@@ -276,9 +278,9 @@ def select_baseline_failed(
     answerer.answer_unsteered(pool, ["baseline"])
     answers = [answerer.decode(answerer.unsteered_ids(p, "baseline")) for p in pool]
     grades = judge.grade([GradeRequest(p.question, p.gold, a) for p, a in zip(pool, answers)])
-    keys = ("index", "question", "gold", "baseline_answer", "simpleqa", "judge", "kept")
+    keys = ("index", "question", "gold", "baseline_answer", GRADE_KEY, "judge", "kept")
     rows = [
-        dict(zip(keys, (p.index, p.question, p.gold, a, g.simpleqa, g.judge, g.simpleqa == "INCORRECT")))
+        dict(zip(keys, (p.index, p.question, p.gold, a, g.label, g.judge, g.label == "INCORRECT")))
         for p, a, g in zip(pool, answers, grades)
     ]
     return [p for p, row in zip(pool, rows) if row["kept"]], rows

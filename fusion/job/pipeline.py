@@ -131,7 +131,7 @@ class JobContext:
     tracker: Tracker
     output_dir: Path
     prompts: list[Prompt]
-    # the prompt whose reference each question gets (the placebo), by SimpleQA index; None: its own
+    # the prompt whose reference each question gets (the placebo), by row index; None: its own
     target_of: dict[int, Prompt] | None
     # the prompts committed so far (records and MLflow rows), earlier attempts' included
     kept: list[PromptOutcome] = field(default_factory=list)

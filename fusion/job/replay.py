@@ -55,7 +55,7 @@ def replay(
 
 
 def prompt_at(run_id: str, position: int, tracking_uri: str | None = None) -> int:
-    """The SimpleQA index of the question at ``position`` of a run (the order of its prompts.json)."""
+    """The row index (Prompt.index) of the question at ``position`` of a run (the order of its prompts.json)."""
     from mlflow.tracking import MlflowClient
 
     from fusion.errors import SetupError

@@ -13,7 +13,7 @@ is added, ``a' = a + s * v_l``, at every layer (or one, ``steering.layer=N``), w
 per question like full steering's alpha*gamma (or fixed: ``search.strengths``).
 
 It never reads the test question's gold or reference: the job's questions are cross-fitted, two
-folds by a hash of (seed, SimpleQA index), and each question is steered by the vector of the
+folds by a hash of (seed, row index), and each question is steered by the vector of the
 other fold. So every question is answered, and it pairs with the other groups on all of them. The
 vector is a function of the training fold and the seed: rebuilt, it is the same.
 
@@ -33,7 +33,7 @@ from fusion.methods.spec import LayerGroupMethod, MethodSpec, Steering, TargetSo
 
 
 def fold_of(index: int, seed: int) -> int:
-    """The cross-fitting fold (0 or 1) of the question with SimpleQA ``index``: stable, and
+    """The cross-fitting fold (0 or 1) of the question with row ``index``: stable, and
     independent of which other questions the job holds."""
     return hashlib.sha256(f"mean_diff:{seed}:{index}".encode()).digest()[0] % 2
 

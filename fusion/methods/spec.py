@@ -86,7 +86,7 @@ class Steering(Protocol):
 
 
 class Question(Protocol):
-    """A question of the job (fusion.records.Prompt): its SimpleQA index identifies it."""
+    """A question of the job (fusion.records.Prompt): its row index identifies it within the job."""
 
     @property
     def index(self) -> int: ...

@@ -17,7 +17,8 @@ few hundred per study). So fusion puts a person in the loop:
    ``borderline`` do not), for every group alike, and says how many answers were adjudicated,
    how many lacked a label, and the judge's precision against the labels.
 
-A label is tied to the answers it was made for: the replicate, the question's SimpleQA index and
+A label is tied to the answers it was made for: the replicate, the question (its id; labels made
+before rows carried one name the row ``index``, read as the id the replicate's set gives it) and
 which answer of the row (steered, baseline or control), as ``key.jsonl`` records; one item covers
 every place its text occurs.
 """
@@ -32,6 +33,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fusion.data import question_id
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.hand_labels import LabelledItem, Strict, load, split_of
 from fusion.evaluate.scoring import correct_fluent
 from fusion.tracking.answers import ANSWER_PREFIXES, Replicate
@@ -41,35 +44,55 @@ HAND = "hand_strict"
 # the stratum of items exported for adjudication
 ADJUDICATION = "adjudication"
 FIELDS = {"": "answer", "baseline_": "baseline_answer", "control_": "control_answer"}
-# an answer: (replicate id, SimpleQA index, answer field)
-AnswerKey = tuple[str, int, str]
+# an answer: (replicate id, question id, answer field)
+AnswerKey = tuple[str, str, str]
 T = TypeVar("T")
 
 
-def _by_answer(items: Sequence[LabelledItem], value: Callable[[LabelledItem], T], mixed: T) -> dict[AnswerKey, T]:
-    """(replicate id, SimpleQA index, answer field) -> ``value`` of the item of that answer; ``mixed``
-    where two items of one answer differ."""
+def answer_key(rep: Replicate, row: dict[str, Any], prefix: str) -> AnswerKey:
+    """The key of one answer of a row of ``rep`` (``prefix``: which answer, :data:`FIELDS`)."""
+    return rep.id, rep.qid(row), FIELDS[prefix]
+
+
+def source_qid(source: dict[str, Any], item: LabelledItem, datasets: dict[str, str]) -> str | None:
+    """The question id of a place a labelled text occurs (a ``key.jsonl`` source); a source from
+    before they carried one is read by its replicate's set (``datasets``: replicate id -> data set);
+    None for a replicate not among them."""
+    if not source.get("qid") and str(source["replicate"]) not in datasets:
+        return None
+    record = {"qid": source.get("qid", ""), "index": source.get("index", item.index)}
+    return question_id(record, datasets.get(str(source["replicate"]), ""))
+
+
+def _by_answer(
+    items: Sequence[LabelledItem], reps: Sequence[Replicate], value: Callable[[LabelledItem], T], mixed: T
+) -> dict[AnswerKey, T]:
+    """:data:`AnswerKey` -> ``value`` of the item of that answer, for the answers of ``reps``;
+    ``mixed`` where two items of one answer differ."""
+    datasets = {rep.id: rep.dataset for rep in reps}
     index: dict[AnswerKey, T] = {}
     for item in items:
         for source in item.sources:
-            key = (str(source["replicate"]), int(source.get("index", item.index)), str(source["field"]))
+            if (qid := source_qid(source, item, datasets)) is None:
+                continue
+            key = (str(source["replicate"]), qid, str(source["field"]))
             index[key] = value(item) if index.get(key, value(item)) == value(item) else mixed
     return index
 
 
-def label_index(items: Sequence[LabelledItem]) -> dict[AnswerKey, Strict]:
-    """(replicate id, SimpleQA index, answer field) -> the hand label of that answer."""
-    return _by_answer(items, lambda item: item.strict, "borderline")
+def label_index(items: Sequence[LabelledItem], reps: Sequence[Replicate]) -> dict[AnswerKey, Strict]:
+    """:data:`AnswerKey` -> the hand label of that answer, for the answers of ``reps``."""
+    return _by_answer(items, reps, lambda item: item.strict, "borderline")
 
 
-def verdict_index(items: Sequence[LabelledItem]) -> dict[AnswerKey, str]:
-    """(replicate id, SimpleQA index, answer field) -> the hand label's SimpleQA verdict of that answer."""
-    return _by_answer(items, lambda item: item.verdict, "BORDERLINE")
+def verdict_index(items: Sequence[LabelledItem], reps: Sequence[Replicate]) -> dict[AnswerKey, str]:
+    """:data:`AnswerKey` -> the hand label's verdict (CORRECT, INCORRECT, NOT_ATTEMPTED, BORDERLINE)."""
+    return _by_answer(items, reps, lambda item: item.verdict, "BORDERLINE")
 
 
 def judged_strict(row: dict[str, Any], prefix: str) -> bool:
     """The judge's strict verdict on one answer of a row: CORRECT and not degenerate."""
-    return correct_fluent(row[f"{prefix}simpleqa"], row[f"{prefix}answer"])
+    return correct_fluent(row[f"{prefix}{GRADE_KEY}"], row[f"{prefix}answer"])
 
 
 @dataclass(frozen=True)
@@ -111,7 +134,7 @@ def adjudicate(
         for row in rep.rows:
             new = dict(row)
             for prefix in ANSWER_PREFIXES:
-                label = index.get((rep.id, int(row["index"]), FIELDS[prefix]))
+                label = index.get(answer_key(rep, row, prefix))
                 if label is not None:
                     new[f"{prefix}{HAND}"] = label
             rows.append(new)
@@ -128,7 +151,7 @@ def tally(reps: Sequence[Replicate], index: dict[AnswerKey, Strict]) -> dict[str
         for row in rep.rows:
             if judged_strict(row, ""):  # the group's own answers
                 # an answers file written by an adjudicated report carries its labels in the rows
-                label = index.get((rep.id, int(row["index"]), FIELDS[""])) or row.get(HAND)
+                label = index.get(answer_key(rep, row, "")) or row.get(HAND)
                 found[label or "unlabelled"] += 1
         counts[rep.id] = Adjudicated(
             positives=sum(found.values()),
@@ -147,15 +170,15 @@ def adjudicated_strict(row: dict[str, Any], prefix: str = "") -> bool:
 
 
 def adjudicated_grade(row: dict[str, Any], prefix: str = "", verdict: str | None = None) -> str:
-    """The SimpleQA grade the report's SimpleQA metrics use: the judge's, except on the answers whose
+    """The grade the report's grade metrics use: the judge's, except on the answers whose
     strict verdict is adjudicated (:func:`adjudicated_strict`: a strict positive a person read), which
     take the person's ``verdict``: CORRECT and NOT_ATTEMPTED as labelled, INCORRECT and BORDERLINE (not
-    decided, or labellers disagreeing: an attempt nobody confirmed) as INCORRECT. SimpleQA grades
+    decided, or labellers disagreeing: an attempt nobody confirmed) as INCORRECT. The grade scores
     correctness only, so a CORRECT label holds even where the language was babble. A label without
     ``verdict`` (an answers file that carries only its strict label) gives CORRECT if ``true``, else INCORRECT."""
     label = row.get(f"{prefix}{HAND}")
     if label is None or not judged_strict(row, prefix):
-        return str(row[f"{prefix}simpleqa"])
+        return str(row[f"{prefix}{GRADE_KEY}"])
     verdict = verdict or ("CORRECT" if label == "true" else "INCORRECT")
     return verdict if verdict in ("CORRECT", "NOT_ATTEMPTED") else "INCORRECT"
 
@@ -169,28 +192,18 @@ def pending(reps: Sequence[Replicate], index: dict[AnswerKey, Strict]) -> list[d
         for row in rep.rows:
             for prefix in ANSWER_PREFIXES:
                 field = FIELDS[prefix]
-                if not judged_strict(row, prefix) or (rep.id, int(row["index"]), field) in index:
+                if not judged_strict(row, prefix) or answer_key(rep, row, prefix) in index:
                     continue
+                question = {"index": int(row["index"]), "qid": rep.qid(row)}
                 entry = texts.setdefault(
                     (row["question"], row[field]),
-                    {
-                        "question": row["question"],
-                        "gold": row["gold"],
-                        "answer": row[field],
-                        "model": model,
-                        "index": int(row["index"]),
-                        "sources": [],
-                    },
+                    {"question": row["question"], "gold": row["gold"], "answer": row[field], "model": model}
+                    | question
+                    | {"sources": []},
                 )
-                entry["sources"].append(
-                    {
-                        "replicate": rep.id,
-                        "index": int(row["index"]),
-                        "field": field,
-                        "group": rep.tags.get("fusion.mode", ""),
-                        "searched": bool(row.get("n_trials")),
-                    }
-                )
+                group, searched = rep.tags.get("fusion.mode", ""), bool(row.get("n_trials"))
+                place = {"replicate": rep.id} | question | {"field": field, "group": group, "searched": searched}
+                entry["sources"].append(place)
     return list(texts.values())
 
 
@@ -249,6 +262,7 @@ def export(entries: Sequence[dict[str, Any]], folder: Path, seed: int = 0) -> Pa
                         "id": blind["id"],
                         "model": entry["model"],
                         "index": entry["index"],
+                        "qid": entry["qid"],
                         "split": split_of(entry["question"]),
                         "stratum": "adjudication",
                         "sources": entry["sources"],
@@ -274,7 +288,7 @@ def export_pending(reps: Sequence[Replicate], folder: Path, dry_run: bool = Fals
     """Export the judge's strict positives in ``reps`` that carry no hand label in ``folder`` as a
     blind batch, after joining those whose very text a person has labelled to that item."""
     items = load(folder)
-    todo, found = already_read(pending(reps, label_index(items)), items)
+    todo, found = already_read(pending(reps, label_index(items, reps)), items)
     if found and not dry_run:
         attach(found, folder)
     batch = export(todo, folder) if todo and not dry_run else None

@@ -29,7 +29,7 @@ from fusion.report.pairs import paired
 from fusion.report.plots import report_plots
 from fusion.report.replication import Study, replication_report
 from fusion.report.summary import Summary
-from fusion.report.text import markdown, paired_markdown, simpleqa_markdown
+from fusion.report.text import GRADE_METRICS_HEADING, grade_metrics_markdown, markdown, paired_markdown
 from fusion.tracking.answers import Replicate, read_answers, regrade, write_answers
 
 
@@ -107,8 +107,8 @@ def build(options: ReportOptions) -> Report:
     hand = ""
     if options.labels is not None:
         items = load_labels(options.labels)
-        reps, counts = adjudicate(reps, label_index(items))
-        summary = summarise(reps, verdict_index(items))
+        reps, counts = adjudicate(reps, label_index(items, reps))
+        summary = summarise(reps, verdict_index(items, reps))
         hand = hand_label_sections(summary, reps, items, counts)
     else:
         summary = summarise(reps)
@@ -119,8 +119,8 @@ def build(options: ReportOptions) -> Report:
         oracle_statement(summary)
         + "\n\n"
         + markdown(summary)
-        + "\n\n## SimpleQA's metrics\n\n"
-        + simpleqa_markdown(summary)
+        + f"\n\n{GRADE_METRICS_HEADING}\n\n"
+        + grade_metrics_markdown(summary)
     )
     if pairs:  # a single group (or groups on disjoint prompts) keeps the report as it was
         table += "\n\n## Paired statistics\n\n" + paired_markdown(pairs)

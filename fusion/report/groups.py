@@ -16,9 +16,9 @@ from dataclasses import fields
 from typing import Any
 
 from fusion.errors import SetupError
-from fusion.evaluate.metrics import SimpleQAMetrics, summary_metrics
+from fusion.evaluate.metrics import GradeMetrics, summary_metrics
 from fusion.methods import spec_of_run
-from fusion.report.adjudication import FIELDS, HAND, AnswerKey, adjudicated_grade, adjudicated_strict
+from fusion.report.adjudication import HAND, AnswerKey, adjudicated_grade, adjudicated_strict, answer_key
 from fusion.report.labels import Labeller, fixed_of, model_of, objective_of, steering_variant
 from fusion.report.oracle import is_oracle, reference_of
 from fusion.report.stats import Observation
@@ -39,32 +39,34 @@ def replicate_metrics(rep: Replicate) -> dict[str, float]:
     return metrics
 
 
-def replicate_simpleqa(rep: Replicate, verdicts: Mapping[AnswerKey, str]) -> SimpleQAMetrics:
-    """SimpleQA's metrics of a replicate's own answers, on the judge's grades adjudicated by the hand
+def replicate_grade_metrics(rep: Replicate, verdicts: Mapping[AnswerKey, str]) -> GradeMetrics:
+    """The grade's metrics of a replicate's own answers, on the judge's grades adjudicated by the hand
     labels in its rows and their ``verdicts`` (:func:`~fusion.report.adjudication.adjudicated_grade`)."""
-    return SimpleQAMetrics.of(
-        [adjudicated_grade(row, "", verdicts.get((rep.id, int(row["index"]), FIELDS[""]))) for row in rep.rows]
-    )
+    return GradeMetrics.of([adjudicated_grade(row, "", verdicts.get(answer_key(rep, row, ""))) for row in rep.rows])
 
 
-def _over_replicates(values: Sequence[SimpleQAMetrics]) -> tuple[SimpleQAMetrics, SimpleQAMetrics]:
-    """Each SimpleQA metric's mean and sd (0.0 for one replicate) over replicates."""
-    columns = {f.name: [getattr(v, f.name) for v in values] for f in fields(SimpleQAMetrics)}
-    mean = SimpleQAMetrics(**{k: statistics.fmean(v) for k, v in columns.items()})
-    sd = SimpleQAMetrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in columns.items()})
+def _over_replicates(values: Sequence[GradeMetrics]) -> tuple[GradeMetrics, GradeMetrics]:
+    """Each grade metric's mean and sd (0.0 for one replicate) over replicates."""
+    columns = {f.name: [getattr(v, f.name) for v in values] for f in fields(GradeMetrics)}
+    mean = GradeMetrics(**{k: statistics.fmean(v) for k, v in columns.items()})
+    sd = GradeMetrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in columns.items()})
     return mean, sd
 
 
-def prompt_observations(rows: list[dict[str, Any]], threshold: float, dataset: str) -> dict[PromptKey, Observation]:
-    """A replicate's ``(accuracy 0/1, composite, correct and fluent 0/1)`` per prompt, keyed by
-    (data set, SimpleQA index): the index alone names different questions in different data sets."""
+def prompt_key(rep: Replicate, row: dict[str, Any]) -> PromptKey:
+    """The question a row answers, as the report pairs answers: (question set, question id)."""
+    return rep.dataset, rep.qid(row)
+
+
+def prompt_observations(rep: Replicate) -> dict[PromptKey, Observation]:
+    """A replicate's ``(accuracy 0/1, composite, correct and fluent 0/1)`` per prompt (:func:`prompt_key`)."""
     return {
-        (dataset, int(p["index"])): (
-            float(p["composite"] >= threshold),
+        prompt_key(rep, p): (
+            float(p["composite"] >= rep.threshold),
             float(p["composite"]),
             float(adjudicated_strict(p)),
         )
-        for p in rows
+        for p in rep.rows
     }
 
 
@@ -73,7 +75,7 @@ def summarise(reps: list[Replicate], verdicts: Mapping[AnswerKey, str] | None = 
     and sd over replicates (search seeds), each replicate being one run or the merged shards of one
     job. Where the runs hold several models, each model's groups are labelled ``model/label`` and
     only compared with each other; every group keeps its ``model`` and its ``local`` label.
-    ``verdicts``: the hand labels' SimpleQA verdicts (:func:`fusion.report.adjudication.verdict_index`)."""
+    ``verdicts``: the hand labels' verdicts (:func:`fusion.report.adjudication.verdict_index`)."""
     models = sorted({model_of(r) for r in reps})
     out: Summary = {}
     for model in models:
@@ -105,8 +107,7 @@ def _group(
     for rep in reps:
         metrics = replicate_metrics(rep)
         per_replicate.append(metrics)
-        dataset = rep.params.get("data.name", "")
-        observed = prompt_observations(rep.rows, rep.threshold, dataset)
+        observed = prompt_observations(rep)
         # the same job twice (answers files of two reruns joined) would count as two seeds
         seed = int(rep.params.get("search.seed", 0))
         if answered[seed] & observed.keys():
@@ -115,12 +116,12 @@ def _group(
                 f"prompts (runs {', '.join(rep.run_ids)} and another): join answers of different groups or seeds"
             )
         answered[seed] |= observed.keys()
-        for prompt_key, observation in observed.items():
-            observations[prompt_key].append(observation)
+        for question, observation in observed.items():
+            observations[question].append(observation)
         for p in rep.rows:
-            answers[(dataset, int(p["index"]))].append(p["answer"])
-        replicates.append(_replicate(rep, seed, metrics, replicate_simpleqa(rep, verdicts)))
-    simpleqa, simpleqa_sd = _over_replicates([r.simpleqa for r in replicates if r.simpleqa is not None])
+            answers[prompt_key(rep, p)].append(p["answer"])
+        replicates.append(_replicate(rep, seed, metrics, replicate_grade_metrics(rep, verdicts)))
+    grade_metrics, grade_metrics_sd = _over_replicates([r.grade_metrics for r in replicates if r.grade_metrics])
     means = {k: [m[k] for m in per_replicate if k in m] for k in METRICS}
     return GroupSummary(
         label=label,
@@ -144,10 +145,10 @@ def _group(
         reference=reference_of(first),
         oracle=is_oracle(first),
         n_prompts=int(per_replicate[0].get("n_prompts", 0)),
-        mean=Metrics(**{k: statistics.fmean(v) if v else None for k, v in means.items()}),
-        sd=Metrics(**{k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in means.items()}),
-        simpleqa=simpleqa,
-        simpleqa_sd=simpleqa_sd,
+        mean=Metrics.of({k: statistics.fmean(v) if v else None for k, v in means.items()}),
+        sd=Metrics.of({k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in means.items()}),
+        grade_metrics=grade_metrics,
+        grade_metrics_sd=grade_metrics_sd,
         composites=[p["composite"] for rep in reps for p in rep.rows],
         strengths=[p["strengths"] for rep in reps for p in rep.rows],
         params=[p.get("params") or {} for rep in reps for p in rep.rows],
@@ -156,7 +157,7 @@ def _group(
     )
 
 
-def _replicate(rep: Replicate, seed: int, metrics: dict[str, float], simpleqa: SimpleQAMetrics) -> ReplicateSummary:
+def _replicate(rep: Replicate, seed: int, metrics: dict[str, float], grades: GradeMetrics) -> ReplicateSummary:
     return ReplicateSummary(
         seed=seed,
         shards=len(rep.run_ids),
@@ -166,5 +167,5 @@ def _replicate(rep: Replicate, seed: int, metrics: dict[str, float], simpleqa: S
         n_prompts=metrics.get("n_prompts"),
         wall_seconds=metrics.get("wall_seconds"),
         failed_trials=metrics.get("failed_trials"),
-        simpleqa=simpleqa,
+        grade_metrics=grades,
     )

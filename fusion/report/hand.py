@@ -5,9 +5,10 @@ upper bounds and the commands that settle them (:mod:`fusion.report.adjudication
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fusion.evaluate.hand_labels import LabelledItem, agreement_markdown, agreement_rows
-from fusion.report.adjudication import ADJUDICATION, FIELDS, NONE, Adjudicated, judged_strict
+from fusion.report.adjudication import ADJUDICATION, FIELDS, NONE, Adjudicated, judged_strict, source_qid
 from fusion.report.summary import Summary
 from fusion.report.text import pct
 from fusion.tracking.answers import Replicate
@@ -16,14 +17,17 @@ from fusion.tracking.answers import Replicate
 def judged_items(items: Sequence[LabelledItem], reps: Sequence[Replicate]) -> dict[str, bool]:
     """Item id -> the judge's strict verdict on that answer as the report graded it (same judge,
     same cut), for the items whose answer is in ``reps``."""
-    rows = {(rep.id, int(row["index"])): row for rep in reps for row in rep.rows}
+    rows: dict[tuple[str, str | None], dict[str, Any]] = {
+        (rep.id, rep.qid(row)): row for rep in reps for row in rep.rows
+    }
+    datasets = {rep.id: rep.dataset for rep in reps}
     prefix_of = {field: prefix for prefix, field in FIELDS.items()}
     out = {}
     for item in items:
         for source in item.sources:
             if source.get("joined"):  # a judge positive that repeats a labelled text: not sampled here
                 continue
-            row = rows.get((str(source["replicate"]), int(source.get("index", item.index))))
+            row = rows.get((str(source["replicate"]), source_qid(source, item, datasets)))
             if row is not None:
                 out[item.id] = judged_strict(row, prefix_of[str(source["field"])])
                 break

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass
 
+from fusion.data import title_of
 from fusion.methods import spec_of_run
 from fusion.report.summary import Summary
 from fusion.tracking.answers import Replicate
@@ -79,7 +80,7 @@ class QuestionSpan:
         )
 
     def title(self) -> str:
-        """For the title: the paper's 260 questions, questions 1-40 of the paper's 260, simpleqa rows 1000-1259."""
+        """For the title: the paper's 260 questions, questions 1-40 of the paper's 260, <set> rows 1000-1259."""
         if self.dataset == "paper260":
             end = 260 if self.count is None else min(260, self.start + self.count)
             if (self.start, end) == (0, 260):
@@ -90,8 +91,8 @@ class QuestionSpan:
         return f"{self.dataset} rows {self.start}-{self.start + self.count - 1}"
 
     def prompts(self) -> str:
-        """For the Prompts line: all of the paper's 260, the first 40 of it, 260 from row 1000 of SimpleQA."""
-        source = "the paper's 260" if self.dataset == "paper260" else "SimpleQA"
+        """For the Prompts line: all of the paper's 260, the first 40 of it, 260 from row 1000 of <the set's title>."""
+        source = title_of(self.dataset)
         if not self.start:
             return f"{'all' if self.count is None else f'the first {self.count}'} of {source}"
         return f"{'all' if self.count is None else self.count} from row {self.start} of {source}"
@@ -106,7 +107,7 @@ def question_spans(reps: list[Replicate]) -> list[QuestionSpan]:
 
 def questions_named(reps: list[Replicate]) -> str:
     """The report's questions, for its title: "the paper's 260 questions", "questions 1-40 of the
-    paper's 260", "simpleqa rows 1000-1259"; joined by "and" where the runs answered different ones."""
+    paper's 260", "<set> rows 1000-1259"; joined by "and" where the runs answered different ones."""
     return " and ".join(span.title() for span in question_spans(reps))
 
 

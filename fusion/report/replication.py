@@ -21,7 +21,15 @@ from fusion.report.provenance import (
     wall_time,
 )
 from fusion.report.summary import Summary
-from fusion.report.text import agreement_table, markdown, paired_markdown, seed_spread, seed_table, simpleqa_markdown
+from fusion.report.text import (
+    GRADE_METRICS_HEADING,
+    agreement_table,
+    grade_metrics_markdown,
+    markdown,
+    paired_markdown,
+    seed_spread,
+    seed_table,
+)
 from fusion.report.verdicts import across_models, headline, verdicts
 from fusion.tracking.answers import Replicate
 
@@ -182,9 +190,9 @@ def _results(study: Study) -> list[str]:
         "SimpleQA CORRECT 0 / 9.2 / 13.1 %. Of the paper's 42 accurate full-mode answers, its own judge graded 20 "
         "at 2 or lower (docs/method.md).",
         "",
-        "## SimpleQA's metrics",
+        GRADE_METRICS_HEADING,
         "",
-        simpleqa_markdown(study.summary),
+        grade_metrics_markdown(study.summary),
         "",
         "## Verdicts",
         "",

@@ -4,7 +4,7 @@ budget, target, kind of steering and objective of one model), built by
 
 ``report.json`` (``fusion report --json``) is :meth:`GroupSummary.to_dict` of each group: the same
 keys in the same order as before the records existed, so committed reports rebuild byte for byte;
-keys added since (SimpleQA's metrics) come last.
+keys added since (the grade's metrics, :class:`~fusion.evaluate.metrics.GradeMetrics`) come last.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from fusion.evaluate.metrics import SimpleQAMetrics
+from fusion.evaluate.grading import GRADE_KEY
+from fusion.evaluate.metrics import GradeMetrics
 from fusion.methods import Role
 from fusion.report.stats import Observation
 
-# a data set's name and a question's SimpleQA index: the index alone names different questions in
-# different data sets
-PromptKey = tuple[str, int]
+# a question as the report pairs answers: its set's name (``data.name``) and its question id
+# (:meth:`fusion.tracking.answers.Replicate.qid`)
+PromptKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,11 @@ class Metrics:
     composite_median: float | None = None
     composite_std: float | None = None
     overlap_mean: float | None = None
-    simpleqa_correct: float | None = None
-    simpleqa_incorrect: float | None = None
-    simpleqa_not_attempted: float | None = None
+    # shares of the grades CORRECT, INCORRECT, NOT_ATTEMPTED (report.json and the runs' metrics name
+    # them ``<GRADE_KEY>_correct`` ...: :data:`METRICS`)
+    grade_correct: float | None = None
+    grade_incorrect: float | None = None
+    grade_not_attempted: float | None = None
     # the zero-steering control and the unsteered baseline, measured on the same prompts in every run
     control_accuracy: float | None = None
     control_composite_mean: float | None = None
@@ -48,13 +51,18 @@ class Metrics:
 
     @classmethod
     def of(cls, values: Mapping[str, float | None]) -> Metrics:
-        return cls(**{name: values.get(name) for name in METRICS})
+        """From a run's metrics (:data:`METRICS` keys)."""
+        return cls(**{f.name: values.get(key) for f, key in zip(fields(cls), METRICS)})
 
     def to_dict(self) -> dict[str, float | None]:
-        return {name: getattr(self, name) for name in METRICS}
+        return {key: getattr(self, f.name) for f, key in zip(fields(self), METRICS)}
 
 
-METRICS: tuple[str, ...] = tuple(f.name for f in fields(Metrics))
+# the metrics' keys, as the runs log them and report.json holds them: the fields' names, the grade's
+# shares under the name the rows give the grade
+METRICS: tuple[str, ...] = tuple(
+    f"{GRADE_KEY}{f.name.removeprefix('grade')}" if f.name.startswith("grade_") else f.name for f in fields(Metrics)
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,8 @@ class ReplicateSummary:
     n_prompts: float | None
     wall_seconds: float | None
     failed_trials: float | None
-    # SimpleQA's metrics of its answers (:func:`fusion.report.groups.replicate_simpleqa`); None: not computed
-    simpleqa: SimpleQAMetrics | None = None
+    # the grade's metrics of its answers (:func:`fusion.report.groups.replicate_grade_metrics`); None: not computed
+    grade_metrics: GradeMetrics | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,11 +91,11 @@ class ReplicateSummary:
             "wall_seconds": self.wall_seconds,
             "failed_trials": self.failed_trials,
             # after the keys that came before it, so older keys keep their order
-            "simpleqa_metrics": _simpleqa_dict(self.simpleqa),
+            f"{GRADE_KEY}_metrics": _grade_metrics_dict(self.grade_metrics),
         }
 
 
-def _simpleqa_dict(metrics: SimpleQAMetrics | None) -> dict[str, float] | None:
+def _grade_metrics_dict(metrics: GradeMetrics | None) -> dict[str, float] | None:
     return None if metrics is None else metrics.to_dict()
 
 
@@ -115,10 +123,10 @@ class GroupSummary:
     n_prompts: int
     mean: Metrics
     sd: Metrics  # 0.0 where a group has one replicate
-    # SimpleQA's metrics, mean and sd over replicates (the judge's grade, adjudicated by hand labels
+    # the grade's metrics, mean and sd over replicates (the judge's grade, adjudicated by hand labels
     # where they exist: fusion.report.adjudication.adjudicated_grade); None: not computed
-    simpleqa: SimpleQAMetrics | None = None
-    simpleqa_sd: SimpleQAMetrics | None = None
+    grade_metrics: GradeMetrics | None = None
+    grade_metrics_sd: GradeMetrics | None = None
     # the import path of a plug-in method (tag fusion.plugin; "" for a built-in): the plots find its
     # layer_weights by it; not in report.json, whose committed files predate it
     plugin: str = ""
@@ -148,9 +156,10 @@ class GroupSummary:
     def to_dict(self) -> dict[str, Any]:
         """The group as ``report.json`` holds it (per-prompt data left out)."""
         numbers: dict[str, Any] = {}
+        mean, sd = self.mean.to_dict(), self.sd.to_dict()
         for name in METRICS:
-            numbers[name] = getattr(self.mean, name)
-            numbers[f"{name}_sd"] = getattr(self.sd, name)
+            numbers[name] = mean[name]
+            numbers[f"{name}_sd"] = sd[name]
         return {
             "mode": self.mode,
             "role": self.role,
@@ -169,8 +178,8 @@ class GroupSummary:
             **numbers,
             "model": self.model,
             "local": self.local,
-            "simpleqa_metrics": _simpleqa_dict(self.simpleqa),
-            "simpleqa_metrics_sd": _simpleqa_dict(self.simpleqa_sd),
+            f"{GRADE_KEY}_metrics": _grade_metrics_dict(self.grade_metrics),
+            f"{GRADE_KEY}_metrics_sd": _grade_metrics_dict(self.grade_metrics_sd),
         }
 
     def plot_entry(self) -> dict[str, Any]:

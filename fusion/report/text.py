@@ -4,6 +4,7 @@ per-question agreement, and the number formats the report's other texts
 
 from __future__ import annotations
 
+from fusion.evaluate.grading import GRADE_NAME
 from fusion.report.comparison import PairedComparison
 from fusion.report.stats import p_value, signed
 from fusion.report.summary import GroupSummary, Summary, per_model
@@ -35,7 +36,7 @@ def markdown(summary: Summary) -> str:
     lines = [
         "| mode | trials | seeds | prompts | correct & fluent (strict) | accuracy (paper: composite >= 0.6) "
         "| of which degenerate | composite mean | median | std | overlap mean "
-        "| SimpleQA correct / incorrect / not attempted | zero-steering control: strict, accuracy, composite mean |",
+        f"| {GRADE_NAME} correct / incorrect / not attempted | zero-steering control: strict, accuracy, composite mean |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(label, g) for label, g in summary.items()]
@@ -44,7 +45,7 @@ def markdown(summary: Summary) -> str:
 
 def _row(label: str, g: GroupSummary) -> str:
     m, sd = g.mean, g.sd
-    grades = " / ".join(pct(v) for v in (m.simpleqa_correct, m.simpleqa_incorrect, m.simpleqa_not_attempted))
+    grades = " / ".join(pct(v) for v in (m.grade_correct, m.grade_incorrect, m.grade_not_attempted))
     control = (
         "—"
         if g.role == "baseline"
@@ -65,9 +66,10 @@ def _row(label: str, g: GroupSummary) -> str:
     )
 
 
-SIMPLEQA_LEGEND = (
-    "SimpleQA's own metrics, as its paper reports them (Wei et al. 2024), of each group's answers, on the judge's "
-    "SimpleQA grade adjudicated by the hand labels where they exist: a strict positive a person read takes the "
+GRADE_METRICS_HEADING = f"## {GRADE_NAME}'s metrics"
+GRADE_METRICS_LEGEND = (
+    f"{GRADE_NAME}'s own metrics, as its paper reports them (Wei et al. 2024), of each group's answers, on the judge's "
+    f"{GRADE_NAME} grade adjudicated by the hand labels where they exist: a strict positive a person read takes the "
     "person's verdict (CORRECT or NOT_ATTEMPTED as labelled; INCORRECT or borderline as incorrect), so these shares "
     "can differ from the judge's column above. Correct, incorrect and not attempted are shares of all questions; "
     "attempted = correct + incorrect; correct given attempted = correct / attempted; F1 is the harmonic mean of "
@@ -76,8 +78,8 @@ SIMPLEQA_LEGEND = (
 )
 
 
-def simpleqa_markdown(summary: Summary) -> str:
-    """SimpleQA's metrics, one table per model (headed by its name where the report holds several), and their legend."""
+def grade_metrics_markdown(summary: Summary) -> str:
+    """The grade's metrics, one table per model (headed by its name where the report holds several), and their legend."""
     models = per_model(summary)
     lines = []
     for model, groups in models.items():
@@ -85,14 +87,14 @@ def simpleqa_markdown(summary: Summary) -> str:
         lines += [
             "| mode | seeds | prompts | correct | incorrect | not attempted | attempted | correct given attempted | F1 |",
             "|---|---|---|---|---|---|---|---|---|",
-            *(_simpleqa_row(g) for g in groups.values()),
+            *(_grade_metrics_row(g) for g in groups.values()),
             "",
         ]
-    return "\n".join([*lines, SIMPLEQA_LEGEND])
+    return "\n".join([*lines, GRADE_METRICS_LEGEND])
 
 
-def _simpleqa_row(g: GroupSummary) -> str:
-    m, sd = g.simpleqa, g.simpleqa_sd
+def _grade_metrics_row(g: GroupSummary) -> str:
+    m, sd = g.grade_metrics, g.grade_metrics_sd
     if m is None or sd is None:
         return f"| {g.local} | {len(g.replicates)} | {g.n_prompts} |" + " n/a |" * 6
     shares = ("correct", "incorrect", "not_attempted", "attempted", "correct_given_attempted")
@@ -107,7 +109,7 @@ def seed_table(summary: Summary) -> str:
     """One row per replicate (search seed) of every group."""
     lines = [
         "| mode | seed | shards | prompts | correct & fluent | accuracy | composite mean | overlap mean "
-        "| SimpleQA correct | control accuracy | failed trials | wall (s) |",
+        f"| {GRADE_NAME} correct | control accuracy | failed trials | wall (s) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, g in summary.items():
@@ -118,7 +120,7 @@ def seed_table(summary: Summary) -> str:
                 f"| {label} | {r.seed if g.steered else '—'} | {r.shards} | {int(r.n_prompts or 0)} "
                 f"| {pct(m.correct_fluent)} | {pct(m.accuracy)} | {num(m.composite_mean)} "
                 f"| {num(m.overlap_mean)} "
-                f"| {pct(m.simpleqa_correct)} | {pct(m.control_accuracy)} "
+                f"| {pct(m.grade_correct)} | {pct(m.control_accuracy)} "
                 f"| {int(r.failed_trials or 0)} | {(r.wall_seconds or 0):.0f}{'*' * r.resumed} |"
             )
     if any(r.resumed for g in summary.values() for r in g.replicates):

@@ -1,6 +1,6 @@
 """Per-prompt weight search with Optuna's ask/tell interface, a batch of trials at a time.
 
-One study per prompt, its sampler seeded from the job seed and the prompt's SimpleQA index, so a
+One study per prompt, its sampler seeded from the job seed and the prompt's row index, so a
 prompt's search does not depend on which other prompts run in the job (shards, packs and resumed
 runs give the same numbers). Each batch of asked trials is evaluated together (one batched
 generation) and told back in order; the batches of several prompts can be packed into one

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fusion.data import question_id
 from fusion.errors import SetupError
 from fusion.evaluate.answer_end import answer_stops, cut_answer
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.scoring import composite, token_overlap
 from fusion.methods import spec_of_run
@@ -39,7 +41,7 @@ ANSWER_PREFIXES = ("baseline_", "control_", "")
 
 @dataclass(frozen=True)
 class Replicate:
-    """One job's result: what it ran (params, tags) and its prompt rows, sorted by SimpleQA index."""
+    """One job's result: what it ran (params, tags) and its prompt rows, in its set's row order."""
 
     id: str  # the first run's id
     params: dict[str, str]
@@ -57,6 +59,16 @@ class Replicate:
     @property
     def threshold(self) -> float:
         return float(self.params.get("eval.accuracy_threshold", 0.6))
+
+    @property
+    def dataset(self) -> str:
+        """The question set its prompts came from (``data.name``)."""
+        return self.params.get("data.name", "")
+
+    def qid(self, row: dict[str, Any]) -> str:
+        """The question id of one of its rows; rows written before they carried one are read by
+        :func:`fusion.data.question_id` (the id its set gives that row)."""
+        return question_id(row, self.dataset)
 
 
 def answer_stops_of(rep: Replicate) -> tuple[str, ...]:
@@ -98,7 +110,7 @@ def cut_answers(rep: Replicate) -> list[dict[str, Any]]:
 
 
 def regrade(replicates: Sequence[Replicate], judge: Judge) -> list[Replicate]:
-    """Every answer graded again by ``judge``: SimpleQA label, quality, composite (the token overlap
+    """Every answer graded again by ``judge``: its grade, quality, composite (the token overlap
     stays: it needs no judge), the steered answer's judge, rubric and rationale, and its fluency.
 
     Each answer is first cut where the run's answers end (:func:`cut_answers`): runs of a model
@@ -116,7 +128,7 @@ def regrade(replicates: Sequence[Replicate], judge: Judge) -> list[Replicate]:
             new = dict(row)
             for prefix in ANSWER_PREFIXES:
                 grade = next(grades)
-                new[f"{prefix}simpleqa"], new[f"{prefix}quality"] = grade.simpleqa, grade.quality
+                new[f"{prefix}{GRADE_KEY}"], new[f"{prefix}quality"] = grade.label, grade.quality
                 new[f"{prefix}composite"] = composite(row[f"{prefix}overlap"], grade.quality)
                 new[f"{prefix}fluency"] = fluency(row[f"{prefix}answer"]).metrics()
                 if not prefix:

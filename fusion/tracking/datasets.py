@@ -1,6 +1,6 @@
 """The job's prompt set as an MLflow dataset: what MLflow's Datasets panel shows for a run.
 
-Torch-free. The digest is a function of the selected rows alone (SimpleQA index, question, gold
+Torch-free. The digest is a function of the selected rows alone (row index, question, gold
 answer, in job order), so runs on the same prompts show the same digest, whatever their steering,
 model or shard count, and a data file whose text changed under the same indices shows another.
 """
@@ -53,12 +53,12 @@ def selection_tags(data: DataConfig) -> dict[str, str]:
 
 
 def prompt_dataset(data: DataConfig, prompts: Sequence[Prompt]) -> PandasDataset:
-    """The selected prompts as an MLflow dataset named after the data config (simpleqa, paper260)."""
+    """The selected prompts as an MLflow dataset named after the data config (its ``data.name``)."""
     frame = pd.DataFrame(prompt_rows(prompts), columns=list(COLUMNS))
     with warnings.catch_warnings():
         # Two notes from MLflow that do not apply: a local path "can be interpreted in multiple
         # ways" (both are MLflow's local source, registered for "" and "file://"), and integer
-        # columns cannot hold missing values in a model signature (a SimpleQA index is never
+        # columns cannot hold missing values in a model signature (a row index is never
         # missing). The schema is a cached property: inferred now, under the filter, and kept.
         warnings.simplefilter("ignore", UserWarning)
         dataset = from_pandas(frame, source=data_source(data), name=data.name, digest=prompt_digest(prompts))

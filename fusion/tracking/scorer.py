@@ -11,7 +11,7 @@ or traces::
 
 Each row gets a Feedback named ``strict_answer``: ``True`` when the judge says CORRECT and the answer
 is not degenerate (:mod:`fusion.evaluate.strict`), with the judge's rationale and, as metadata, the
-SimpleQA label, quality, degenerate, judge and rubric. ``strict_answer`` grades with the rules judge;
+grade's label, quality, degenerate, judge and rubric. ``strict_answer`` grades with the rules judge;
 ``strict_scorer(["judge=openai", "judge.model=..."])`` builds one with another judge of
 ``fusion/conf/judge``. Imports MLflow: ``import fusion`` never imports this.
 """
@@ -26,6 +26,7 @@ from mlflow.entities import AssessmentSource, Feedback
 from mlflow.genai.scorers import Scorer, scorer
 
 from fusion.errors import SetupError
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges.factory import judge_from, make_judge
 from fusion.evaluate.strict import grade_strict
 from fusion.records import GradeRequest
@@ -70,7 +71,7 @@ def strict_scorer(overrides: list[str] | None = None, *, name: str = "strict_ans
                 source_type="CODE" if grade.judge == "rules" else "LLM_JUDGE", source_id=grade.judge
             ),
             metadata={
-                "simpleqa": grade.simpleqa,
+                GRADE_KEY: grade.label,
                 "quality": str(grade.quality),
                 "degenerate": str(verdict.fluency.degenerate),
                 "judge": grade.judge,

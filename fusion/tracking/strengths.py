@@ -12,6 +12,7 @@ from typing import Any
 
 from fusion.config.compose import STRENGTH_RULES
 from fusion.errors import SetupError
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.scoring import correct_fluent
 
 
@@ -22,7 +23,7 @@ def reduce_strengths(rows: Sequence[dict[str, Any]], rule: str) -> list[float]:
     if rule not in STRENGTH_RULES:
         raise SetupError(f"search.strengths_rule={rule}: use one of {', '.join(STRENGTH_RULES)}")
     if rule == "median_correct":
-        rows = [r for r in rows if correct_fluent(r["simpleqa"], r["answer"])]
+        rows = [r for r in rows if correct_fluent(r[GRADE_KEY], r["answer"])]
     if not rows:
         raise SetupError(
             f"search.strengths_rule={rule}: the source job has no {'correct and fluent ' if rule != 'median' else ''}"

@@ -47,7 +47,7 @@ def choose(study: str, folder: Path) -> tuple[str, list[str]]:
     newest, others = files[0], files[1:]
     lines = [
         f"optuna-dashboard on {shown(newest)}: the most recent of {len(files)} job study files in {shown(folder)}",
-        f"  one study per question (fusion-<job key>-<SimpleQA index>); the job's MLflow run: "
+        f"  one study per question (fusion-<job key>-<row index>); the job's MLflow run: "
         f"tags.`fusion.job_key` = '{newest.stem}' in make ui",
         "  another job's: make studies STUDY=path/to/study.db"
         + (f" (next newest: {', '.join(shown(p) for p in others[:SHOWN])})" if others else ""),

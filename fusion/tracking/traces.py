@@ -4,8 +4,8 @@ One trace per prompt and answer kind (``baseline``, ``control``, ``steered``; a 
 has no steered answer of its own, so only the first two), linked to the job's run: the question
 and the prompt the model saw go in, the answer comes out. The gold answer is the trace's
 expectation (``expected_response``, the name MLflow's own correctness scorers read), and the
-scores of the ``prompts.json`` row are its feedback: the judge's ``simpleqa`` and ``quality``
-grades (source: the judge), ``overlap`` and ``composite`` (source: this project's scoring code),
+scores of the ``prompts.json`` row are its feedback: the judge's grade (``GRADE_KEY``) and
+``quality`` (source: the judge), ``overlap`` and ``composite`` (source: this project's scoring code),
 ``degenerate`` (source: fusion.evaluate.fluency; the measures behind it are its metadata, the thresholds
 they crossed its rationale) and ``correct_fluent``, the strict verdict (CORRECT and not degenerate).
 
@@ -28,17 +28,20 @@ from mlflow.tracking import MlflowClient
 from fusion.config.schema import JobConfig
 from fusion.errors import ServiceUnavailable
 from fusion.evaluate.fluency import fluency
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome
 from fusion.evaluate.scoring import correct_fluent
 from fusion.methods import MethodSpec
 
 AnswerKind = Literal["baseline", "control", "steered"]
-INDEX_TAG = "fusion.prompt_index"
+INDEX_TAG = "fusion.prompt_index"  # the question's row in its set (unique within a run)
+QID_TAG = "fusion.qid"  # its question id (fusion.records.Prompt.qid), with the data set's name beside
+DATASET_TAG = "fusion.dataset"
 POSITION_TAG = "fusion.prompt_position"
 KIND_TAG = "fusion.answer_kind"
 MODE_TAG = "fusion.mode"
 EXPECTATION = "expected_response"
-FEEDBACK = ("simpleqa", "quality", "overlap", "composite", "degenerate", "correct_fluent")
+FEEDBACK = (GRADE_KEY, "quality", "overlap", "composite", "degenerate", "correct_fluent")
 # what computes the scores that are not the judge's (fusion.evaluate.scoring, fusion.evaluate.fluency)
 OVERLAP_SOURCE = "fusion.evaluate.scoring.token_overlap"
 COMPOSITE_SOURCE = "fusion.evaluate.scoring.composite"
@@ -60,16 +63,13 @@ class AnswerTrace:
     graded: GradedAnswer
     judge: str  # the judge's name: rules, openai:<model>@<host>, hf:<model>
     dataset: str  # the data config's name: where the gold answer comes from
-    rationale: str = ""  # the judge's words on the SimpleQA grade (kept for the steered answer only)
+    rationale: str = ""  # the judge's words on the grade (kept for the steered answer only)
     attributes: Mapping[str, Any] = field(default_factory=dict)  # what produced the answer
+    qid: str = ""
 
     def tags(self) -> dict[str, str]:
-        return {
-            INDEX_TAG: str(self.index),
-            POSITION_TAG: str(self.position),
-            KIND_TAG: self.kind,
-            MODE_TAG: self.mode,
-        }
+        tags = {INDEX_TAG: str(self.index), POSITION_TAG: str(self.position), KIND_TAG: self.kind, MODE_TAG: self.mode}
+        return tags | ({QID_TAG: self.qid, DATASET_TAG: self.dataset} if self.qid else {})
 
 
 def answer_traces(
@@ -96,6 +96,7 @@ def answer_traces(
         graded=outcome.baseline,
         judge=steered.judge,
         dataset=job.data.name,
+        qid=outcome.qid,
     )
     traces = [baseline, replace(baseline, kind="control", prompt=steer_prompt, graded=outcome.control)]
     if spec.role != "baseline":  # a baseline job's "steered" answer is its baseline answer
@@ -169,7 +170,7 @@ def _assess(trace_id: str, answer: AnswerTrace) -> None:
     gold_source = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=answer.dataset)
     mlflow.log_expectation(trace_id=trace_id, name=EXPECTATION, value=answer.gold, source=gold_source)
     mlflow.log_feedback(
-        trace_id=trace_id, name="simpleqa", value=graded.simpleqa, source=judge, rationale=answer.rationale or None
+        trace_id=trace_id, name=GRADE_KEY, value=graded.label, source=judge, rationale=answer.rationale or None
     )
     mlflow.log_feedback(trace_id=trace_id, name="quality", value=graded.quality, source=judge)
     code = AssessmentSourceType.CODE
@@ -203,9 +204,9 @@ def _assess_fluency(trace_id: str, answer: AnswerTrace) -> None:
     mlflow.log_feedback(
         trace_id=trace_id,
         name="correct_fluent",
-        value=correct_fluent(graded.simpleqa, graded.answer),
+        value=correct_fluent(graded.label, graded.answer),
         source=AssessmentSource(code, CORRECT_FLUENT_SOURCE),
-        metadata={"judge": answer.judge},  # the verdict takes the judge's SimpleQA grade
+        metadata={"judge": answer.judge},  # the verdict takes the judge's grade
     )
 
 

@@ -78,18 +78,18 @@ def prompt_vectors(
 
 def load_vectors(source: str | Path, prompt: int | None = None, *, tracking_uri: str | None = None) -> SteeringVectors:
     """Steering vectors from a ``.safetensors`` file a run saved, or from a run: ``source`` its run
-    id and ``prompt`` the SimpleQA index of the question (``MLFLOW_TRACKING_URI`` or the project's
+    id and ``prompt`` the row index of the question (``MLFLOW_TRACKING_URI`` or the project's
     store unless ``tracking_uri`` names one)."""
     if prompt is None:
         path = Path(source).expanduser()
         if not path.is_file():
-            raise SetupError(f"no steering-vector file {path}: pass a file, or a run id and prompt=<SimpleQA index>")
+            raise SetupError(f"no steering-vector file {path}: pass a file, or a run id and prompt=<row index>")
         return read_vectors(path)
     return load_steering(str(source), prompt, tracking_uri)
 
 
 def load_steering(run_id: str, prompt: int, tracking_uri: str | None = None) -> SteeringVectors:
-    """The steering that a run found for the prompt with SimpleQA index ``prompt``, from its artifact."""
+    """The steering that a run found for the prompt with row index ``prompt``, from its artifact."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 

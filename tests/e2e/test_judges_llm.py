@@ -39,18 +39,18 @@ from fusion.evaluate.judges.factory import make_judge
 from fusion.evaluate.judges.hf import HFJudgeConfig
 from fusion.evaluate.judges.openai import OpenAIJudgeConfig
 from fusion.evaluate.judges.rubrics import (
+    GRADE_RUBRIC,
     QUALITY_RUBRIC,
     RUBRIC,
-    SIMPLEQA_RUBRIC,
     grade_from_replies,
+    grade_messages,
+    parse_grade,
     parse_quality,
-    parse_simpleqa,
     quality_messages,
-    simpleqa_messages,
 )
 from fusion.model import loading as models
 from fusion.model.loading import LoadedModel, cache_key
-from fusion.records import SIMPLEQA_GRADES, Grade, GradeRequest
+from fusion.records import GRADE_LABELS, Grade, GradeRequest
 from tests.helpers import model_cache_dir
 
 register_schema()
@@ -202,8 +202,8 @@ def openai_cfg(base_url: str, model: str, cache: Path | None, **overrides) -> Op
 def assert_valid(grades: list[Grade], n: int, judge: str) -> None:
     assert len(grades) == n
     for grade in grades:
-        assert grade.simpleqa in SIMPLEQA_GRADES and 1 <= grade.quality <= 5
-        assert grade.judge == judge and grade.rubric == RUBRIC == f"{SIMPLEQA_RUBRIC}+{QUALITY_RUBRIC}"
+        assert grade.label in GRADE_LABELS and 1 <= grade.quality <= 5
+        assert grade.judge == judge and grade.rubric == RUBRIC == f"{GRADE_RUBRIC}+{QUALITY_RUBRIC}"
         # a verdict, or a fallback that says so (SmolLM2-135M mostly echoes the rubric's legend)
         assert grade.rationale.startswith(("simpleqa:", "quality:", "unparsed:"))
 
@@ -238,7 +238,7 @@ def assert_valid(grades: list[Grade], n: int, judge: str) -> None:
     ],
 )
 def test_parse_simpleqa(reply, label, parsed):
-    verdict = parse_simpleqa(reply)
+    verdict = parse_grade(reply)
     assert (verdict.label, verdict.parsed) == (label, parsed)
 
 
@@ -267,13 +267,13 @@ def test_parse_quality(reply, score, parsed):
 
 def test_unparsed_replies_are_visible_and_never_a_good_grade():
     grade = grade_from_replies("Hmm, hard to say.", "It is quite good", "openai:m@h")
-    assert (grade.simpleqa, grade.quality) == ("NOT_ATTEMPTED", 1)
+    assert (grade.label, grade.quality) == ("NOT_ATTEMPTED", 1)
     assert grade.rationale.startswith("unparsed: simpleqa reply 'Hmm, hard to say.'")
     assert "unparsed: quality reply 'It is quite good' -> 1 (fallback)" in grade.rationale
     half = grade_from_replies("A", "no score here", "j")
-    assert half.simpleqa == "CORRECT" and half.quality == 1 and half.rationale.startswith("unparsed: quality")
+    assert half.label == "CORRECT" and half.quality == 1 and half.rationale.startswith("unparsed: quality")
     good = grade_from_replies("A", "Score: 5\nHallucination: N\nNotes: exact.", "j")
-    assert (good.simpleqa, good.quality, good.rationale) == (
+    assert (good.label, good.quality, good.rationale) == (
         "CORRECT",
         5,
         "simpleqa: A (CORRECT); quality: 5; hallucination: N; notes: exact.",
@@ -282,23 +282,23 @@ def test_unparsed_replies_are_visible_and_never_a_good_grade():
 
 def test_rubric_messages_carry_the_request():
     request = GradeRequest("Q {with braces}?", "Gold {0}", "Answer {x}")
-    for messages in (simpleqa_messages(request), quality_messages(request)):
+    for messages in (grade_messages(request), quality_messages(request)):
         assert [m["role"] for m in messages] == ["system", "user"]
         assert all(text in messages[1]["content"] for text in ("Q {with braces}?", "Gold {0}", "Answer {x}"))
-    assert 'Only return "A", "B" or "C"' in simpleqa_messages(request)[1]["content"]
+    assert 'Only return "A", "B" or "C"' in grade_messages(request)[1]["content"]
     assert "Score: <1-5>" in quality_messages(request)[1]["content"]
 
 
 def test_cache_key_covers_everything_that_decides_a_reply(tmp_path):
-    messages = simpleqa_messages(BATCH[0])
-    base = ("http://h/v1", "m", SIMPLEQA_RUBRIC, 0.0, 8, messages)
+    messages = grade_messages(BATCH[0])
+    base = ("http://h/v1", "m", GRADE_RUBRIC, 0.0, 8, messages)
     key = reply_key(*base)
     assert reply_key("http://h/v1/", *base[1:]) == key  # a trailing slash is the same endpoint
-    for i, other in enumerate(["http://g/v1", "m2", QUALITY_RUBRIC, 0.5, 9, simpleqa_messages(BATCH[1])]):
+    for i, other in enumerate(["http://g/v1", "m2", QUALITY_RUBRIC, 0.5, 9, grade_messages(BATCH[1])]):
         assert reply_key(*base[:i], other, *base[i + 1 :]) != key
     cache = ReplyCache(tmp_path / "sub" / "c.db")
-    cache.put(key, "A", "m", SIMPLEQA_RUBRIC)
-    cache.put(key, "B", "m", SIMPLEQA_RUBRIC)  # first writer wins
+    cache.put(key, "A", "m", GRADE_RUBRIC)
+    cache.put(key, "B", "m", GRADE_RUBRIC)  # first writer wins
     assert ReplyCache(tmp_path / "sub" / "c.db").get(key) == "A" and len(cache) == 1
 
 
@@ -475,7 +475,7 @@ def test_a_real_run_records_the_openai_judge(server, tmp_path):
     (row,) = read_table(client, result.run_id, "prompts.json")
     assert row["judge"] == name and row["rubric"] == RUBRIC
     for prefix in ("", "baseline_", "control_"):
-        assert row[f"{prefix}simpleqa"] in SIMPLEQA_GRADES and 1 <= row[f"{prefix}quality"] <= 5
+        assert row[f"{prefix}simpleqa"] in GRADE_LABELS and 1 <= row[f"{prefix}quality"] <= 5
     assert 1 <= len(ReplyCache(tmp_path / "replies.db")) <= 6  # 3 answers x 2 rubrics, identical answers once
 
 

@@ -100,12 +100,13 @@ def test_vectors_for_another_model_or_a_missing_prompt_are_refused_in_one_line(f
 def test_the_command_line_picks_a_question_by_position_and_says_which_index_it_used(finished_run):
     uri, client, run = finished_run
     row = next(r for r in read_table(client, run.info.run_id, "prompts.json") if r["position"] == 2)
+    assert row["qid"] == f"simpleqa:{row['index']}"  # a job's rows carry their question id (paper260's are SimpleQA's)
     args = [sys.executable, "-m", "fusion", "steer", "--run-id", run.info.run_id, "--tracking-uri", uri]
     by_position = subprocess.run(
         [*args, "--position", "2"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
     )
     assert by_position.returncode == 0, by_position.stderr[-2000:]
-    assert f"position 2 of run {run.info.run_id}: SimpleQA index {row['index']}" in by_position.stderr
+    assert f"position 2 of run {run.info.run_id}: row index {row['index']}" in by_position.stderr
     assert by_position.stdout.strip() == row["answer"] and "identical" in by_position.stderr
     missing = subprocess.run([*args, "--position", "7"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "no prompt at position 7 (positions 0..2)" in missing.stderr

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from fusion.evaluate.hand_labels import LabelledItem, agree, load, split_of, strict_of
 from fusion.evaluate.judges.rules import RulesJudge
-from fusion.evaluate.metrics import SimpleQAMetrics
+from fusion.evaluate.metrics import GradeMetrics
 from fusion.report.adjudication import (
     HAND,
     adjudicate,
@@ -24,9 +24,9 @@ from fusion.report.adjudication import (
     pending,
     verdict_index,
 )
-from fusion.report.groups import replicate_metrics, replicate_simpleqa
+from fusion.report.groups import replicate_grade_metrics, replicate_metrics
 from fusion.report.hand import judged_items
-from fusion.tracking.answers import read_answers, regrade
+from fusion.tracking.answers import Replicate, read_answers, regrade
 from tests.helpers import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
@@ -61,6 +61,8 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     assert all(set(item) == {"id", "question", "gold", "answer"} for item in blind)
     keys = [json.loads(line) for line in (folder / "key.jsonl").read_text().splitlines()]
     assert [k["split"] for k in keys] == [split_of(b["question"]) for b in blind]
+    # each place names its question by id (these paper260 rows, written without one: SimpleQA's)
+    assert all(s["qid"] == f"simpleqa:{s['index']}" == k["qid"] for k in keys for s in k["sources"])
     # a person confirms one and rejects the other
     verdicts = {blind[0]["id"]: "CORRECT", blind[1]["id"]: "INCORRECT"}
     with open(folder / "labels.jsonl", "w") as out:
@@ -79,7 +81,7 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
                 + "\n"
             )
     items = load(folder)
-    index = label_index(items)
+    index = label_index(items, reps)
     assert pending(reps, index) == []  # every positive has a label now
     adjudicated, counts = adjudicate(reps, index)
     assert (counts[reps[1].id].positives, counts[reps[1].id].confirmed, counts[reps[1].id].rejected) == (2, 1, 1)
@@ -89,8 +91,8 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     metrics = replicate_metrics(adjudicated[1])
     assert metrics["judge_correct_fluent"] == 2 / 8 and metrics["correct_fluent"] == 1 / 8
     # SimpleQA's metrics take the person's verdict: the rejected positive becomes INCORRECT
-    judge = SimpleQAMetrics.of([r["simpleqa"] for r in rows])
-    simpleqa = replicate_simpleqa(adjudicated[1], verdict_index(items))
+    judge = GradeMetrics.of([r["simpleqa"] for r in rows])
+    simpleqa = replicate_grade_metrics(adjudicated[1], verdict_index(items, reps))
     assert simpleqa.correct == judge.correct - 1 / 8 and simpleqa.incorrect == judge.incorrect + 1 / 8
     assert simpleqa.not_attempted == judge.not_attempted
     # the judge against the labels on these two items: precision 1/2, recall 1
@@ -102,7 +104,7 @@ def test_positives_are_exported_blind_labelled_and_used_by_the_report(tmp_path):
     todo, found = already_read(pending(again, index), items)
     assert todo == [] and sorted(found) == sorted(verdicts)
     attach(found, folder)
-    index = label_index(load(folder))
+    index = label_index(load(folder), again)
     assert pending(again, index) == []
     assert adjudicate(again, index)[1][again[1].id].confirmed == 1
     # ... but they were not sampled from that study, so its agreement tables leave them out
@@ -139,10 +141,14 @@ def test_two_labellers_who_disagree_make_an_item_borderline(tmp_path):
     )
     (item,) = load(folder)
     assert item.strict == "borderline" and item.labellers == 2 and item.kinds == ("searched",)
-    assert label_index([item]) == {("r", 3, "answer"): "borderline"}
+    # a label made before sources carried a question id: read as the id the replicate's set gives row 3
+    runs = [Replicate("r", {"data.name": "paper260"}, {}, [])]
+    assert label_index([item], runs) == {("r", "simpleqa:3", "answer"): "borderline"}
     # both read it as correct: its SimpleQA verdict stands, whatever they said of its language
-    assert item.verdict == "CORRECT" and verdict_index([item]) == {("r", 3, "answer"): "CORRECT"}
-    assert verdict_index([item, replace(item, verdict="INCORRECT")]) == {("r", 3, "answer"): "BORDERLINE"}
+    assert item.verdict == "CORRECT" and verdict_index([item], runs) == {("r", "simpleqa:3", "answer"): "CORRECT"}
+    both = [item, replace(item, verdict="INCORRECT")]
+    assert verdict_index(both, runs) == {("r", "simpleqa:3", "answer"): "BORDERLINE"}
+    assert label_index([item], []) == {}  # a replicate not read: its labels key nothing
     assert strict_of("CORRECT", "FLUENT") == "true" and strict_of("BORDERLINE", "BABBLE") == "false"
 
 

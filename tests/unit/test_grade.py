@@ -92,8 +92,8 @@ class AlwaysCorrect:
 
 def test_strict_needs_a_fluent_answer_even_when_the_judge_says_correct():
     right, babble = grade_strict(AlwaysCorrect(), [GradeRequest(QUESTION, GOLD, a) for a in (RIGHT, BABBLE)])
-    assert (right.grade.simpleqa, right.strict) == ("CORRECT", True)
-    assert (babble.grade.simpleqa, babble.fluency.degenerate, babble.strict) == ("CORRECT", True, False)
+    assert (right.grade.label, right.strict) == ("CORRECT", True)
+    assert (babble.grade.label, babble.fluency.degenerate, babble.strict) == ("CORRECT", True, False)
     assert babble.fields()["strict"] is False and babble.fields()["degenerate"] is True
 
 
@@ -147,9 +147,9 @@ def test_a_bad_command_line_fails_in_one_line_from_the_console_command(tmp_path)
 def test_an_answer_is_graded_up_to_the_next_question_frame():
     framed = RIGHT + "\nQuestion: Who received it in 2011?\nAnswer: The answer is Geoffrey Hinton."  # the model went on
     [whole] = RulesJudge().grade([GradeRequest(QUESTION, GOLD, framed)])
-    assert whole.simpleqa == "INCORRECT"  # read whole, the made-up frame's answer would count
+    assert whole.label == "INCORRECT"  # read whole, the made-up frame's answer would count
     [verdict] = grade_strict(RulesJudge(), [GradeRequest(QUESTION, GOLD, framed)])
-    assert (verdict.grade.simpleqa, verdict.strict) == ("CORRECT", True)
+    assert (verdict.grade.label, verdict.strict) == ("CORRECT", True)
 
 
 def test_searched_answers_are_counted_for_reading_with_the_judges_measured_precision(tmp_path, capsys):

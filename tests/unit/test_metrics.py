@@ -5,11 +5,12 @@ the rows themselves, and the table the console and the run's description show.""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from fusion.evaluate.fluency import fluency
-from fusion.evaluate.metrics import SimpleQAMetrics, run_description, summary_metrics, summary_table
+from fusion.evaluate.metrics import GradeMetrics, run_description, summary_metrics, summary_table
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer
 
 LOOP = "the Coast Guard " * 12  # gold words in a loop: accurate by the paper's metric, and babble
@@ -129,10 +130,22 @@ def test_the_logged_summary_is_rounded_to_what_each_number_means():
 def test_simpleqas_metrics_match_a_hand_computation():
     """3 correct, 1 incorrect, 6 not attempted: 30 % correct, 40 % attempted, 75 % of the attempts
     correct, F1 = 2 * 0.3 * 0.75 / (0.3 + 0.75)."""
-    m = SimpleQAMetrics.of(["CORRECT"] * 3 + ["INCORRECT"] + ["NOT_ATTEMPTED"] * 6)
+    m = GradeMetrics.of(["CORRECT"] * 3 + ["INCORRECT"] + ["NOT_ATTEMPTED"] * 6)
     assert (m.correct, m.incorrect, m.not_attempted) == pytest.approx((0.3, 0.1, 0.6))
     assert m.attempted == pytest.approx(0.4) and m.correct_given_attempted == pytest.approx(0.75)
     assert m.f1 == pytest.approx(0.4286, abs=5e-5)
     assert list(m.to_dict()) == ["correct", "incorrect", "not_attempted", "attempted", "correct_given_attempted", "f1"]
     # nothing attempted (or nothing at all): 0, as SimpleQA's own code, never a division by zero
-    assert SimpleQAMetrics.of(["NOT_ATTEMPTED"]).f1 == SimpleQAMetrics.of([]).correct_given_attempted == 0.0
+    assert GradeMetrics.of(["NOT_ATTEMPTED"]).f1 == GradeMetrics.of([]).correct_given_attempted == 0.0
+
+
+def test_a_row_carries_the_question_id_and_the_grade_under_its_committed_key():
+    original = replace(outcome(0, 0.9), qid="halueval:7")
+    row = original.row()
+    assert list(row)[:3] == ["position", "index", "qid"] and row["qid"] == "halueval:7"
+    # the grade keeps the key committed answers files carry (fusion/conf/grade.yaml)
+    assert (row["simpleqa"], row["baseline_simpleqa"], row["control_simpleqa"]) == ("CORRECT", "INCORRECT", "CORRECT")
+    assert "label" not in row and PromptOutcome.from_row(row) == original
+    # a row written before rows carried a question id loads with none
+    old = {k: v for k, v in row.items() if k != "qid"}
+    assert PromptOutcome.from_row(old).qid == ""

@@ -27,8 +27,9 @@ SAMPLE = PROJECT_ROOT / "tests" / "data" / "answers_sample.jsonl.gz"
 def test_the_typed_summary_of_a_committed_study_is_its_report_json():
     """report.json is each group's to_dict: the same keys in the same order, the same numbers."""
     items = load(LABELS)
-    reps, _ = adjudicate(read_answers(STUDY / "answers.jsonl.gz"), label_index(items))
-    summary = summarise(reps, verdict_index(items))
+    reps = read_answers(STUDY / "answers.jsonl.gz")
+    reps, _ = adjudicate(reps, label_index(items, reps))
+    summary = summarise(reps, verdict_index(items, reps))
     committed = json.loads((STUDY / "report.json").read_text())
     committed.pop("paired")
     assert list(summary) == list(committed)
@@ -91,10 +92,10 @@ def test_labels_that_cover_every_positive_leave_no_unread_section(tmp_path):
     # a person read the first positive: one is left, and the section names the labels folder used
     (first, second) = pending(reps, {})
     place = first["sources"][0]
-    index = {(place["replicate"], place["index"], place["field"]): "false"}
+    index = {(place["replicate"], place["qid"], place["field"]): "false"}
     assert "- full[fluent]: 1 of its 2 strict positives" in unread_positives(summary, tally(reps, index), str(tmp_path))
     place = second["sources"][0]
-    index[(place["replicate"], place["index"], place["field"])] = "true"
+    index[(place["replicate"], place["qid"], place["field"])] = "true"
     assert unread_positives(summary, tally(reps, index), str(tmp_path)) == ""
 
 
@@ -112,10 +113,8 @@ def test_fusion_report_prints_simpleqas_metrics_and_adds_them_last_to_its_json(t
     assert report(["--answers", str(SAMPLE), "--out", str(tmp_path), "--resamples", "200"]) == 0
     table = capsys.readouterr().out.split("## SimpleQA's metrics\n\n")[1]
     summary = summarise(read_answers(SAMPLE))
-    fluent = summary["full[fluent]"].simpleqa
-    assert (
-        fluent is not None and fluent.correct == summary["full[fluent]"].mean.simpleqa_correct
-    )  # no labels: the judge's
+    fluent = summary["full[fluent]"].grade_metrics
+    assert fluent is not None and fluent.correct == summary["full[fluent]"].mean.grade_correct  # no labels: the judge's
     row = next(line for line in table.splitlines() if line.startswith("| full[fluent] |"))
     assert row.split(" | ")[3:5] == [f"{100 * fluent.correct:.1f} %", f"{100 * fluent.incorrect:.1f} %"]
     assert report(["--answers", str(SAMPLE), "--out", str(tmp_path), "--resamples", "200", "--json"]) == 0

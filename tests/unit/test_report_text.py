@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from fusion.evaluate.metrics import SimpleQAMetrics
+from fusion.evaluate.metrics import GradeMetrics
 from fusion.report.provenance import QuestionSpan, question_spans, questions_named
 from fusion.report.summary import GroupSummary, Metrics, ReplicateSummary
-from fusion.report.text import SIMPLEQA_LEGEND, seed_table, simpleqa_markdown
+from fusion.report.text import GRADE_METRICS_LEGEND, grade_metrics_markdown, seed_table
 from fusion.report.verdicts import same_answers
 from fusion.tracking.answers import Replicate
 
 
 def replicate(wall: float, resumed: bool) -> ReplicateSummary:
-    metrics = Metrics(accuracy=0.1, composite_mean=0.25, overlap_mean=0.2, simpleqa_correct=0.05, control_accuracy=0.0)
+    metrics = Metrics(accuracy=0.1, composite_mean=0.25, overlap_mean=0.2, grade_correct=0.05, control_accuracy=0.0)
     return ReplicateSummary(
         seed=0,
         shards=1,
@@ -58,21 +58,21 @@ def test_only_a_searched_group_shows_its_search_seed():
 
 
 def test_simpleqas_metrics_are_one_table_per_model_with_each_groups_mean_and_sd():
-    hand = SimpleQAMetrics.of(["CORRECT"] * 3 + ["INCORRECT"] + ["NOT_ATTEMPTED"] * 6)
-    spread = SimpleQAMetrics(0.05, 0.0, 0.05, 0.05, 0.1, 0.02)
+    hand = GradeMetrics.of(["CORRECT"] * 3 + ["INCORRECT"] + ["NOT_ATTEMPTED"] * 6)
+    spread = GradeMetrics(0.05, 0.0, 0.05, 0.05, 0.1, 0.02)
     summary = {
-        "a/full": group("full", model="a", local="full", simpleqa=hand, simpleqa_sd=spread),
+        "a/full": group("full", model="a", local="full", grade_metrics=hand, grade_metrics_sd=spread),
         "b/baseline": group("baseline", "baseline", model="b", local="baseline"),  # not computed: n/a
     }
-    lines = simpleqa_markdown(summary).splitlines()
-    assert lines[0] == "**a**" and lines[6] == "**b**" and lines[-1] == SIMPLEQA_LEGEND
+    lines = grade_metrics_markdown(summary).splitlines()
+    assert lines[0] == "**a**" and lines[6] == "**b**" and lines[-1] == GRADE_METRICS_LEGEND
     assert (
         lines[4]
         == "| full | 0 | 40 | 30.0 % ± 5.0 | 10.0 % | 60.0 % ± 5.0 | 40.0 % ± 5.0 | 75.0 % ± 10.0 | 0.429 ± 0.020 |"
     )
     assert lines[10] == "| baseline | 0 | 40 |" + " n/a |" * 6
     # one model: no heading
-    assert simpleqa_markdown({"full": summary["a/full"]}).splitlines()[0].startswith("| mode | seeds | prompts |")
+    assert grade_metrics_markdown({"full": summary["a/full"]}).splitlines()[0].startswith("| mode | seeds | prompts |")
 
 
 @pytest.mark.parametrize(

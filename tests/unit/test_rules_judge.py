@@ -8,7 +8,7 @@ from fusion.evaluate.judges import Judge
 from fusion.evaluate.judges.factory import make_judge
 from fusion.evaluate.judges.rules import RUBRIC, RulesJudge, RulesJudgeConfig
 from fusion.evaluate.judges.rules_tokens import normalise
-from fusion.records import SIMPLEQA_GRADES, GradeRequest
+from fusion.records import GRADE_LABELS, GradeRequest
 
 CASES = [
     # gold, answer (continuation only), SimpleQA grade, quality
@@ -111,7 +111,7 @@ CASES = [
 @pytest.mark.parametrize("gold, answer, label, quality", CASES)
 def test_grade(gold, answer, label, quality):
     (grade,) = RulesJudge().grade([GradeRequest("Q?", gold, answer)])
-    assert (grade.simpleqa, grade.quality) == (label, quality), grade.rationale
+    assert (grade.label, grade.quality) == (label, quality), grade.rationale
     assert grade.judge == "rules" and grade.rubric == RUBRIC and grade.rationale
 
 
@@ -120,8 +120,8 @@ def test_batch_keeps_order_and_is_deterministic():
     requests = [GradeRequest("Q?", gold, answer) for gold, answer, _, _ in CASES]
     first, second = judge.grade(requests), judge.grade(requests)
     assert first == second
-    assert [(g.simpleqa, g.quality) for g in first] == [(label, q) for _, _, label, q in CASES]
-    assert {g.simpleqa for g in first} == set(SIMPLEQA_GRADES)
+    assert [(g.label, g.quality) for g in first] == [(label, q) for _, _, label, q in CASES]
+    assert {g.label for g in first} == set(GRADE_LABELS)
     assert judge.grade([]) == []
 
 
@@ -190,7 +190,7 @@ QUESTION_CASES = [
 @pytest.mark.parametrize("question, gold, answer, label", QUESTION_CASES)
 def test_grade_with_the_question(question, gold, answer, label):
     (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
-    assert grade.simpleqa == label, grade.rationale
+    assert grade.label == label, grade.rationale
 
 
 # rules-v5: a gold named only to be rejected; choice and yes/no questions; the rationale of a copy
@@ -266,5 +266,5 @@ REJECTION_CASES = [
 @pytest.mark.parametrize("question, gold, answer, label, quality, why", REJECTION_CASES)
 def test_rejections_choices_and_copies(question, gold, answer, label, quality, why):
     (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
-    assert (grade.simpleqa, grade.quality) == (label, quality), grade.rationale
+    assert (grade.label, grade.quality) == (label, quality), grade.rationale
     assert why in grade.rationale

@@ -1,4 +1,4 @@
-"""Judges grade answers: a SimpleQA label and a 1-5 quality grade.
+"""Judges grade answers: a label (CORRECT, INCORRECT, NOT_ATTEMPTED) and a 1-5 quality grade.
 
 Every judge implements :class:`Judge`; each module of a judge exposes its ``JUDGE`` spec
 (:class:`fusion.config.judges.JudgeSpec`: schema, check, factory), and `factory.make_judge` builds one

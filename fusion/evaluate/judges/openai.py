@@ -1,7 +1,7 @@
 """The ``openai`` judge: the paper's rubrics sent to any OpenAI-compatible chat endpoint.
 
 Works with OpenAI, Mistral (``https://api.mistral.ai/v1``, the authors' judge provider), vLLM,
-llama.cpp, Ollama or a local ``transformers serve``. Each answer costs two chat calls (the SimpleQA
+llama.cpp, Ollama or a local ``transformers serve``. Each answer costs two chat calls (the grade
 rubric and the 1-5 quality rubric, see ``rubrics.py``), at most ``concurrency`` in flight.
 
 - **Key**: read from the environment variable named by ``api_key_env`` when the judge is built

@@ -6,11 +6,11 @@ functions, so a grade depends only on the judge model, not on which client asked
 Rubrics (the texts of the authors' grading prompts; docs/judges.md; the authors ran both on
 ``mistral-small-latest`` at temperature 0, with the system message "You are a grading assistant."):
 
-``paper-simpleqa-v1`` ("Grader 1")
-    A condensed form of OpenAI's SimpleQA grader: the three classes, the "Who discovered gravity? /
-    Isaac Newton" examples and five rules (ignore case, punctuation and grammar; hedging is allowed
-    when the answer is present; a partial answer is INCORRECT; numbers to the last significant
-    figure; tolerate small typos in names). The judge replies with one letter: A = CORRECT,
+``GRADE_RUBRIC`` ("Grader 1", its id in fusion/conf/grade.yaml)
+    A condensed form of OpenAI's grader of short factual answers: the three classes, the "Who
+    discovered gravity? / Isaac Newton" examples and five rules (ignore case, punctuation and
+    grammar; hedging is allowed when the answer is present; a partial answer is INCORRECT; numbers
+    to the last significant figure; tolerate small typos in names). The judge replies with one letter: A = CORRECT,
     B = INCORRECT, C = NOT_ATTEMPTED.
 ``paper-quality-v1`` ("Grader 2")
     A 1-5 grade for correctness, relevance and completeness (5 fully correct ... 1 totally wrong),
@@ -20,7 +20,7 @@ Rubrics (the texts of the authors' grading prompts; docs/judges.md; the authors 
 
 Parsing, and what happens to a reply that cannot be parsed (never silently a good grade):
 
-- SimpleQA: the first grade the reply names wins (as in the authors' first-match regex): a
+- Grade: the first grade the reply names wins (as in the authors' first-match regex): a
   stand-alone letter A/B/C ("A", "(B)", "**C**", "Answer: B."; not the article in "A predicted
   answer ...") or an upper-case label (CORRECT, INCORRECT, NOT_ATTEMPTED; "NOT CORRECT" is not
   CORRECT); a reply that is only a lower-case letter or label also counts. Stricter than the
@@ -42,17 +42,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from fusion.records import Grade, GradeRequest, SimpleQAGrade
+from fusion.evaluate.grading import GRADE_KEY, GRADE_RUBRIC
+from fusion.records import Grade, GradeLabel, GradeRequest
 
-SIMPLEQA_RUBRIC = "paper-simpleqa-v1"
 QUALITY_RUBRIC = "paper-quality-v1"
-RUBRIC = f"{SIMPLEQA_RUBRIC}+{QUALITY_RUBRIC}"  # what a Grade records: both rubrics made it
+RUBRIC = f"{GRADE_RUBRIC}+{QUALITY_RUBRIC}"  # what a Grade records: both rubrics made it
 
 SYSTEM = "You are a grading assistant."
 
 Message = dict[str, str]
 
-SIMPLEQA_TEMPLATE = """\
+GRADE_TEMPLATE = """\
 You are a factuality grader. Given a question, a gold target (the correct answer) and a predicted \
 answer, assign one of these grades:
 - "CORRECT": the predicted answer fully contains the correct information, with no contradictions.
@@ -131,8 +131,8 @@ def _chat(template: str, request: GradeRequest) -> list[Message]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def simpleqa_messages(request: GradeRequest) -> list[Message]:
-    return _chat(SIMPLEQA_TEMPLATE, request)
+def grade_messages(request: GradeRequest) -> list[Message]:
+    return _chat(GRADE_TEMPLATE, request)
 
 
 def quality_messages(request: GradeRequest) -> list[Message]:
@@ -141,11 +141,11 @@ def quality_messages(request: GradeRequest) -> list[Message]:
 
 # rubric id -> messages; a judge asks every rubric once per answer, in this order
 RUBRICS: dict[str, Callable[[GradeRequest], list[Message]]] = {
-    SIMPLEQA_RUBRIC: simpleqa_messages,
+    GRADE_RUBRIC: grade_messages,
     QUALITY_RUBRIC: quality_messages,
 }
 
-_LETTERS: dict[str, SimpleQAGrade] = {"A": "CORRECT", "B": "INCORRECT", "C": "NOT_ATTEMPTED"}
+_LETTERS: dict[str, GradeLabel] = {"A": "CORRECT", "B": "INCORRECT", "C": "NOT_ATTEMPTED"}
 # a capital A/B/C standing alone; "A" followed by a lower-case word is the article ("A predicted ...")
 _LETTER = re.compile(r"(?<![A-Za-z0-9_])([ABC])(?![A-Za-z0-9_])(?![ \t]+[a-z])")
 _LABEL = re.compile(r"(?<![A-Za-z0-9_])(NOT[_ ]ATTEMPTED|INCORRECT|(?<!NOT )(?<!NOT_)CORRECT)(?![A-Za-z0-9_])")
@@ -164,8 +164,8 @@ _NOTES = re.compile(r"(?is)\bnotes?\b\W{0,6}?[:\-]\s*(.*)")
 
 
 @dataclass(frozen=True)
-class SimpleQAVerdict:
-    label: SimpleQAGrade
+class GradeVerdict:
+    label: GradeLabel
     parsed: bool  # False: the reply named no grade and `label` is the NOT_ATTEMPTED fallback
     matched: str = ""  # the text that decided the grade
 
@@ -178,28 +178,28 @@ class QualityVerdict:
     notes: str = ""
 
 
-def _label(token: str) -> SimpleQAGrade:
+def _label(token: str) -> GradeLabel:
     token = token.upper().replace(" ", "_")
     return _LETTERS[token] if token in _LETTERS else token  # type: ignore[return-value]
 
 
-def parse_simpleqa(reply: str | None) -> SimpleQAVerdict:
-    """The SimpleQA grade a reply names first; NOT_ATTEMPTED (parsed=False) when it names none,
+def parse_grade(reply: str | None) -> GradeVerdict:
+    """The grade a reply names first; NOT_ATTEMPTED (parsed=False) when it names none,
     lists several options or contradicts itself."""
     text = reply or ""
     bare = _BARE.match(text)
     if bare:
-        return SimpleQAVerdict(_label(bare.group(1)), True, bare.group(1))
+        return GradeVerdict(_label(bare.group(1)), True, bare.group(1))
     options = list(_OPTION.finditer(text))
     if len({m.group(1) for m in options}) > 1:
-        return SimpleQAVerdict("NOT_ATTEMPTED", False)  # lists options instead of choosing one
+        return GradeVerdict("NOT_ATTEMPTED", False)  # lists options instead of choosing one
     if any(m.group(2) and _label(m.group(1)) != _label(m.group(2)) for m in options):
-        return SimpleQAVerdict("NOT_ATTEMPTED", False)  # "B: CORRECT": letter and label disagree
+        return GradeVerdict("NOT_ATTEMPTED", False)  # "B: CORRECT": letter and label disagree
     hits = [m for m in (_LETTER.search(text), _LABEL.search(text)) if m]
     if not hits:
-        return SimpleQAVerdict("NOT_ATTEMPTED", False)
+        return GradeVerdict("NOT_ATTEMPTED", False)
     first = min(hits, key=lambda m: m.start())
-    return SimpleQAVerdict(_label(first.group(1)), True, first.group(1))
+    return GradeVerdict(_label(first.group(1)), True, first.group(1))
 
 
 def parse_quality(reply: str | None) -> QualityVerdict:
@@ -228,7 +228,7 @@ def grades_from(replies: Sequence[str | None], judge: str) -> list[Grade]:
     grades = []
     for start in range(0, len(replies), width):
         mine = dict(zip(RUBRICS, replies[start : start + width]))
-        grades.append(grade_from_replies(mine[SIMPLEQA_RUBRIC], mine[QUALITY_RUBRIC], judge))
+        grades.append(grade_from_replies(mine[GRADE_RUBRIC], mine[QUALITY_RUBRIC], judge))
     return grades
 
 
@@ -237,17 +237,17 @@ def _squash(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def grade_from_replies(simpleqa_reply: str | None, quality_reply: str | None, judge: str) -> Grade:
+def grade_from_replies(grade_reply: str | None, quality_reply: str | None, judge: str) -> Grade:
     """One Grade from the replies to both rubrics; unparsed parts lead the rationale as ``unparsed:``."""
-    simpleqa, quality = parse_simpleqa(simpleqa_reply), parse_quality(quality_reply)
+    grade, quality = parse_grade(grade_reply), parse_quality(quality_reply)
     problems, parts = [], []
-    if simpleqa.parsed:
-        parts.append(f"simpleqa: {simpleqa.matched} ({simpleqa.label})")
+    if grade.parsed:
+        parts.append(f"{GRADE_KEY}: {grade.matched} ({grade.label})")
     else:
-        problems.append(f"unparsed: simpleqa reply {_squash(simpleqa_reply or '', 80)!r} -> NOT_ATTEMPTED (fallback)")
+        problems.append(f"unparsed: {GRADE_KEY} reply {_squash(grade_reply or '', 80)!r} -> NOT_ATTEMPTED (fallback)")
     if quality.parsed:
         flag = "" if quality.hallucination is None else f"; hallucination: {'Y' if quality.hallucination else 'N'}"
         parts.append(f"quality: {quality.score}{flag}" + (f"; notes: {quality.notes}" if quality.notes else ""))
     else:
         problems.append(f"unparsed: quality reply {_squash(quality_reply or '', 80)!r} -> 1 (fallback)")
-    return Grade(simpleqa.label, quality.score, judge, RUBRIC, "; ".join(problems + parts))
+    return Grade(grade.label, quality.score, judge, RUBRIC, "; ".join(problems + parts))

@@ -1,7 +1,7 @@
-"""The rules judge: a deterministic, offline SimpleQA grader by normalised answer matching.
+"""The rules judge: a deterministic, offline grader (CORRECT, INCORRECT, NOT_ATTEMPTED) by answer matching.
 
 It stands in for the authors' LLM judges (mistral-small) where none is reachable. It follows the
-rubric the authors gave their SimpleQA grader (the paper's grading prompt): ignore case and punctuation,
+rubric the authors gave their grader (the paper's grading prompt): ignore case and punctuation,
 allow hedging when the answer is present, count a partial answer as INCORRECT, count an answer
 that also offers a contradicting alternative as INCORRECT ("Newton, Einstein, and Galileo
 discovered gravity."), tolerate minor typos in names. The answer graded is the model's
@@ -137,7 +137,7 @@ from fusion.evaluate.judges.rules_claims import (
     _surname,
 )
 from fusion.evaluate.judges.rules_tokens import _fold, _Tok, _tokens, normalise
-from fusion.records import Grade, GradeRequest, SimpleQAGrade
+from fusion.records import Grade, GradeLabel, GradeRequest
 
 RUBRIC = "rules-v5"
 # a degenerate answer (fusion.evaluate.fluency) is never CORRECT and grades at most this
@@ -160,8 +160,8 @@ _HEDGE = re.compile(
 )
 
 
-def grade_answer(gold_text: str, answer_text: str, question: str = "") -> tuple[SimpleQAGrade, int, str]:
-    """(SimpleQA label, 1-5 quality, reason) for one answer, by the rules in the module docstring."""
+def grade_answer(gold_text: str, answer_text: str, question: str = "") -> tuple[GradeLabel, int, str]:
+    """(grade label, 1-5 quality, reason) for one answer, by the rules in the module docstring."""
     label, quality, reason = _match_grade(gold_text, answer_text, question)
     measured = fluency(answer_text)
     if measured.degenerate and label != "NOT_ATTEMPTED":
@@ -174,7 +174,7 @@ def grade_answer(gold_text: str, answer_text: str, question: str = "") -> tuple[
     return label, quality, reason
 
 
-def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[SimpleQAGrade, int, str]:
+def _match_grade(gold_text: str, answer_text: str, question: str) -> tuple[GradeLabel, int, str]:
     answer = _tokens(answer_text)
     gold = _gold(gold_text)
     if not gold.tokens:
@@ -217,7 +217,7 @@ def _matched_grade(
     span: tuple[int, int],
     softened: bool,
     lenient: bool,
-) -> tuple[SimpleQAGrade, int, str]:
+) -> tuple[GradeLabel, int, str]:
     """The grade of an answer that holds the gold at ``span``: rules 4 and 8, else CORRECT."""
     declared = [_tokens(m.group("declared")) for m in _DECLARED.finditer(_fold(answer_text))]
     declared = [d for d in declared if _states_answer(gold, d)]
@@ -241,7 +241,7 @@ def _surname_asked(gold: _Gold, answer: list[_Tok], question: str) -> bool:
     return gold.person and gold.tokens[-1] in normalise(question) and any(t.norm == gold.tokens[-1] for t in answer)
 
 
-def _choice_grade(choice: Choice, answer: list[_Tok], hedged: bool) -> tuple[SimpleQAGrade, int, str] | None:
+def _choice_grade(choice: Choice, answer: list[_Tok], hedged: bool) -> tuple[GradeLabel, int, str] | None:
     """The grade of an answer to a choice question (rule 15); None: a yes/no answer with neither word,
     graded by the other rules."""
     verdict = chosen(choice, answer)
