@@ -83,7 +83,7 @@ def study(args: argparse.Namespace) -> int:
 
     with one_line_errors():
         from fusion.job.launch import split_launcher
-        from fusion.job.preflight import checked_job, prepare
+        from fusion.job.preflight import check_questions, checked_job, prepare
 
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
         launcher, overrides = split_launcher(args.overrides)  # hydra/launcher=ray_cluster: no job's override
@@ -91,8 +91,11 @@ def study(args: argparse.Namespace) -> int:
         groups = [g for g in args.groups.split(",") if g] if args.groups else defaults
         jobs = plan(groups, seeds, args.exact, overrides)
         # every job's config checked before the first one starts
-        first, *_ = [checked_job(job.overrides)[0] for job in jobs]
-        total = len(prepare(first).prompts)
+        first, *rest = [checked_job(job.overrides)[0] for job in jobs]
+        prompts = prepare(first).prompts
+        for config in rest:  # a later job's method may need more of the questions (mean_diff: both folds)
+            check_questions(config, prompts)
+        total = len(prompts)
         out = args.out or Path("studies") / args.name
         # the rates are the default model's (JobConfig's default): another model's are timed as it goes
         other_model = first.model.name != JobConfig().model.name

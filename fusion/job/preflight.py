@@ -123,6 +123,15 @@ def _check_method(job: JobConfig, source: ModelSource, fixed_strengths: list[flo
         dry_run(method, num_layers, job.steering, fixed_strengths)
 
 
+def check_questions(job: JobConfig, prompts: list[Prompt]) -> None:
+    """What the method needs of the job's questions (mean_diff: both cross-fitting folds), where it
+    says (an optional ``check_questions(questions, seed)``): a study checks every job's before its first."""
+    check = getattr(resolve(job.steering, job.steering.plugin), "check_questions", None)
+    problem = check(prompts, job.search.seed) if check is not None else None
+    if problem:
+        raise SetupError(problem)
+
+
 def _check_reference(job: JobConfig, prompts: list[Prompt]) -> None:
     """The reference must be known and find its text in every question (reference=passage: a passage)."""
     problem = resolve_reference(job.reference.name, job.reference.plugin).check(prompts)
@@ -158,6 +167,7 @@ def prepare(job: JobConfig) -> Prepared:
     judge = problems.attempt(lambda: make_judge(job.judge))
     if prompts is not None:
         problems.attempt(lambda: _check_reference(job, prompts))
+        problems.attempt(lambda: check_questions(job, prompts))
     if job.steering.target == "shuffled" and prompts is not None and len(prompts) < 2:
         problems.errors.append(
             SetupError("steering.target=shuffled needs at least 2 prompts in the job: raise data.limit")

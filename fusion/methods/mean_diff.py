@@ -70,6 +70,13 @@ class MeanDiff(LayerGroupMethod):
             return f"steering.layer: must be >= 0, or null for every layer (got {steering.layer})"
         return None
 
+    def check_questions(self, questions: Sequence[Any], seed: int) -> str | None:
+        """Each question's vector is built from the other fold: a job needs questions in both, which
+        the preflight checks before any model loads (the job would otherwise fail at its targets)."""
+        if len({fold_of(q.index, seed) for q in questions}) < 2:
+            return "steering=mean_diff needs questions in both cross-fitting folds: raise data.limit (at least 4 questions)"
+        return None
+
     def targets(
         self, source: TargetSource, questions: Sequence[Any], references_of: Sequence[Any]
     ) -> list[tuple[str, Any]]:

@@ -71,3 +71,13 @@ def test_a_study_toward_a_passage_gets_the_oracle_reference_as_its_ceiling_and_o
                                 "reference=gold_explanation"]  # fmt: skip
     with pytest.raises(ConfigError, match="--groups oracle: the study's reference already reads the gold"):
         plan(["oracle"], [0], 0, [])
+
+
+def test_a_job_whose_method_lacks_questions_fails_before_the_first_job_runs(capsys):
+    # mean_diff builds each question's vector from the other cross-fitting fold: 2 questions cannot
+    # fill both, found by the study's preflight (it used to surface when that job ran, after the others)
+    with pytest.raises(SystemExit) as stop:
+        main(["data.limit=2", "--groups", "baseline,mean_diff", "--dry-run"])
+    assert stop.value.code == 2
+    assert "steering=mean_diff needs questions in both cross-fitting folds" in capsys.readouterr().err
+    assert main(["data.limit=6", "--groups", "baseline,mean_diff", "--dry-run"]) == 0
