@@ -1,7 +1,8 @@
 """How the report labels a replicate's group: its method, plus the trial budget, target, kind of
 steering, fixed strengths and objective where the runs differ in them (``full@5``,
 ``full[shuffled]``, ``full[exact]``, ``segmented[fluent]``, ``full[fixed-median]``), the reference
-where it is not the paper's (``full[passage]``), and the order the groups are listed in."""
+where it is not the paper's (``full[passage]``) or the runs mix references (``full[gold_explanation]``
+beside it), and the order the groups are listed in."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ class Labeller:
     budgets: dict[str, set[str]]
     split_exact: bool
     split_objective: bool
+    split_reference: bool  # the runs hold several references: each group then names its own
 
     @classmethod
     def of(cls, reps: Sequence[Replicate]) -> Labeller:
@@ -86,6 +88,7 @@ class Labeller:
             budgets=dict(budgets),
             split_exact=len({steering_variant(r)[1] for r in steered}) > 1,
             split_objective=len({objective_of(r) for r in searched}) > 1,
+            split_reference=len({reference_of(r) for r in reps if spec_of_run(r.tags).reference}) > 1,
         )
 
     def label(self, rep: Replicate) -> tuple[str, SortKey]:
@@ -98,8 +101,10 @@ class Labeller:
         exact = exact and spec.steers
         fixed = fixed_of(rep)
         objective = objective_of(rep) if spec.steers and self.split_objective and not fixed else ""
-        # a method that reads a reference is a group of its own for each reference but the paper's
-        reference = reference_of(rep) if spec.reference and reference_of(rep) != DEFAULT else ""
+        # a method that reads a reference is a group of its own for each reference but the paper's,
+        # and for the paper's too where the runs mix them (a passage study's oracle ceiling)
+        named = spec.reference and (reference_of(rep) != DEFAULT or self.split_reference)
+        reference = reference_of(rep) if named else ""
         label = group_label(mode, n_trials, self.budgets[mode], spec.steers) + variant_suffix(
             target, exact, self.split_exact, objective, fixed, reference
         )
