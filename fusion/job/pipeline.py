@@ -37,6 +37,7 @@ from fusion.job.tags import run_tags
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
 from fusion.model.prompts import render, render_in_context
 from fusion.model.vectors import save_vectors
+from fusion.profile import stage
 from fusion.records import Prompt
 from fusion.references import blinded
 from fusion.report import plots
@@ -107,7 +108,8 @@ def run_job(
             tracker.log_dataset(job.data, prompts)  # skipped if the run has it (resumed)
             torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
             context = JobContext(job, runner, tracker, folder, prompts, placebo_sources(job, prompts))
-            outcomes, answered = answer_all(context)  # 3.-7. unsteered answers, references, searches, grades, logs
+            with stage("questions"):  # what is left of it: a job's time per question (fusion bench --profile)
+                outcomes, answered = answer_all(context)  # 3.-7. unsteered answers, references, searches, grades, logs
             summary = finish(context, outcomes, resolved_config, time.perf_counter() - started)  # 8. the summary
         status = "FINISHED"
         log.info("summary, records and plots logged to run %s; local records in %s", run_id, context.records)
@@ -225,7 +227,8 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
     ):
         for start in range(0, len(todo), size):
             for outcome in runner.run_pack(todo[start : start + size], trial_bar, context.target_of):
-                commit(context, outcome)
+                with stage("logging"):
+                    commit(context, outcome)
                 outcomes.append(outcome)
                 prompt_bar.update(1)
                 prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")

@@ -21,6 +21,7 @@ import optuna
 from fusion.config.schema import SearchConfig
 from fusion.evaluate.outcomes import Candidate, TrialResult
 from fusion.evaluate.scoring import search_objective
+from fusion.profile import stage
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -162,7 +163,8 @@ def search_prompts(
     results: list[list[TrialResult]] = [[] for _ in specs]
     studies: list[optuna.Study | None] = []
     for slot, spec in enumerate(specs):
-        opened = _open_study(spec, cfg, n_segments, storage, extra_params)
+        with stage("search (Optuna)"):
+            opened = _open_study(spec, cfg, n_segments, storage, extra_params)
         if isinstance(opened, list):
             results[slot] = opened
             studies.append(None)
@@ -172,14 +174,16 @@ def search_prompts(
         else:
             studies.append(opened)
     while True:
-        asked = _ask_round(studies, results, cfg, n_segments, suggest_extra)
+        with stage("search (Optuna)"):
+            asked = _ask_round(studies, results, cfg, n_segments, suggest_extra)
         if not asked:
             return results
         candidates = evaluate([(a.slot, [x * g for x, g in zip(a.alphas, a.gammas)], a.params) for a in asked])
         for ask, cand in zip(asked, candidates):
             study = studies[ask.slot]
             assert study is not None
-            result = _tell(study, ask, cand, cfg)
+            with stage("search (Optuna)"):
+                result = _tell(study, ask, cand, cfg)
             results[ask.slot].append(result)
             if on_trial is not None:
                 on_trial(ask.slot, result)
