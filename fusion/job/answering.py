@@ -126,7 +126,7 @@ class Answerer:
         (``explanation``, the model's own explanation after the gold answer).
 
         Decoding on a CPU is bound by reading the weights, so a left-padded batch of prompts costs
-        little more than one prompt (``make bench``: 2.8x faster for 8, same answers).
+        little more than one prompt (``make bench-pipeline``: 2.8x faster for 8, same answers).
         With ``progress``, a bar counts the answers as their batches finish (on a CPU the job's
         unsteered answers take minutes before the first question is searched).
         """

@@ -211,10 +211,11 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
         log.info("%d of %d prompts were finished by an earlier attempt: not redone", len(done), len(prompts))
     # every unsteered generation of the job up front, in batches across prompts (batches cut from
     # the whole list: a resumed job batches the same): the baseline, the zero-steering control and
-    # the explanations the references are built from
+    # the explanations the references are built from; the explanations first: in a study on Ray the
+    # in_context job runs beside the baseline job, which meanwhile stores the baseline and control
     reference = runner.answerer.reference  # no gold in what is answered where it is no oracle
     explain = ["explanation"] * (spec.reference and reference.spec.explanation)
-    runner.answerer.answer_unsteered(blinded(reference, prompts), ["baseline", "control"] + explain, progress=True)
+    runner.answerer.answer_unsteered(blinded(reference, prompts), explain + ["baseline", "control"], progress=True)
     per_prompt = 1 if runner.fixed_strengths is not None else job.search.n_trials
     trials_total = (len(prompts) - len(done)) * (per_prompt if spec.steers else 0)
     todo = [(position, prompt) for position, prompt in enumerate(prompts) if prompt.index not in done]
