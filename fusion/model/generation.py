@@ -243,19 +243,22 @@ def _grow_cached(
 def _drop_finished(batch: _Batch, keep_rows: list[int], session: SteeringSession | None) -> None:
     """Cached mode: the rows that ended leave the batch, their KV cache and their steering sums
     (at least :data:`MIN_ROWS` stay: ended rows beside the last ones feed padding as before)."""
-    rows = len(batch.live)
-    ended = [p for p in range(rows) if p not in set(keep_rows)]
+    rows, going_on = len(batch.live), set(keep_rows)
+    ended = [p for p in range(rows) if p not in going_on]
     keep = sorted(keep_rows + ended[: max(0, min(MIN_ROWS, rows) - len(keep_rows))])
     if len(keep) == rows:
         return
-    index = torch.tensor(keep, device=batch.ids.device)
+    # on the host for the KV cache (a device_map spreads its layers over devices; a host index
+    # selects on any of them), on the input device for the rest
+    host_index = torch.tensor(keep)
+    index = host_index.to(batch.ids.device)
     batch.ids, batch.mask, batch.step_ids = batch.ids[index], batch.mask[index], batch.step_ids[index]
     batch.running = batch.running[index]
     batch.running_host = [batch.running_host[p] for p in keep]
     batch.starts = [batch.starts[p] for p in keep]
     batch.live = [batch.live[p] for p in keep]
     batch.live_on_device = torch.tensor(batch.live, device=batch.ids.device)
-    batch.past.batch_select_indices(index)
+    batch.past.batch_select_indices(host_index)
     if session is not None:
         session.select_rows(index)
 
