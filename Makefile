@@ -110,7 +110,7 @@ clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and
 replication: setup ## the paper replication study -> experiments/paper_replication/REPORT.md (hours; ARGS for a subset)
 	bash experiments/paper_replication/run.sh $(ARGS)
 
-bench: setup ## the study's projected wall time and the new path's speed-up, from a short run (bench-study.json; about 6 minutes on 2 cores)
+bench: setup ## the study's projected wall time and the new path's speed-up, from a short run (bench-study.json; about 7 minutes on 2 cores)
 	$(PY) -m fusion bench --study $(ARGS)
 
 bench-pipeline: setup ## speed benchmark of the pipeline's parts: prints ratios and writes bench.json (about 25 minutes on 2 cores)

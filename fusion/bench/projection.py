@@ -1,7 +1,8 @@
 """The comparison's projected wall time from a short measured run (``make bench``, ``fusion bench
 --study``), with the speed-up of the new generation path over the old one measured side by side.
 
-Each side runs, on the first questions and into a cold store of its own, the two kinds of job a
+Each side runs, on the first questions (a full batch of unsteered answers at least: smaller
+batches than the study's would overstate its time) and into a cold store of its own, the two kinds of job a
 study is made of, in the study's order: the unsteered baseline (its baseline and control answers
 land in the answer store) and a searched job (full steering: it reads them back and generates the
 explanations, which in a study the in_context job generates instead: the work is counted once

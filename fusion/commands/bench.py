@@ -33,7 +33,12 @@ def parser() -> argparse.ArgumentParser:
         help="project the study's wall time (seven groups, one seed) from a short run, old vs new path side by side",
     )
     parser.add_argument("--profile", action="store_true", help="run the job of OVERRIDES and print where its time went")
-    parser.add_argument("--questions", type=int, default=16, help="with --study: questions each timed job answers")
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=32,
+        help="with --study: questions each timed job answers (32: one unsteered batch)",
+    )
     parser.add_argument("--total", type=int, default=260, help="with --study: questions the projection is for")
     parser.add_argument(
         "--old",
