@@ -69,7 +69,8 @@ class JobProfile:
             "seconds": round(self.seconds, 2),
             "answered": self.answered,
             "per_question_s": round(self.per_question, 3),
-            "stages_s": {k: round(v, 2) for k, v in self.stage_seconds().items()},
+            "stages_s": {k: round(v, 4) for k, v in self.stage_seconds().items()},
+            "calls": dict(self.profile.calls),
             "fill": fills,
         }
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # Evaluates rows of per-group strengths (alpha*gamma) as one batch.
 Evaluate = Callable[[Sequence[Sequence[float]]], list[Candidate]]
+# Where complete studies are kept (an Optuna storage; the job gives its URL)
+Storage = optuna.storages.BaseStorage
 # A trial's extra parameters beyond alpha and gamma (a steering method's, e.g. single_layer's layer)
 SuggestExtra = Callable[[optuna.Trial], dict[str, float]]
 
@@ -116,9 +118,10 @@ def show_decode_steps(bar: tqdm | None, max_new_tokens: int, every_seconds: floa
 
 
 def _open_study(
-    spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: str | None, extra: Sequence[str] = ()
+    spec: StudySpec, cfg: SearchConfig, n_segments: int, storage: Storage | None, extra: Sequence[str] = ()
 ) -> optuna.Study | list[TrialResult]:
-    """A new study for ``spec``, or the results of a stored one that holds all its trials.
+    """A new study for ``spec`` (in memory: :func:`_keep` stores it once it is complete), or the
+    results of a stored one that holds all its trials.
 
     An incomplete stored study (the job died mid-search) is deleted and searched from its start,
     so the seeded sampler draws the same weights as an uninterrupted run would.
@@ -133,8 +136,16 @@ def _open_study(
             if len(done) >= cfg.n_trials:
                 return done[: cfg.n_trials]
             optuna.delete_study(study_name=spec.name, storage=storage)
-    return optuna.create_study(
-        direction="maximize", sampler=make_sampler(cfg, spec.seed), storage=storage, study_name=spec.name
+    return optuna.create_study(direction="maximize", sampler=make_sampler(cfg, spec.seed), study_name=spec.name)
+
+
+def _keep(study: optuna.Study, name: str, storage: Storage) -> None:
+    """A complete study written to ``storage`` in one go, each trial one transaction. Asked and
+    told on a SQLite storage trial by trial (each parameter and attribute its own transaction),
+    a trial cost 66 ms of CPU there against 0.5 ms in memory (3 segments); the sampler reads the
+    same trials either way, so the weights it draws are the same."""
+    optuna.create_study(direction="maximize", storage=storage, study_name=name).add_trials(
+        study.get_trials(deepcopy=False)
     )
 
 
@@ -160,11 +171,13 @@ def search_prompts(
     rather than draws are kept as the trial's user attribute ``fixed_params``.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # one connection for the pack: given a URL, each Optuna call would open the database anew
+    store = optuna.storages.get_storage(storage) if storage is not None else None
     results: list[list[TrialResult]] = [[] for _ in specs]
     studies: list[optuna.Study | None] = []
     for slot, spec in enumerate(specs):
         with stage("search (Optuna)"):
-            opened = _open_study(spec, cfg, n_segments, storage, extra_params)
+            opened = _open_study(spec, cfg, n_segments, store, extra_params)
         if isinstance(opened, list):
             results[slot] = opened
             studies.append(None)
@@ -189,6 +202,10 @@ def search_prompts(
                 on_trial(ask.slot, result)
         for slot, study in enumerate(studies):
             if study is not None and len(results[slot]) >= cfg.n_trials:
+                name = specs[slot].name
+                if store is not None and name is not None:
+                    with stage("search (Optuna)"):
+                        _keep(study, name, store)
                 studies[slot] = None
 
 

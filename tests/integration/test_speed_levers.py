@@ -70,10 +70,12 @@ def test_the_profile_of_a_job_accounts_for_its_time_stage_by_stage(tmp_path):
     result = json.loads((tmp_path / "out.json").read_text())
     stages = result["stages_s"]
     assert result["answered"] == 2
-    for stage in ("unsteered answers", "explanation", "reference pass", "trial decoding", "perplexity", "grading"):
+    for stage in ("unsteered answers", "explanation", "reference pass", "trial decoding", "perplexity"):
         assert stages[stage] > 0, stage
+    # the rules judge takes milliseconds: counted by its calls, one per question
+    assert result["calls"]["grading"] == 2 and result["calls"]["logging"] == 2
     assert sum(stages.values()) == pytest.approx(result["seconds"], abs=0.05)
-    assert result["fill"]["trial decoding"]["batches"] == 2  # two rounds of one trial batch per question
+    assert result["fill"]["trial decoding"]["batches"] == 1  # one packed batch: 2 questions x 2 trials
     assert "| trial decoding |" in done.stdout
 
 
