@@ -38,10 +38,12 @@ class Side:
     answers: list[str]
 
     def projected(self, total: int, overrides: Sequence[str] = ()) -> float:
-        """Seconds the study's plan should take on ``total`` questions at this side's rates."""
+        """Seconds the study's plan should take on ``total`` questions at this side's rates (a
+        ``data.limit`` among ``overrides`` is the timed jobs', not the study's)."""
         from fusion.job.study import default_groups, plan
 
-        jobs = plan(default_groups(overrides), [0], 0, list(overrides))
+        study = [o for o in overrides if not o.startswith("data.limit=")]
+        jobs = plan(default_groups(study), [0], 0, study)
         return sum(self.jobs[j.kind].overhead + j.questions(total) * self.jobs[j.kind].per_question for j in jobs)
 
 
@@ -51,7 +53,7 @@ def run_side(name: str, questions: int, overrides: Sequence[str], folder: Path) 
     jobs: dict[str, JobProfile] = {}
     answers: list[str] = []
     for kind, method in KINDS.items():
-        job_overrides = [*method, f"data.limit={questions}", *overrides]
+        job_overrides = [*method, *overrides, f"data.limit={questions}"]  # --questions wins
         jobs[kind] = profile_job(job_overrides, folder, f"{kind} {name}")
         answers += jobs[kind].answers
     return Side(name, jobs, answers)
