@@ -8,7 +8,8 @@ land in the answer store) and a searched job (full steering: it reads them back 
 explanations, which in a study the in_context job generates instead: the work is counted once
 either way). Their seconds per question and outside the questions project the study's plan
 (:func:`fusion.job.study.plan`: seven groups, one seed) onto its questions. By default the old side keeps
-ended rows in the generated batches (``search.drop_finished=false``) and the new side is the
+ended rows in the generated batches (``search.drop_finished=false``) and asks and tells each study
+on the storage trial by trial (``search.studies_in_memory=false``), and the new side is the
 default; ``--old``/``--new`` compare other levers (``search.max_batch_rows=160``). Where the two
 sides compute the same thing they must give the same answers: the bench counts the ones that differ.
 """
@@ -24,7 +25,7 @@ from typing import Any
 from fusion.bench.profiled import JobProfile, profile_job, table
 
 # what tells the two sides apart by default: the lever's switch
-SIDES = {"old": ("search.drop_finished=false",), "new": ()}
+SIDES = {"old": ("search.drop_finished=false", "search.studies_in_memory=false"), "new": ()}
 # the job of each kind the bench times (the study's first of each kind)
 KINDS = {"unsteered": ["steering=baseline"], "searched": ["steering=full"]}
 
