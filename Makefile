@@ -23,7 +23,7 @@ STUDIES_PORT ?= 8080
 # make ui: the port the MLflow UI serves on
 UI_PORT ?= 5000
 
-.PHONY: help setup run sweep test test-unit test-integration test-e2e test-gpu lint ui studies clean bench bench-gpu gpu-wheels replication
+.PHONY: help setup run sweep test test-unit test-integration test-e2e test-gpu lint ui studies clean bench bench-pipeline bench-gpu gpu-wheels replication
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -110,7 +110,10 @@ clean: ## remove run outputs (outputs/, multirun/) and caches; keeps mlruns/ and
 replication: setup ## the paper replication study -> experiments/paper_replication/REPORT.md (hours; ARGS for a subset)
 	bash experiments/paper_replication/run.sh $(ARGS)
 
-bench: setup ## speed benchmark: prints ratios and writes bench.json (takes about 25 minutes on 2 cores)
+bench: setup ## the study's projected wall time and the new path's speed-up, from a short run (bench-study.json; about 7 minutes on 2 cores)
+	$(PY) -m fusion bench --study $(ARGS)
+
+bench-pipeline: setup ## speed benchmark of the pipeline's parts: prints ratios and writes bench.json (about 25 minutes on 2 cores)
 	$(PY) -m fusion bench $(ARGS)
 
 bench-gpu: setup ## random-weight Gemma-2-2B on the GPU: fusion bench --random-weights gemma2_2b --device cuda

@@ -1,4 +1,4 @@
-"""The pipeline benchmark on the real default model (``make bench``): the search, batching,
+"""The pipeline benchmark on the real default model (``make bench-pipeline``): the search, batching,
 packing, caching and loading, each comparison measured side by side in one process.
 """
 
@@ -38,7 +38,7 @@ class Sizes:
 def run_pipeline(
     prompts: int, trials: int, max_new_tokens: int, loop_prompts: int = 2, exact_prompts: int = 4
 ) -> dict[str, Any]:
-    """Every comparison of ``make bench``, in the order it prints them."""
+    """Every comparison of ``make bench-pipeline``, in the order it prints them."""
     torch.manual_seed(0)
     r: dict[str, Any] = {
         "torch": torch.__version__,

@@ -91,6 +91,12 @@ class SearchConfig:
     # at most this many rows (each prompt keeps its own study, so packing changes no trial).
     # null: the measured default of the device (fusion.model.devices.DEFAULT_BATCH_ROWS).
     max_batch_rows: int | None = None
+    # rows whose answers ended leave every cached generated batch (trials and unsteered answers)
+    # with their KV cache; false keeps them, feeding padding (the same tokens, slower)
+    drop_finished: bool = True
+    # each prompt's study searched in memory and written to the study storage once complete;
+    # false: asked and told on the storage trial by trial (the same trials, slower on SQLite)
+    studies_in_memory: bool = True
     alpha: Range = field(default_factory=Range)
     gamma: Range = field(default_factory=Range)
     # the objective: objective_weight * overlap - (1 - objective_weight) * min(ppl / perplexity_cap, 1),

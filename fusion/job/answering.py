@@ -8,6 +8,7 @@ holds one (:mod:`fusion.job.runner`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -29,6 +30,7 @@ from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.model.reference import reference_means
+from fusion.profile import stage
 from fusion.records import Grade, GradeRequest, Prompt
 from fusion.references import resolve as resolve_reference
 from fusion.tracking.answer_store import AnswerStore, batch_key
@@ -79,14 +81,17 @@ class Answerer:
     def generate(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
         """Greedy answers; unsteered ones use the KV cache (no hook, so nothing to recompute)."""
         kwargs.setdefault("use_cache", True)
-        return greedy(
-            self.model,
-            encode(self.tokenizer, texts),
-            max_new_tokens=self.job.prompts.max_new_tokens,
-            stop_ids=self.stop,
-            stop_strings=self.stop_strings,
-            **kwargs,
-        )
+        # a steered generation is a search's trials; an unsteered one keeps its caller's stage
+        with stage("trial decoding") if kwargs.get("session") is not None else nullcontext():
+            return greedy(
+                self.model,
+                encode(self.tokenizer, texts),
+                max_new_tokens=self.job.prompts.max_new_tokens,
+                stop_ids=self.stop,
+                stop_strings=self.stop_strings,
+                drop_finished=self.job.search.drop_finished,
+                **kwargs,
+            )
 
     def decode(self, ids: list[int]) -> str:
         """An answer's text: it ends before the next question frame (``prompts.stop_strings``)."""
@@ -107,11 +112,12 @@ class Answerer:
     def nll(self, prompt_text: str, rows: list[list[int]], answers: list[str]) -> list[float]:
         """Mean NLL of each answer after the prompt, under the perplexity model. Another model
         re-tokenises the answer text with its own tokenizer (token ids do not carry over)."""
-        if self.scorer is None:
-            return continuation_nll(self.model, self.tokenizer, prompt_text, rows)
-        tok = self.scorer.tokenizer
-        ids = [tok(a, add_special_tokens=False)["input_ids"] if a else [] for a in answers]
-        return continuation_nll(self.scorer.model, tok, prompt_text, ids)
+        with stage("perplexity"):
+            if self.scorer is None:
+                return continuation_nll(self.model, self.tokenizer, prompt_text, rows)
+            tok = self.scorer.tokenizer
+            ids = [tok(a, add_special_tokens=False)["input_ids"] if a else [] for a in answers]
+            return continuation_nll(self.scorer.model, tok, prompt_text, ids)
 
     def answer_unsteered(
         self, prompts: Sequence[Prompt], kinds: Sequence[str] = ("baseline", "control"), progress: bool = False
@@ -121,7 +127,7 @@ class Answerer:
         (``explanation``, the model's own explanation after the gold answer).
 
         Decoding on a CPU is bound by reading the weights, so a left-padded batch of prompts costs
-        little more than one prompt (``make bench``: 2.8x faster for 8, same answers).
+        little more than one prompt (``make bench-pipeline``: 2.8x faster for 8, same answers).
         With ``progress``, a bar counts the answers as their batches finish (on a CPU the job's
         unsteered answers take minutes before the first question is searched).
         """
@@ -143,20 +149,22 @@ class Answerer:
             rendered = [render(self.job.prompts, self.tokenizer, p) for p in chunk]
             # the control is the steering prompt answered without hooks
             texts = [{"control": r.steer, "explanation": r.explanation}.get(kind, r.baseline) for r in rendered]
-            for prompt, ids in zip(chunk, self.generate_stored(texts)):
+            for prompt, ids in zip(chunk, self.generate_stored(texts, kind == "explanation")):
                 self._unsteered[(prompt.key, kind)] = ids
             bar.update(len(chunk))
 
-    def generate_stored(self, texts: list[str]) -> list[list[int]]:
-        """Unsteered answers of one batch, from the answer store when an earlier job generated them."""
-        if self.answer_store is None:
-            return self.generate(texts)
-        key = batch_key(self._answer_identity, texts)
-        rows = self.answer_store.get(key, len(texts))
-        if rows is None:
-            rows = self.generate(texts)
-            self.answer_store.put(key, rows)
-        return rows
+    def generate_stored(self, texts: list[str], explanation: bool = False) -> list[list[int]]:
+        """Unsteered answers of one batch, from the answer store when an earlier job generated them
+        (``explanation``: the batch is of explanations, for the profile)."""
+        with stage("explanation" if explanation else "unsteered answers"):
+            if self.answer_store is None:
+                return self.generate(texts)
+            key = batch_key(self._answer_identity, texts)
+            rows = self.answer_store.get(key, len(texts))
+            if rows is None:
+                rows = self.generate(texts)
+                self.answer_store.put(key, rows)
+            return rows
 
     def unsteered_ids(self, prompt: Prompt, kind: str) -> list[int]:
         if (prompt.key, kind) not in self._unsteered:
@@ -183,7 +191,9 @@ class Answerer:
         out = []
         for text, (explanation, completion) in zip(texts, self.reference_completions(prompts)):
             reference, span = reference_text(text, completion)
-            out.append((explanation, reference_means(self.model, self.tokenizer, self.layers, reference, span)))
+            with stage("reference pass"):
+                means = reference_means(self.model, self.tokenizer, self.layers, reference, span)
+            out.append((explanation, means))
         return out
 
     def answer_means(self, prompts: Sequence[Prompt]) -> list[torch.Tensor | None]:
@@ -195,11 +205,12 @@ class Answerer:
             answer = self.decode(self.unsteered_ids(prompt, "control"))
             prefix = texts.steer + texts.reference_separator
             span = (len(prefix), len(prefix) + len(answer))
-            out.append(
-                reference_means(self.model, self.tokenizer, self.layers, prefix + answer, span)
-                if answer.strip()
-                else None
-            )
+            with stage("reference pass"):
+                out.append(
+                    reference_means(self.model, self.tokenizer, self.layers, prefix + answer, span)
+                    if answer.strip()
+                    else None
+                )
         return out
 
     def outcome(

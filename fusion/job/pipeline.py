@@ -37,6 +37,7 @@ from fusion.job.tags import run_tags
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
 from fusion.model.prompts import render, render_in_context
 from fusion.model.vectors import save_vectors
+from fusion.profile import stage
 from fusion.records import Prompt
 from fusion.references import blinded
 from fusion.report import plots
@@ -107,7 +108,8 @@ def run_job(
             tracker.log_dataset(job.data, prompts)  # skipped if the run has it (resumed)
             torch.manual_seed(job.seed)  # after the run exists, so run names do not repeat
             context = JobContext(job, runner, tracker, folder, prompts, placebo_sources(job, prompts))
-            outcomes, answered = answer_all(context)  # 3.-7. unsteered answers, references, searches, grades, logs
+            with stage("questions"):  # what is left of it: a job's time per question (fusion bench --profile)
+                outcomes, answered = answer_all(context)  # 3.-7. unsteered answers, references, searches, grades, logs
             summary = finish(context, outcomes, resolved_config, time.perf_counter() - started)  # 8. the summary
         status = "FINISHED"
         log.info("summary, records and plots logged to run %s; local records in %s", run_id, context.records)
@@ -209,10 +211,11 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
         log.info("%d of %d prompts were finished by an earlier attempt: not redone", len(done), len(prompts))
     # every unsteered generation of the job up front, in batches across prompts (batches cut from
     # the whole list: a resumed job batches the same): the baseline, the zero-steering control and
-    # the explanations the references are built from
+    # the explanations the references are built from; the explanations first: in a study on Ray the
+    # in_context job runs beside the baseline job, which meanwhile stores the baseline and control
     reference = runner.answerer.reference  # no gold in what is answered where it is no oracle
     explain = ["explanation"] * (spec.reference and reference.spec.explanation)
-    runner.answerer.answer_unsteered(blinded(reference, prompts), ["baseline", "control"] + explain, progress=True)
+    runner.answerer.answer_unsteered(blinded(reference, prompts), explain + ["baseline", "control"], progress=True)
     per_prompt = 1 if runner.fixed_strengths is not None else job.search.n_trials
     trials_total = (len(prompts) - len(done)) * (per_prompt if spec.steers else 0)
     todo = [(position, prompt) for position, prompt in enumerate(prompts) if prompt.index not in done]
@@ -225,7 +228,8 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
     ):
         for start in range(0, len(todo), size):
             for outcome in runner.run_pack(todo[start : start + size], trial_bar, context.target_of):
-                commit(context, outcome)
+                with stage("logging"):
+                    commit(context, outcome)
                 outcomes.append(outcome)
                 prompt_bar.update(1)
                 prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")

@@ -26,6 +26,7 @@ from fusion.model.devices import default_batch_rows
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, render, render_in_context
 from fusion.model.steering import steering
+from fusion.profile import stage
 from fusion.records import GradeRequest, Prompt
 from fusion.references import blinded
 from fusion.search.weights import (
@@ -163,20 +164,14 @@ class PromptRunner:
         self, evaluate: Callable[..., list[Candidate]], n: int, on_trial: OnTrial | None
     ) -> list[list[TrialResult]]:
         """No search and no study: one row per question with the fixed strengths."""
-        job, fixed = self.job, self.fixed_strengths
+        fixed, search = self.fixed_strengths, self.job.search
         assert fixed is not None
-        params = self.method.fixed_params(self.loaded.num_layers, job.steering)
+        params = self.method.fixed_params(self.loaded.num_layers, self.job.steering)
         ones = (1.0,) * len(fixed)  # alpha = the strength, gamma = 1: only the product steers
         out = []
         for slot, cand in enumerate(evaluate([(slot, fixed, params) for slot in range(n)])):
-            value = search_objective(
-                job.search.objective,
-                cand.answer,
-                cand.overlap,
-                cand.perplexity,
-                job.search.objective_weight,
-                job.search.perplexity_cap,
-            )
+            scores = (cand.answer, cand.overlap, cand.perplexity, search.objective_weight, search.perplexity_cap)
+            value = search_objective(search.objective, *scores)
             result = TrialResult(
                 0, fixed, ones, cand.answer, cand.overlap, cand.perplexity, value, cand.failure, params
             )
@@ -266,7 +261,8 @@ class PromptRunner:
         (seen,) = blinded(self.answerer.reference, [prompt])  # as answered: the gold is for the judge alone
         answers = [self.answerer.decode(self.answerer.unsteered_ids(seen, k)) for k in ("baseline", "control")]
         answers.append(pick.best.answer)
-        grades = self.judge.grade([GradeRequest(prompt.question, prompt.gold, a) for a in answers])
+        with stage("grading"):
+            grades = self.judge.grade([GradeRequest(prompt.question, prompt.gold, a) for a in answers])
         overlap = None  # an oracle's search scored the gold overlap the outcome reports
         if not self.answerer.reference.spec.oracle:
             template = self.job.prompts.baseline if self.method.spec.role == "baseline" else self.job.prompts.steer

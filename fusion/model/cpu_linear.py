@@ -3,7 +3,7 @@
 torch's default float32 matmul on an x86 CPU (MKL) is slow at the few rows a decode step has:
 on this project's 2-core machine, one SmolLM2-135M decode step took 78 ms at 5 rows and 175 ms at
 40 with it, and 41 ms and 105 ms with the weights packed for oneDNN (the layout torch.compile's
-CPU freezing pass uses), because nothing is re-laid out per call. ``make bench`` measures both
+CPU freezing pass uses), because nothing is re-laid out per call. ``make bench-pipeline`` measures both
 kernels side by side (``onednn_speedup_*``).
 
 The two kernels sum in different orders, so results differ in the last bits and a greedy answer

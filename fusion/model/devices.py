@@ -17,7 +17,7 @@ from fusion.errors import SetupError
 from fusion.model import cpu_linear
 
 # Rows per generated batch when ``search.max_batch_rows`` is null. CPU: 8 prompts x 5 trials, which
-# `make bench` measures against one prompt per batch (decoding on 2 cores is bound by arithmetic
+# `make bench-pipeline` measures against one prompt per batch (decoding on 2 cores is bound by arithmetic
 # from about 8 rows on, so more rows gain nothing). GPU: 160, from the probe of these hooks on an
 # H200 (still launch-bound at 160 rows in cached mode); `fusion bench --random-weights` re-measures.
 DEFAULT_BATCH_ROWS = {"cpu": 40, "cuda": 160}

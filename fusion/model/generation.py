@@ -3,9 +3,10 @@
 A small loop of our own instead of ``model.generate``: the steering hooks need to know, for every
 forward pass, which rows are live and which positions are real tokens (means are taken over real
 tokens only, never padding), and the paper's exact mode re-runs the whole sequence at each step.
-Rows that reach EOS leave the exact-mode batch, so long answers do not pay for finished ones.
-A row also ends where its text reaches a stop string (:class:`StopStrings`: a base model's next
-question frame, see :mod:`fusion.evaluate.answer_end`).
+Rows that reach EOS leave the batch (in cached mode with their rows of the KV cache, unless
+``drop_finished=False``), so long answers do not pay for finished ones. A row also ends where its
+text reaches a stop string (:class:`StopStrings`: a base model's next question frame, see
+:mod:`fusion.evaluate.answer_end`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from fusion import profile
 from fusion.model.devices import input_device
 from fusion.model.steering import SteeringSession
+from fusion.model.stops import StopStrings
+
+# A row's sums on the packed CPU kernels do not depend on the other rows of its batch from 2 rows
+# on (docs/speed.md); a cached batch never shrinks below this, so that no row's tokens change
+MIN_ROWS = 2
 
 
 @dataclass(frozen=True)
@@ -49,49 +56,6 @@ def eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> set[i
     if tokenizer.eos_token_id is not None:
         found.add(tokenizer.eos_token_id)
     return found
-
-
-class StopStrings:
-    """Ends a row once its decoded continuation holds a stop string: where exactly is told by
-    ``find`` (the text's end of answer, or None), e.g. :func:`fusion.evaluate.answer_end.find_stop`.
-
-    Cheap per step: each new token's text (decoded alone, once per token id) is appended to a
-    rolling tail of the row's last characters, and only a tail that shows a new stop is checked
-    with ``find`` on the decoded continuation. A stop ends the row at the token where its text
-    starts: the tokens of the stop itself are dropped, so the answer and its perplexity never see
-    the frame.
-    """
-
-    def __init__(
-        self, tokenizer: PreTrainedTokenizerBase, stops: Sequence[str], find: Callable[[str], int | None]
-    ) -> None:
-        self.tokenizer, self.find = tokenizer, find
-        self.stops = tuple(s for s in stops if s)
-        self._keep = max((len(s) for s in self.stops), default=1) - 1  # tail characters kept between steps
-        self._pieces: dict[int, str] = {}
-
-    def _decode(self, ids: Sequence[int]) -> str:
-        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
-
-    def advance(self, tail: str, token: int) -> tuple[str, bool]:
-        """The row's new tail after ``token``, and whether a stop may end with it."""
-        piece = self._pieces.get(token)
-        if piece is None:
-            piece = self._pieces[token] = self._decode([token])
-        text = tail + piece
-        hit = any(text.find(s, max(0, len(tail) - len(s) + 1)) >= 0 for s in self.stops)
-        return (text[-self._keep :] if self._keep else ""), hit
-
-    def end(self, ids: list[int]) -> int | None:
-        """How many of ``ids`` to keep when their text holds a stop (the tokens that start before
-        it), or None when it does not (a stop at the answer's start, or a false alarm)."""
-        at = self.find(self._decode(ids))
-        if at is None:
-            return None
-        keep = len(ids)
-        while keep > 1 and len(self._decode(ids[: keep - 1])) >= at:
-            keep -= 1
-        return keep
 
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:
@@ -144,6 +108,7 @@ def greedy(
     nonfinite_rows: set[int] | None = None,
     on_step: Callable[[int, int], None] | None = None,
     stop_strings: StopStrings | None = None,
+    drop_finished: bool = True,
 ) -> list[list[int]]:
     """Greedy continuation token ids per row (EOS excluded).
 
@@ -158,6 +123,8 @@ def greedy(
     ``on_step(steps, rows_running)`` is called after every decode step, so a caller can show progress
     inside one long batched generation.
     With ``stop_strings`` a row also ends where its text reaches one; its ids end before it.
+    ``drop_finished=False`` keeps ended rows in a cached batch, feeding padding (the same tokens,
+    slower: the old path, for the benchmark's side by side).
     """
     device = input_device(model)
     batch = _Batch.start(prompt, device)
@@ -171,6 +138,7 @@ def greedy(
             # new positions, real for every live row (finished rows' values are never read)
             padded = max(batch.starts) > 0 if not use_cache else step == 0 and max(batch.starts) > 0
             session.set_mask(batch.mask if padded else None, batch.live_on_device)
+        _count_step(batch, step)
         logits = _forward(model, batch, use_cache)
         next_ids = logits.argmax(-1)
         stopped = torch.isin(next_ids, stops)
@@ -187,6 +155,8 @@ def greedy(
             break
         if use_cache:
             _grow_cached(batch, next_ids, stopped, broken, keep_rows, text_stopped, pad_id)
+            if drop_finished and len(keep_rows) < len(batch.live):
+                _drop_finished(batch, keep_rows, session)
         else:
             _grow_exact(batch, next_ids, keep_rows)
     return batch.out
@@ -268,6 +238,38 @@ def _grow_cached(
     batch.step_ids = torch.where(batch.running, next_ids, torch.full_like(next_ids, pad_id))[:, None]
     batch.ids = torch.cat([batch.ids, batch.step_ids], dim=1)
     batch.mask = torch.cat([batch.mask, batch.running.long()[:, None]], dim=1)
+
+
+def _drop_finished(batch: _Batch, keep_rows: list[int], session: SteeringSession | None) -> None:
+    """Cached mode: the rows that ended leave the batch, their KV cache and their steering sums
+    (at least :data:`MIN_ROWS` stay: ended rows beside the last ones feed padding as before)."""
+    rows, going_on = len(batch.live), set(keep_rows)
+    ended = [p for p in range(rows) if p not in going_on]
+    keep = sorted(keep_rows + ended[: max(0, min(MIN_ROWS, rows) - len(keep_rows))])
+    if len(keep) == rows:
+        return
+    # on the host for the KV cache (a device_map spreads its layers over devices; a host index
+    # selects on any of them), on the input device for the rest
+    host_index = torch.tensor(keep)
+    index = host_index.to(batch.ids.device)
+    batch.ids, batch.mask, batch.step_ids = batch.ids[index], batch.mask[index], batch.step_ids[index]
+    batch.running = batch.running[index]
+    batch.running_host = [batch.running_host[p] for p in keep]
+    batch.starts = [batch.starts[p] for p in keep]
+    batch.live = [batch.live[p] for p in keep]
+    batch.live_on_device = torch.tensor(batch.live, device=batch.ids.device)
+    batch.past.batch_select_indices(host_index)
+    if session is not None:
+        session.select_rows(index)
+
+
+def _count_step(batch: _Batch, step: int) -> None:
+    """The step's rows for the profile (``fusion bench --profile``): the prefill, then decode steps."""
+    if step == 0:
+        rows, width = batch.mask.shape
+        profile.prefill(rows, width, sum(width - s for s in batch.starts))
+    else:
+        profile.decode_step(len(batch.live), sum(batch.running_host))
 
 
 def _grow_exact(batch: _Batch, next_ids: torch.Tensor, keep_rows: list[int]) -> None:

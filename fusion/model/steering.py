@@ -92,6 +92,13 @@ class SteeringSession:
         self.mask, self.rows = mask, rows
         self._step.clear()
 
+    def select_rows(self, index: torch.Tensor) -> None:
+        """Cached mode: only the batch rows at ``index`` go on (the others ended); their running sums
+        are kept. The rows of the strengths and targets they map to come with :meth:`set_mask`."""
+        for sums in (self._sums, self._counts):
+            for layer, value in sums.items():
+                sums[layer] = value[index.to(value.device)]
+
     def reset_cache(self) -> None:
         self._sums.clear()
         self._counts.clear()

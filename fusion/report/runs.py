@@ -28,7 +28,16 @@ def find_runs(client: MlflowClient, experiment: str, sweep_id: str | None, run_i
 
 
 # params that say where a run logged, kept its studies or which slice of the data it ran, not what it computed
-_NOT_IDENTITY = ("tracking.", "data.shard", "search.study_", "search.storage", "search.max_batch_rows", "model.device")
+_NOT_IDENTITY = (
+    "tracking.",
+    "data.shard",
+    "search.study_",
+    "search.storage",
+    "search.max_batch_rows",
+    "search.drop_finished",
+    "search.studies_in_memory",
+    "model.device",
+)
 
 
 def shard_groups(runs: list[Run]) -> list[list[Run]]:

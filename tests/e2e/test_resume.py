@@ -96,7 +96,7 @@ def test_kill_9_then_rerun_resumes_the_same_run(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     # the unsteered answers come before the first question's search: their bar says they are moving
-    assert "unsteered answers [baseline, control, explanation]" in resumed.stderr
+    assert "unsteered answers [explanation, baseline, control]" in resumed.stderr
     client, runs = only_run(store)
     assert len(runs) == 1, "the rerun must continue the killed run, not start a second one"
     run = runs[0]

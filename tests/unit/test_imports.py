@@ -17,6 +17,7 @@ TORCH_FREE = [
     "fusion.config.schema",
     "fusion.errors",
     "fusion.plugins",
+    "fusion.profile",
     "fusion.config.overrides",
     "fusion.methods.segments",
     "fusion.references",
@@ -138,7 +139,7 @@ LAYERS = [
     "job",
     "bench",
 ]
-GROUND = {"fusion.errors", "fusion.records", "fusion.paths", "fusion.plugins"}
+GROUND = {"fusion.errors", "fusion.records", "fusion.paths", "fusion.plugins", "fusion.profile"}
 
 
 def layer_of(module: str) -> int:
