@@ -135,7 +135,13 @@ def test_each_run_s_oracle_status_is_stated_once_when_uniform_and_per_group_when
     passage = {"fusion.reference": "passage", "fusion.oracle": "no"}
     steered = [r for r in reps if r.mode == "full" and r.params.get("search.objective") == "fluent"]
     mixed = summarise([*reps, *(replace(r, id=f"{r.id}-p", tags={**r.tags, **passage}) for r in steered)])
-    assert list(mixed) == ["baseline", "full[fluent]", "full[fluent,passage]", "full[paper]"]
+    # where references mix, each reference-reading group names its own (the baseline reads none)
+    assert list(mixed) == [
+        "baseline",
+        "full[fluent,gold_explanation]",
+        "full[fluent,passage]",
+        "full[paper,gold_explanation]",
+    ]
     assert oracle_statement(mixed).split("; ")[2] == "full[fluent,passage]: oracle: no (reference=passage)"
     only = summarise([replace(r, tags={**r.tags, **passage}) for r in steered])
     assert oracle_statement(only) == "oracle: no (reference=passage)"
