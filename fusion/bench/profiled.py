@@ -3,7 +3,7 @@ went (unsteered answers, explanations, the reference pass, trial decoding, perpl
 search's bookkeeping, grading, logging) and how full its generated batches were.
 
 The job is the pipeline's own (:func:`fusion.job.pipeline.run_job`) with the timers of
-:mod:`fusion.profile` switched on; its tracking store, answer store and studies go to a folder of
+:mod:`fusion.profiling` switched on; its tracking store, answer store and studies go to a folder of
 their own (a cold store unless ``tracking.uri`` says otherwise), so nothing is read back.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusion.profile import STAGES, DecodeFill, Profile, profiling
+from fusion.profiling import STAGES, DecodeFill, Profile, profiling
 
 QUESTIONS = "questions"  # the stage around a job's questions (fusion.job.pipeline.run_job)
 

@@ -30,7 +30,7 @@ from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, reference_text, render, split_explanation
 from fusion.model.reference import reference_means
-from fusion.profile import stage
+from fusion.profiling import stage
 from fusion.records import Grade, GradeRequest, Prompt
 from fusion.references import resolve as resolve_reference
 from fusion.tracking.answer_store import AnswerStore, batch_key

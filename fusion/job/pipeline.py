@@ -37,7 +37,7 @@ from fusion.job.tags import run_tags
 from fusion.model.loading import LoadedModel, QuantizationConfig, shared_model
 from fusion.model.prompts import render, render_in_context
 from fusion.model.vectors import save_vectors
-from fusion.profile import stage
+from fusion.profiling import stage
 from fusion.records import Prompt
 from fusion.references import blinded
 from fusion.report import plots

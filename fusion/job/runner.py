@@ -26,7 +26,7 @@ from fusion.model.devices import default_batch_rows
 from fusion.model.loading import LoadedModel
 from fusion.model.prompts import PromptTexts, render, render_in_context
 from fusion.model.steering import steering
-from fusion.profile import stage
+from fusion.profiling import stage
 from fusion.records import GradeRequest, Prompt
 from fusion.references import blinded
 from fusion.search.weights import (

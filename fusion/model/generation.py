@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from fusion import profile
+from fusion import profiling
 from fusion.model.devices import input_device
 from fusion.model.steering import SteeringSession
 from fusion.model.stops import StopStrings
@@ -267,9 +267,9 @@ def _count_step(batch: _Batch, step: int) -> None:
     """The step's rows for the profile (``fusion bench --profile``): the prefill, then decode steps."""
     if step == 0:
         rows, width = batch.mask.shape
-        profile.prefill(rows, width, sum(width - s for s in batch.starts))
+        profiling.prefill(rows, width, sum(width - s for s in batch.starts))
     else:
-        profile.decode_step(len(batch.live), sum(batch.running_host))
+        profiling.decode_step(len(batch.live), sum(batch.running_host))
 
 
 def _grow_exact(batch: _Batch, next_ids: torch.Tensor, keep_rows: list[int]) -> None:

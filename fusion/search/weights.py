@@ -21,7 +21,7 @@ import optuna
 from fusion.config.schema import SearchConfig
 from fusion.evaluate.outcomes import Candidate, TrialResult
 from fusion.evaluate.scoring import search_objective
-from fusion.profile import stage
+from fusion.profiling import stage
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from fusion import profile
+from fusion import profiling
 from fusion.config.schema import JobConfig, PromptsConfig, SearchConfig, SteeringConfig
 from fusion.data.simpleqa import load_simpleqa
 from fusion.evaluate.judges.rules import RulesJudge
@@ -35,7 +35,7 @@ def searched(loaded, drop_finished: bool):
     """Eight questions' searches in one packed batch of 40 rows, and 16 unsteered answers in one batch."""
     prompts = load_simpleqa()[:16]
     run = runner(loaded, drop_finished)
-    with profile.profiling() as p:
+    with profiling.profiling() as p:
         outcomes = list(run.run_pack(list(enumerate(prompts[:8]))))
         run.answerer.answer_unsteered(prompts, ["baseline"])
     unsteered = [run.answerer.unsteered_ids(q, "baseline") for q in prompts]

@@ -17,7 +17,7 @@ TORCH_FREE = [
     "fusion.config.schema",
     "fusion.errors",
     "fusion.plugins",
-    "fusion.profile",
+    "fusion.profiling",
     "fusion.config.overrides",
     "fusion.methods.segments",
     "fusion.references",
@@ -139,7 +139,7 @@ LAYERS = [
     "job",
     "bench",
 ]
-GROUND = {"fusion.errors", "fusion.records", "fusion.paths", "fusion.plugins", "fusion.profile"}
+GROUND = {"fusion.errors", "fusion.records", "fusion.paths", "fusion.plugins", "fusion.profiling"}
 
 
 def layer_of(module: str) -> int:

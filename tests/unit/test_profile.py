@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fusion import profile
+from fusion import profiling
 from fusion.bench.profiled import QUESTIONS, JobProfile, table
 from fusion.model.generation import greedy
 from fusion.model.random_models import random_model
@@ -28,21 +28,21 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(profile.time, "perf_counter", fake)
+    monkeypatch.setattr(profiling.time, "perf_counter", fake)
     return fake
 
 
 def test_a_stage_keeps_its_own_seconds_and_the_outer_one_the_rest(clock):
-    with profile.profiling() as p:
-        with profile.stage(QUESTIONS):
+    with profiling.profiling() as p:
+        with profiling.stage(QUESTIONS):
             clock.now += 1.0
-            with profile.stage("reference pass"):
+            with profiling.stage("reference pass"):
                 clock.now += 2.0
-                with profile.stage("explanation"):
+                with profiling.stage("explanation"):
                     clock.now += 4.0
-            with profile.stage("explanation"):
+            with profiling.stage("explanation"):
                 clock.now += 8.0
-        with profile.stage("logging"):
+        with profiling.stage("logging"):
             clock.now += 16.0
     assert p.seconds == {"explanation": 12.0, "reference pass": 2.0, QUESTIONS: 1.0, "logging": 16.0}
     assert p.inclusive == {"explanation": 12.0, "reference pass": 6.0, QUESTIONS: 15.0, "logging": 16.0}
@@ -50,30 +50,30 @@ def test_a_stage_keeps_its_own_seconds_and_the_outer_one_the_rest(clock):
 
 
 def test_a_stage_inside_itself_counts_once_in_its_inclusive_seconds(clock):
-    with profile.profiling() as p, profile.stage("perplexity"):
+    with profiling.profiling() as p, profiling.stage("perplexity"):
         clock.now += 1.0
-        with profile.stage("perplexity"):
+        with profiling.stage("perplexity"):
             clock.now += 2.0
     assert p.seconds == {"perplexity": 3.0}
     assert p.inclusive == {"perplexity": 3.0}
 
 
 def test_nothing_is_collected_without_a_profile_and_one_profile_at_a_time(clock):
-    with profile.stage("grading"):
+    with profiling.stage("grading"):
         clock.now += 1.0
-    profile.decode_step(4, 2)  # no profile: a no-op, not an error
-    assert profile._active is None
-    with profile.profiling(), pytest.raises(RuntimeError, match="already"):
-        with profile.profiling():
+    profiling.decode_step(4, 2)  # no profile: a no-op, not an error
+    assert profiling._active is None
+    with profiling.profiling(), pytest.raises(RuntimeError, match="already"):
+        with profiling.profiling():
             pass
-    assert profile._active is None  # the outer one ended too
+    assert profiling._active is None  # the outer one ended too
 
 
 def test_the_job_profile_splits_the_job_into_stages_questions_and_the_rest(clock):
-    with profile.profiling() as p:
-        with profile.stage(QUESTIONS):
+    with profiling.profiling() as p:
+        with profiling.stage(QUESTIONS):
             clock.now += 3.0
-            with profile.stage("trial decoding"):
+            with profiling.stage("trial decoding"):
                 clock.now += 6.0
         clock.now += 1.0
     job = JobProfile("full", seconds=10.0, answered=3, profile=p)
@@ -87,7 +87,7 @@ def test_the_job_profile_splits_the_job_into_stages_questions_and_the_rest(clock
     assert lines[-1] == "| whole job | 3.333 | 100 % |"
 
 
-def steered_batch(drop_finished: bool) -> tuple[list[list[int]], profile.Profile]:
+def steered_batch(drop_finished: bool) -> tuple[list[list[int]], profiling.Profile]:
     """16 prompts of different lengths, each its own target and strengths, cached, with eight stop
     tokens so that rows end at different steps."""
     model = random_model("tiny")
@@ -95,8 +95,8 @@ def steered_batch(drop_finished: bool) -> tuple[list[list[int]], profile.Profile
     rows = prompts([5 + (i * 7) % 11 for i in range(n)], seed=4)
     targets = layer_means(model, prompts([7] * n, seed=2))
     strengths = torch.rand(n, len(model.model.layers), generator=torch.Generator().manual_seed(3))
-    with profile.profiling() as p, steering(model.model.layers, targets, strengths, cached=True) as session:
-        with profile.stage("trial decoding"):
+    with profiling.profiling() as p, steering(model.model.layers, targets, strengths, cached=True) as session:
+        with profiling.stage("trial decoding"):
             out = greedy(
                 model,
                 left_padded(rows),
