@@ -139,11 +139,14 @@ def summary_table(summary: Mapping[str, float]) -> str:
     return "\n".join(lines)
 
 
-def run_description(mode: str, model: str, n_prompts: int, decoding: str, summary: Mapping[str, float]) -> str:
-    """MLflow's note of a run: the runs list reads without opening anything."""
+def run_description(
+    mode: str, model: str, n_prompts: int, decoding: str, summary: Mapping[str, float], oracle: str
+) -> str:
+    """MLflow's note of a run: the runs list reads without opening anything. ``oracle``: the run's
+    oracle line (:func:`fusion.references.oracle_line`)."""
     return (
-        f"**{mode}** steering ({decoding}) of {model} on {n_prompts} prompts. Oracle results: the targets are "
-        f"built from the gold answers.\n\n{summary_table(summary)}\n\n"
+        f"**{mode}** steering ({decoding}) of {model} on {n_prompts} prompts; {oracle}."
+        f"\n\n{summary_table(summary)}\n\n"
         "Accuracy is the paper's metric, which a loop of gold words can pass; *correct & fluent* is the strict "
         "one: the judge says CORRECT and the answer is not degenerate (fusion.evaluate.fluency).\n"
     )

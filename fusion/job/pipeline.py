@@ -39,7 +39,7 @@ from fusion.model.prompts import render, render_in_context
 from fusion.model.vectors import save_vectors
 from fusion.profiling import stage
 from fusion.records import Prompt
-from fusion.references import blinded
+from fusion.references import blinded, oracle_line
 from fusion.report import plots
 from fusion.tracking.prepare import PrepareStore
 from fusion.tracking.runs import TRACKING_ERRORS, Tracker, flatten, read_table
@@ -268,7 +268,11 @@ def finish(
     summary["wall_seconds"] = seconds
     summary = rounded_summary(summary)  # what MLflow shows; the report recomputes from the rows
     tracker.log_summary(summary)
-    tracker.describe(run_description(job.steering.mode, job.model.name, len(outcomes), job.steering.decoding, summary))
+    spec = runner.answerer.reference.spec
+    oracle = oracle_line(spec.oracle, spec.name)
+    tracker.describe(
+        run_description(job.steering.mode, job.model.name, len(outcomes), job.steering.decoding, summary, oracle)
+    )
     config_path = context.output_dir / "resolved_config.json"
     config_path.write_text(json.dumps(resolved_config, indent=2))
     tracker.log_artifact(config_path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fusion.evaluate.grading import GRADE_NAME
 from fusion.report.comparison import PairedComparison
+from fusion.report.oracle import all_oracle, oracle_statement
 from fusion.report.stats import p_value, signed
 from fusion.report.summary import GroupSummary, Summary, per_model
 
@@ -18,8 +19,9 @@ def num(v: float | None, sd: float | None = 0.0) -> str:
     return "n/a" if v is None else f"{v:.3f}" + (f" ± {sd:.3f}" if sd else "")
 
 
+ORACLE_LEGEND = "Oracle results: the steering target is built from the gold answer."
 LEGEND = (
-    "Oracle results: the steering target is built from the gold answer. **Correct & fluent** is the strict "
+    "**Correct & fluent** is the strict "
     "metric: the judge says CORRECT and the answer is not degenerate (fusion.evaluate.fluency). **Accuracy** is the "
     "paper's metric, kept for parity; *of which degenerate* counts its accurate answers that are babble "
     "(mean over seeds). ± is the sd over search seeds (replicates) of one group; median and std are means "
@@ -40,7 +42,13 @@ def markdown(summary: Summary) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(label, g) for label, g in summary.items()]
-    return "\n".join([*lines, "", LEGEND])
+    # the legend states how the targets were built, as the runs recorded it (a passage study is no oracle)
+    oracle = (
+        ORACLE_LEGEND
+        if all_oracle(summary)
+        else f"Oracle status, as the runs recorded it: {oracle_statement(summary)}."
+    )
+    return "\n".join([*lines, "", f"{oracle} {LEGEND}"])
 
 
 def _row(label: str, g: GroupSummary) -> str:

@@ -89,7 +89,9 @@ def test_the_summary_table_puts_the_strict_metric_beside_the_papers_accuracy():
     assert "| 50.0% | 0.0% | 100.0% | +50.0% | -50.0% |" in lines["accuracy (paper: composite >= threshold)"]
     assert "| 100.0% | 0.0% | 100.0% | +100.0% | +0.0% |" in lines["correct & fluent (strict)"]
     assert "| 0 | 0 | 0 | +0 | +0 |" in lines["of which degenerate (count)"]
-    assert "correct & fluent (strict)" in run_description("full", "m", 2, "exact", metrics)
+    note = run_description("full", "m", 2, "exact", metrics, "oracle: no (reference=passage)")
+    # the note states the run's oracle status as its reference recorded it, never a fixed "oracle" sentence
+    assert "correct & fluent (strict)" in note and "on 2 prompts; oracle: no (reference=passage)." in note
 
 
 def test_a_summary_logged_before_a_metric_existed_shows_n_a_for_it():

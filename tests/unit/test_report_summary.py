@@ -150,3 +150,6 @@ def test_each_run_s_oracle_status_is_stated_once_when_uniform_and_per_group_when
     assert report(["--answers", str(tmp_path / "passage.jsonl.gz"), "--out", str(out), "--replication"]) == 0
     text = (out / "REPORT.md").read_text()
     assert "- Oracle: no (reference=passage)" in text and "These are oracle results" not in text
+    # the table's legend says the same (it said "Oracle results" whatever the runs recorded)
+    assert "Oracle status, as the runs recorded it: oracle: no (reference=passage)." in text
+    assert "Oracle results" not in text
