@@ -25,6 +25,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.hand_labels import split_of
 from fusion.methods import find
 
@@ -59,10 +60,6 @@ def group_of(rep: dict) -> tuple[str, str, int, bool]:
     return tags["fusion.model"], group, int(params["search.seed"]), searched
 
 
-def _verdict(r: dict, prefix: str) -> str:
-    return r.get(f"{prefix}simpleqa", r.get(f"{prefix}verdict", ""))
-
-
 def units_of(paths: list[str]) -> dict[tuple[str, str, str], dict]:
     units: dict[tuple[str, str, str], dict] = {}
     for path in paths:
@@ -83,7 +80,7 @@ def units_of(paths: list[str]) -> dict[tuple[str, str, str], dict]:
                     "set": "halueval", "qid": r.get("qid") or f"halueval:{r['index']}", "index": r["index"],
                     "split": split_of(r["question"]), "sources": [],
                 })  # fmt: skip
-                strict = _verdict(r, prefix) == "CORRECT" and not r[f"{prefix}fluency"]["degenerate"]
+                strict = r[f"{prefix}{GRADE_KEY}"] == "CORRECT" and not r[f"{prefix}fluency"]["degenerate"]
                 src = {"group": grp, "seed": seed, "replicate": r["replicate"], "field": field,
                        "searched": srch, "rules_v5_strict": strict}  # fmt: skip
                 if src not in unit["sources"]:
