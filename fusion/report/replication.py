@@ -33,6 +33,9 @@ from fusion.report.text import (
 from fusion.report.verdicts import across_models, headline, verdicts
 from fusion.tracking.answers import Replicate
 
+# the paper evaluated on SimpleQA: its numbers sit beside a table of SimpleQA questions only
+PAPER_SETS = {"simpleqa", "paper260"}
+
 
 @dataclass(frozen=True)
 class Study:
@@ -54,7 +57,13 @@ def limits_of(summary: Summary, reps: list[Replicate]) -> list[str]:
     judges = sorted({r.tags.get("fusion.judge", "?") for r in reps})
     seeds = max((len(g.replicates) for g in summary.values() if g.steered), default=0)
     counts = sorted({g.n_prompts for g in summary.values()})
-    lines = ["- Steering toward a reference built from the gold answer says nothing about answering without it."]
+    lines = [
+        "- Steering toward a reference built from the gold answer says nothing about answering without it."
+        if all_oracle(summary)
+        else "- The groups that are no oracle steered toward a reference that holds the answer (or another "
+        "question's, the placebo): they measure whether steering can carry given evidence, not answering without "
+        "any; an oracle group's target is built from the gold, a ceiling for steering, not a method."
+    ]
     if not any(m.startswith("gemma2_2b") for m in models):
         lines.append(
             f"- The model is {', '.join(models)}, not the paper's Gemma-2-2B-IT: the effect sizes are not the paper's."
@@ -68,8 +77,13 @@ def limits_of(summary: Summary, reps: list[Replicate]) -> list[str]:
                 "The strict metric is checked against blind hand labels and its positives are adjudicated by hand "
                 "(above); answers it calls wrong are not read (its recall against the labels is in that table)."
                 if any(f"{p}hand_strict" in row for r in reps for row in r.rows for p in ("", "baseline_"))
-                else "On the authors' own held-out answers it agrees with their Mistral grader at Cohen's kappa 0.62 "
-                "(docs/judges.md); read answer by answer, most strict positives of a search are not answers: "
+                else (
+                    "On the authors' own held-out answers it agrees with their Mistral grader at Cohen's kappa 0.62 "
+                    "(docs/judges.md); read"
+                    if {span.dataset for span in question_spans(reps)} <= PAPER_SETS
+                    else "Read"
+                )
+                + " answer by answer, most strict positives of a search are not answers: "
                 "adjudicate them (`fusion adjudicate`) before trusting a verdict."
             )
         )
@@ -174,8 +188,27 @@ def _setup(study: Study) -> list[str]:
         f"- Search: Optuna {first.params.get('search.sampler', '?')} sampler, batches of "
         f"{first.params.get('search.batch_size', '?')}, seeds {', '.join(seeds)}; objective "
         f"{' and '.join(objectives)} (fluent: the paper's minus 1 for a degenerate answer)",
-        f"- O{oracle_statement(study.summary)[1:]}",  # "Oracle: yes (...)", or each group's
+        _oracle_setup_line(oracle_statement(study.summary)),
         f"- Sweep: {', '.join(tags['fusion.sweep_id'])}; code {', '.join(c[:10] for c in tags['mlflow.source.git.commit'])}",
+    ]
+
+
+def _oracle_setup_line(statement: str) -> str:
+    """ "- Oracle: yes (...)" where every group agrees, else "- Oracle status: baseline: oracle: no ...; ..."."""
+    if statement.startswith("oracle:"):
+        return f"- O{statement[1:]}"
+    return f"- Oracle status: {statement}"
+
+
+def _paper_numbers(reps: list[Replicate]) -> list[str]:
+    """The paper's own figures, beside a table only where the questions are the paper's set's."""
+    if not {span.dataset for span in question_spans(reps)} <= PAPER_SETS:
+        return []
+    return [
+        "Paper (Gemma-2-2B-IT, 5 trials, LLM judge): accuracy 3.5 / 16.2 / 25.4 % for baseline / full / segmented; "
+        "SimpleQA CORRECT 0 / 9.2 / 13.1 %. Of the paper's 42 accurate full-mode answers, its own judge graded 20 "
+        "at 2 or lower (docs/method.md).",
+        "",
     ]
 
 
@@ -186,10 +219,7 @@ def _results(study: Study) -> list[str]:
         "",
         markdown(study.summary),
         "",
-        "Paper (Gemma-2-2B-IT, 5 trials, LLM judge): accuracy 3.5 / 16.2 / 25.4 % for baseline / full / segmented; "
-        "SimpleQA CORRECT 0 / 9.2 / 13.1 %. Of the paper's 42 accurate full-mode answers, its own judge graded 20 "
-        "at 2 or lower (docs/method.md).",
-        "",
+        *_paper_numbers(study.reps),
         GRADE_METRICS_HEADING,
         "",
         grade_metrics_markdown(study.summary),

@@ -153,3 +153,26 @@ def test_each_run_s_oracle_status_is_stated_once_when_uniform_and_per_group_when
     # the table's legend says the same (it said "Oracle results" whatever the runs recorded)
     assert "Oracle status, as the runs recorded it: oracle: no (reference=passage)." in text
     assert "Oracle results" not in text
+
+
+def test_a_report_of_mixed_oracle_status_on_another_set_names_each_group_and_drops_the_paper_s_numbers(tmp_path):
+    """The setup line read "- Oaseline: oracle: no ..." where groups differed (it cut the first letter of
+    the per-group list), and the paper's SimpleQA figures and its judge's kappa on the authors' answers
+    stood beside a table of another question set's."""
+    reps = read_answers(SAMPLE)
+    passage = {"fusion.reference": "passage", "fusion.oracle": "no"}
+    steered = [r for r in reps if r.mode == "full" and r.params.get("search.objective") == "fluent"]
+    mixed = [*reps, *(replace(r, id=f"{r.id}-p", tags={**r.tags, **passage}) for r in steered)]
+    for name, data in (("simpleqa", {}), ("halueval", {"data.name": "halueval"})):
+        write_answers(tmp_path / f"{name}.jsonl.gz", [replace(r, params={**r.params, **data}) for r in mixed])
+        assert (
+            report(["--answers", str(tmp_path / f"{name}.jsonl.gz"), "--out", str(tmp_path / name), "--replication"])
+            == 0
+        )
+    own, other = ((tmp_path / name / "REPORT.md").read_text() for name in ("simpleqa", "halueval"))
+    for text in (own, other):
+        assert "\n- Oracle status: baseline: oracle: yes (the target is built from the gold); " in text
+        assert "full[fluent,passage]: oracle: no (reference=passage)" in text
+        assert "- The groups that are no oracle steered toward a reference that holds the answer" in text
+    assert "Paper (Gemma-2-2B-IT" in own and "Mistral grader" in own
+    assert "Paper (Gemma-2-2B-IT" not in other and "Mistral grader" not in other
