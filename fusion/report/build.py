@@ -27,6 +27,7 @@ from fusion.report.hand import hand_label_sections, unread_positives
 from fusion.report.oracle import oracle_statement
 from fusion.report.pairs import paired
 from fusion.report.plots import report_plots
+from fusion.report.recovery import recoveries, recovery_section
 from fusion.report.replication import Study, replication_report
 from fusion.report.summary import Summary
 from fusion.report.text import GRADE_METRICS_HEADING, grade_metrics_markdown, markdown, paired_markdown
@@ -124,6 +125,8 @@ def build(options: ReportOptions) -> Report:
     )
     if pairs:  # a single group (or groups on disjoint prompts) keeps the report as it was
         table += "\n\n## Paired statistics\n\n" + paired_markdown(pairs)
+    if found := recoveries(summary):
+        table += "\n\n" + "\n".join(recovery_section(found)).rstrip()
     # one report file name per folder: REPORT.md (which holds the table) for the replication
     if options.replication:
         unread = unread_positives(summary, counts, str(options.labels or ""))
@@ -138,6 +141,8 @@ def build(options: ReportOptions) -> Report:
     numbers: dict[str, Any] = {label: g.to_dict() for label, g in summary.items()}
     if pairs:  # beside the group labels; absent when nothing was compared, as before
         numbers["paired"] = [dataclasses.asdict(c) for c in pairs]
+    if found:
+        numbers["recovery"] = [dataclasses.asdict(r) for r in found]
     written.append(options.out / "report.json")
     written[-1].write_text(json.dumps(numbers, indent=2) + "\n")
     if options.log and options.answers is None:

@@ -20,6 +20,7 @@ from fusion.report.provenance import (
     steering_of,
     wall_time,
 )
+from fusion.report.recovery import recoveries, recovery_section
 from fusion.report.summary import Summary
 from fusion.report.text import (
     GRADE_METRICS_HEADING,
@@ -228,6 +229,7 @@ def _results(study: Study) -> list[str]:
         "",
         verdicts(study.summary, study.pairs),
         "",
+        *recovery_section(recoveries(study.summary)),
     ]
 
 
