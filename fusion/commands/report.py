@@ -55,6 +55,14 @@ def parser() -> argparse.ArgumentParser:
         help="a hand-labels folder (experiments/hand_labels): strict positives count only where a person "
         "confirmed them, and the report adds the judge's agreement with the labels",
     )
+    where.add_argument(
+        "--changed-from",
+        type=Path,
+        default=None,
+        metavar="ANSWERS",
+        help="also list every answer that differs from this answers file's (the same study run another "
+        "way: a speed-up must not change answers)",
+    )
     _output_options(p.add_argument_group("what to write"))
     return p
 
@@ -126,7 +134,15 @@ def main(argv: list[str] | None = None) -> int:
             machine=args.machine,
         )
         report = build(options)
+        if args.changed_from is not None:
+            from fusion.report.build import replicates
+            from fusion.report.changes import changes
+            from fusion.tracking.answers import read_answers
+
+            changed = changes(read_answers(args.changed_from), replicates(options))
     print(json.dumps(report.numbers, indent=2) if args.json else report.table)
+    if args.changed_from is not None:
+        print(f"\n## Answers changed from {args.changed_from}\n\n{changed.markdown()}")
     return 0
 
 
