@@ -121,15 +121,18 @@ def overrides(draw: st.DrawFn) -> list[str]:
 # 50 cases in the full suite (CI), 20 in `make test-unit`'s quick loop; FUSION_FUZZ_EXAMPLES=2000 for a long hunt
 @settings(
     max_examples=int(os.environ.get("FUSION_FUZZ_EXAMPLES", "50")),
-    deadline=10_000,
+    deadline=None,  # wall clock depends on the machine's load: the CPU-time bound below holds the goal
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(case=overrides())
 def test_every_key_passes_or_fails_in_one_fusion_line(case, capsys, tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("fuzz"))  # relative paths a case names land here
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     code, lines = outcome(case, capsys)
-    assert time.monotonic() - start < 10, f"{case} took {time.monotonic() - start:.1f} s"
+    # no heavy work (a model load is tens of CPU seconds) and no hang (a judge's server that never
+    # answers); CPU time, not wall, so that a loaded machine (two studies beside CI) does not fail it
+    assert time.process_time() - cpu < 10, f"{case} took {time.process_time() - cpu:.1f} s of CPU"
+    assert time.monotonic() - start < 60, f"{case} took {time.monotonic() - start:.1f} s"
     if code:
         assert code == 2, (case, lines)
         assert len(lines) == 1 and lines[0].startswith("fusion: "), (case, lines)
