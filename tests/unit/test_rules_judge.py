@@ -268,3 +268,28 @@ def test_rejections_choices_and_copies(question, gold, answer, label, quality, w
     (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
     assert (grade.label, grade.quality) == (label, quality), grade.rationale
     assert why in grade.rationale
+
+
+# rules-v6: a measure's first claim is another number; a date's is another date or year, not any number
+TRACK = "What is the length of the track where the 2013 Liqui Moly Bathurst 12 Hour was staged?"
+BORN = 'In what year was the creator of the current arrangement of the "Simpson\'s Theme" born?'
+CLAIM_CASES = [
+    # (question, gold, answer, label, quality)
+    (TRACK, "6.213 km long", "The track is 20.5 km long. The track is 6.213 km long.", "INCORRECT", 3),
+    (TRACK, "6.213 km long", "The track is 6.213 km long. It hosted 20 races.", "CORRECT", 5),
+    (
+        BORN,
+        "March 28, 1941",
+        "The theme was re-arranged in season 2. Alf Clausen (born March 28, 1941) arranged it.",
+        "CORRECT",
+        5,
+    ),
+    (BORN, "March 28, 1941", "He was born in 1938. Others say March 28, 1941.", "INCORRECT", 3),
+    (BORN, "March 28, 1941", "He was born on June 2, 1940. Others say March 28, 1941.", "INCORRECT", 3),
+]
+
+
+@pytest.mark.parametrize("question, gold, answer, label, quality", CLAIM_CASES)
+def test_the_first_claim_is_of_the_gold_s_kind(question, gold, answer, label, quality):
+    (grade,) = RulesJudge().grade([GradeRequest(question, gold, answer)])
+    assert (grade.label, grade.quality) == (label, quality), grade.rationale

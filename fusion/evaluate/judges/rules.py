@@ -86,6 +86,12 @@ rules-v5: what an answer rejects and chooses (fusion.evaluate.judges.rules_choic
       and B both ...?"): the first "yes" or "no" is the choice.
   16. The rationale says when the gold's words were found only where the answer copies the question.
 
+rules-v6: the first claim is of the gold's kind (HaluEval's calibration labels)
+  17. A number with unit words ("6.213 km long") is a numeric gold for rule 8: another number
+      before it is the answer's claim; its match starts at the number, not at an earlier
+      number's units. A gold holding a date is claimed only by another date or year ("season 2"
+      is no claim before "born March 28, 1941").
+
 Quality grade (1-5), after the authors' 1-5 rubric
   CORRECT: 5 when the whole gold matched exactly; 4 when the match needed leniency (surname
   only, a typo) or the answer hedges ("mostly correct, minor gaps").
@@ -139,7 +145,7 @@ from fusion.evaluate.judges.rules_claims import (
 from fusion.evaluate.judges.rules_tokens import _fold, _Tok, _tokens, normalise
 from fusion.records import Grade, GradeLabel, GradeRequest
 
-RUBRIC = "rules-v5"
+RUBRIC = "rules-v6"
 # a degenerate answer (fusion.evaluate.fluency) is never CORRECT and grades at most this
 DEGENERATE_MAX_QUALITY = 2
 

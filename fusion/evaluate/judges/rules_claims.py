@@ -34,12 +34,19 @@ _FUNCTION_WORDS = set(
 )
 
 
+_YEAR = re.compile(r"1\d{3}|20\d{2}")
+
+
 @dataclass(frozen=True)
 class _Gold:
     tokens: list[str]  # tokens every match needs
     person: bool  # looks like a person's name: surname-only and typo leniency apply
     numeric: bool  # every token is a number or date: alternatives are other numbers
     proper: bool  # starts with a capital: alternatives are other capitalised names
+    # rules-v6: a number and its unit words ("6.213 km long") is answered by a number too, and a gold
+    # holding a date by a date or a year, not by any number ("season 2" before "born March 28, 1941")
+    measure: bool = False
+    dated: bool = False
 
 
 def _gold(text: str) -> _Gold:
@@ -57,7 +64,9 @@ def _gold(text: str) -> _Gold:
     )
     numeric = bool(toks) and all(t.kind in ("num", "date") for t in toks)
     proper = bool(words) and words[0].cap
-    return _Gold(list(dict.fromkeys(required)), person, numeric, proper)
+    measure = len(toks) >= 2 and toks[0].kind == "num" and all(t.kind == "word" and not t.cap for t in toks[1:])
+    dated = any(t.kind == "date" for t in toks)
+    return _Gold(list(dict.fromkeys(required)), person, numeric, proper, measure, dated)
 
 
 def _find(gold: _Gold, answer: list[_Tok], fuzzy: bool) -> tuple[int, int] | None:
@@ -209,8 +218,11 @@ def _claims(gold: _Gold, sentence: list[_Tok], asked: set[str]) -> bool:
     capitalised gold that ends in an institution or place word ("Radcliffe College"): another
     name before such a word ("Harvard University").
     """
-    if gold.numeric:
-        return any(t.kind in ("num", "date") and t.norm not in asked for t in sentence)
+    if gold.numeric or gold.measure:
+        kinds = ("date",) if gold.dated else ("num", "date")
+        return any(
+            (t.kind in kinds or (gold.dated and _YEAR.fullmatch(t.norm))) and t.norm not in asked for t in sentence
+        )
     if gold.person:
         runs: list[list[_Tok]] = [[]]
         for tok in sentence:  # runs of capitalised words, joined by "of", "for", "and", ...
@@ -242,9 +254,12 @@ def _first_claim(gold: _Gold, answer: list[_Tok], question: str, span: tuple[int
     # a date in the question also asks its month and year ("December 2012" for "December 5, 2012")
     asked |= {d[: len(d) - 3 * k] for d in asked if re.fullmatch(r"\d{4}-\d\d(?:-\d\d)?", d) for k in (1, 2)}
     asked = {a for a in asked if a}
+    first = span[0]
+    if gold.measure:  # the match's window can open on an earlier number's units ("20.5 km long. ... 6.213 km long")
+        first = next((i for i in range(span[0], min(span[1], len(answer))) if answer[i].norm == gold.tokens[0]), first)
     start = 0
     for end in [i for i, t in enumerate(answer) if t.norm == "|"] + [len(answer)]:
-        if end > span[0]:
+        if end > first:
             return False  # this sentence holds the gold: the gold is the first claim
         if _claims(gold, answer[start:end], asked):
             return True
