@@ -6,6 +6,7 @@ labels in experiments/hand_labels) and the answers sample of tests/data.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 
@@ -15,6 +16,7 @@ from fusion.evaluate.judges.rules import RulesJudge
 from fusion.report.adjudication import HAND, adjudicate, label_index, pending, tally, verdict_index
 from fusion.report.groups import summarise
 from fusion.report.hand import unread_positives
+from fusion.report.recovery import recoveries
 from fusion.report.summary import GroupSummary, ReplicateSummary
 from fusion.tracking.answers import read_answers, regrade, write_answers
 from tests.helpers import PROJECT_ROOT
@@ -32,6 +34,8 @@ def test_the_typed_summary_of_a_committed_study_is_its_report_json():
     summary = summarise(reps, verdict_index(items, reps))
     committed = json.loads((STUDY / "report.json").read_text())
     committed.pop("paired")
+    # the recovered share of the prompt's gain, beside the groups, as the report computes it
+    assert committed.pop("recovery") == [dataclasses.asdict(r) for r in recoveries(summary)]
     assert list(summary) == list(committed)
     for label, group in summary.items():
         assert isinstance(group, GroupSummary) and group.label == label
