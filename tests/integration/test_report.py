@@ -306,13 +306,17 @@ def test_the_reference_as_a_prompt_is_a_group_that_steering_is_paired_with(tmp_p
     log_run(uri, "full", {0: 0.8, 1: 0.7, 2: 0.1})
     log_run(uri, "in_context", {0: 0.9, 1: 0.1, 2: 0.1})
     numbers = report(tmp_path, "--replication", "--resamples", "100")
-    assert list(numbers) == ["baseline", "full", "in_context", "paired"]
+    assert list(numbers) == ["baseline", "full", "in_context", "paired", "recovery"]
     assert numbers["in_context"]["n_trials"] == 0 and numbers["in_context"]["objective"] is None
+    # the steered group's gain over the baseline as a share of the prompt's
+    (recovered,) = numbers["recovery"]
+    assert (recovered["group"], recovered["prompted"], recovered["baseline"]) == ("full", "in_context", "baseline")
     pairs = {(p["a"], p["b"]) for p in numbers["paired"]}
     assert {("full", "baseline"), ("in_context", "baseline"), ("full", "in_context")} <= pairs
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert "Does steering beat giving the model the same reference text in its prompt?" in text
     assert "Does the reference as a prompt beat the unsteered baseline?" in text
+    assert "How much of the reference-in-prompt gain does steering recover?" in text
 
 
 def test_fixed_strengths_are_a_group_paired_with_the_search_on_the_same_questions(tmp_path):
