@@ -5,9 +5,11 @@ Per model, for each searched group with cached steering, on the prompts it share
 and the prompted group (in_context), on the strict metric as adjudicated (per prompt, the mean over
 the group's seeds): share = (steered - baseline) / (prompted - baseline), the steered group's gain
 over closed book as a fraction of the prompt's. 1 is all of it, 0 none, below 0 worse than closed
-book. The interval is a percentile bootstrap resampling prompts, as the paired comparisons do; a
-ratio has none where a resample's prompted gain is 0 or below (the prompt then did not help, and no
-share of its gain is defined), and then the report says so instead of printing one.
+book. The interval is a percentile bootstrap resampling prompts, as the paired comparisons do. Where a
+resample's prompted gain is 0 or below (the prompt did not help there) its share is unbounded: it
+counts as -inf or +inf by the sign of the steered gain (-inf where that is 0 too), so a few such
+resamples only widen the interval, and where more than 2.5 % of them fall on one side the
+interval is unbounded and the report says so instead of printing one.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Recovery:
     gain: float  # steered - baseline, points
     prompted_gain: float  # prompted - baseline, points
     share: float | None  # None: the prompt gained nothing on these prompts
-    low: float | None  # None: some resample's prompted gain was <= 0
+    low: float | None  # None: unbounded (too many resamples' prompted gain was <= 0)
     high: float | None
 
     def sentence(self) -> str:
@@ -45,7 +47,7 @@ class Recovery:
         if self.share is None:
             return f"{head}: no share (the prompt gained nothing)."
         if self.low is None or self.high is None:
-            return f"{head}: {100 * self.share:.0f} % (no interval: some resamples' prompt gained nothing)."
+            return f"{head}: {100 * self.share:.0f} % (unbounded interval: too many resamples' prompt gained nothing)."
         return f"{head}: {100 * self.share:.0f} % [{100 * self.low:.0f}, {100 * self.high:.0f}]."
 
 
@@ -87,8 +89,12 @@ def _recovery(
     if share is not None:
         draws = np.random.default_rng(seed).integers(0, len(shared), size=(resamples, len(shared)))
         num, den = (s - b)[draws].mean(axis=1), (q - b)[draws].mean(axis=1)
-        if (den > 0).all():
-            low, high = (float(v) for v in np.percentile(num / den, [2.5, 97.5]))
+        unbounded = np.where(num > 0, np.inf, -np.inf)
+        ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), unbounded)
+        with np.errstate(invalid="ignore"):  # interpolating between two infinite shares: nan, unbounded
+            bounds = np.percentile(ratios, [2.5, 97.5])
+        if np.isfinite(bounds).all():
+            low, high = (float(v) for v in bounds)
     return Recovery(label, prompt_label, base_label, len(shared), 100 * gain, 100 * prompted_gain, share, low, high)
 
 

@@ -42,10 +42,13 @@ def test_a_steered_group_s_gain_is_read_as_a_share_of_the_prompt_s_with_an_inter
     )
 
 
-def test_no_interval_where_a_resample_s_prompt_gained_nothing_and_no_share_where_the_prompt_never_did():
+def test_a_few_resamples_where_the_prompt_gained_nothing_widen_the_interval_and_many_unbound_it():
     (half,) = recoveries(_study(prompted_right=4, steered_right=2))
-    # 1 in 256 resamples draws only prompts 5-8, where the prompt gained nothing: no ratio there
-    assert half.share == 0.5 and half.low is None and "no interval" in half.sentence()
+    # 1 in 256 resamples draws only prompts 5-8, where the prompt gained nothing: an infinite share there
+    assert half.share == 0.5 and half.low is not None and half.high is not None and half.low <= 0.5 <= half.high
+    (one,) = recoveries(_study(prompted_right=1, steered_right=1))
+    # (7/8)^8 = 34 % of resamples miss the one prompt the prompt helped on
+    assert one.share == 1.0 and one.low is None and "unbounded interval" in one.sentence()
     (none,) = recoveries(_study(prompted_right=0, steered_right=2))
     assert none.share is None and none.sentence().endswith("no share (the prompt gained nothing).")
 
