@@ -242,7 +242,8 @@ def export(entries: Sequence[dict[str, Any]], folder: Path, seed: int = 0) -> Pa
     """Append ``entries`` to the labelled set in ``folder`` as new blind items (shuffled, new ids)
     and write them, question, gold and answer only, to a batch file for the labeller."""
     existing = [json.loads(line) for line in (folder / "items.jsonl").read_text().splitlines() if line.strip()]
-    start = 1 + max((int(r["id"].lstrip("h")) for r in existing), default=-1)
+    # adjudication items are h0000, h0001, ...; a draw's items carry prefixes of their own (g, s)
+    start = 1 + max((int(r["id"][1:]) for r in existing if r["id"].startswith("h")), default=-1)
     order = list(entries)
     random.Random(seed).shuffle(order)
     batch = folder / f"pending-{start:04d}.jsonl"
@@ -289,7 +290,7 @@ def export_pending(reps: Sequence[Replicate], folder: Path, dry_run: bool = Fals
     blind batch, after joining those whose very text a person has labelled to that item."""
     items = load(folder)
     todo, found = already_read(pending(reps, label_index(items, reps)), items)
-    if found and not dry_run:
-        attach(found, folder)
     batch = export(todo, folder) if todo and not dry_run else None
+    if found and not dry_run:  # after the export: a failed export leaves the folder as it was
+        attach(found, folder)
     return Exported(joined=sum(map(len, found.values())), known=len(found), todo=len(todo), batch=batch)

@@ -199,3 +199,15 @@ def test_a_read_positive_takes_the_persons_simpleqa_verdict():
     # a label adds no positive the judge missed
     negative = {"simpleqa": "NOT_ATTEMPTED", "answer": "I do not know."}
     assert adjudicated_grade({**negative, HAND: "true"}, "", "CORRECT") == "NOT_ATTEMPTED"
+
+
+def test_exported_positives_number_on_after_the_adjudication_items_whatever_other_draws_hold(tmp_path):
+    """A folder that also holds a draw's items (g0000, s0000: their own prefixes) numbers the next
+    adjudication items after the last h item; the export failed on 'g0000' and had already joined
+    known texts into key.jsonl by then."""
+    folder = _empty_label_folder(tmp_path)
+    drawn = [{"id": i, "question": "Q?", "gold": "g", "answer": "a"} for i in ("h0003", "g0000", "s0012")]
+    (folder / "items.jsonl").write_text("".join(json.dumps(d) + "\n" for d in drawn))
+    batch = export(pending(_with_two_positives(), {}), folder)
+    assert batch.name == "pending-0004.jsonl"
+    assert [json.loads(line)["id"] for line in batch.read_text().splitlines()] == ["h0004", "h0005"]
