@@ -41,5 +41,7 @@ class MeasuredPrecision:
 SOURCE = "experiments/hand_labels, held-out half, stratified sample"
 SEARCHED: dict[str, MeasuredPrecision] = {
     "rules-v5": MeasuredPrecision("rules-v5", confirmed=2, positives=7, labelled=72, source=SOURCE, date="2026-12-07"),
-    "rules-v6": MeasuredPrecision("rules-v6", confirmed=8, positives=16, labelled=91, source=SOURCE, date="2026-12-07"),
+    "rules-v6": MeasuredPrecision(
+        "rules-v6", confirmed=13, positives=51, labelled=160, source=SOURCE, date="2026-12-07"
+    ),
 }
