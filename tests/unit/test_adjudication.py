@@ -164,8 +164,13 @@ def test_the_committed_hand_labels_are_complete_and_blind():
     kinds = {k for i in items for k in i.kinds}
     assert kinds == {"searched", "fixed", "in_context", "unsteered"}
     assert {i.model for i in items} == {"smollm2_135m", "gemma3_270m"}
-    # SimpleQA rows 500-999 are held out for the project's own checks: never labelled
-    assert not any(500 <= i.index < 1000 for i in items)
+    # SimpleQA rows 500-999 and HaluEval rows 5000-9999 are held out for the project's own checks:
+    # never labelled (items written before keys named their set are SimpleQA's rows)
+    held_out = {"simpleqa": range(500, 1000), "halueval": range(5000, 10000)}
+    keys = [json.loads(line) for line in (LABELS / "key.jsonl").read_text().splitlines() if line.strip()]
+    sets = {str(k.get("qid") or "simpleqa:").split(":")[0] for k in keys}
+    assert sets == {"simpleqa", "halueval"}
+    assert not any(k["index"] in held_out[str(k.get("qid") or "simpleqa:").split(":")[0]] for k in keys)
 
 
 def test_the_adjudicate_command_exports_a_batch_and_names_the_command_that_labels_it(tmp_path, capsys):
