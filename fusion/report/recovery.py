@@ -47,8 +47,13 @@ class Recovery:
         if self.share is None:
             return f"{head}: no share (the prompt gained nothing)."
         if self.low is None or self.high is None:
-            return f"{head}: {100 * self.share:.0f} % (unbounded interval: too many resamples' prompt gained nothing)."
-        return f"{head}: {100 * self.share:.0f} % [{100 * self.low:.0f}, {100 * self.high:.0f}]."
+            return f"{head}: {_pct(self.share)} % (unbounded interval: too many resamples' prompt gained nothing)."
+        return f"{head}: {_pct(self.share)} % [{_pct(self.low)}, {_pct(self.high)}]."
+
+
+def _pct(share: float) -> int:
+    """A share in whole percent; an int, so that -0.1 % reads 0, not -0."""
+    return round(100 * share)
 
 
 def recoveries(summary: Summary, resamples: int = 10_000, seed: int = 0) -> list[Recovery]:
