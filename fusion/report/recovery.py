@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fusion.report.stats import Observation
+from fusion.report.stats import Observation, bootstrap_draws
 from fusion.report.summary import GroupSummary, Summary, per_model
 
 STRICT = 2  # the strict metric's place in an observation
@@ -92,7 +92,7 @@ def _recovery(
     share = gain / prompted_gain if prompted_gain > 0 else None
     low = high = None
     if share is not None:
-        draws = np.random.default_rng(seed).integers(0, len(shared), size=(resamples, len(shared)))
+        draws = bootstrap_draws(len(shared), resamples, seed)
         num, den = (s - b)[draws].mean(axis=1), (q - b)[draws].mean(axis=1)
         unbounded = np.where(num > 0, np.inf, -np.inf)
         ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), unbounded)

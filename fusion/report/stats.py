@@ -109,6 +109,12 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def bootstrap_draws(n: int, resamples: int, seed: int) -> np.ndarray:
+    """``[resamples, n]`` indices of ``n`` paired items drawn with replacement: the same draws for
+    the same ``n`` and seed wherever a report resamples its prompts."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
 def paired_bootstrap_ci(
     a: Sequence[float], b: Sequence[float], *, resamples: int = 10_000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float, float]:
@@ -127,8 +133,7 @@ def paired_bootstrap_ci(
     if resamples < 1 or not 0 < level < 1:
         raise ValueError(f"need resamples >= 1 and 0 < level < 1, got {resamples}, {level}")
     diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = diffs[rng.integers(0, len(diffs), size=(resamples, len(diffs)))].mean(axis=1)
+    means = diffs[bootstrap_draws(len(diffs), resamples, seed)].mean(axis=1)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(diffs.mean()), float(low), float(high)
