@@ -38,6 +38,10 @@ from fusion.tracking.answers import Replicate
 PAPER_SETS = {"simpleqa", "paper260"}
 
 
+def _paper_sets_only(reps: list[Replicate]) -> bool:
+    return {span.dataset for span in question_spans(reps)} <= PAPER_SETS
+
+
 @dataclass(frozen=True)
 class Study:
     """What REPORT.md is built from: the groups, their replicates and paired comparisons, the
@@ -81,7 +85,7 @@ def limits_of(summary: Summary, reps: list[Replicate]) -> list[str]:
                 else (
                     "On the authors' own held-out answers it agrees with their Mistral grader at Cohen's kappa 0.62 "
                     "(docs/judges.md); read"
-                    if {span.dataset for span in question_spans(reps)} <= PAPER_SETS
+                    if _paper_sets_only(reps)
                     else "Read"
                 )
                 + " answer by answer, most strict positives of a search are not answers: "
@@ -203,7 +207,7 @@ def _oracle_setup_line(statement: str) -> str:
 
 def _paper_numbers(reps: list[Replicate]) -> list[str]:
     """The paper's own figures, beside a table only where the questions are the paper's set's."""
-    if not {span.dataset for span in question_spans(reps)} <= PAPER_SETS:
+    if not _paper_sets_only(reps):
         return []
     return [
         "Paper (Gemma-2-2B-IT, 5 trials, LLM judge): accuracy 3.5 / 16.2 / 25.4 % for baseline / full / segmented; "
