@@ -125,12 +125,13 @@ def build(options: ReportOptions) -> Report:
     )
     if pairs:  # a single group (or groups on disjoint prompts) keeps the report as it was
         table += "\n\n## Paired statistics\n\n" + paired_markdown(pairs)
-    if found := recoveries(summary):
+    found = recoveries(summary)
+    if found:
         table += "\n\n" + "\n".join(recovery_section(found)).rstrip()
     # one report file name per folder: REPORT.md (which holds the table) for the replication
     if options.replication:
         unread = unread_positives(summary, counts, str(options.labels or ""))
-        study = Study(summary, reps, options.commands, options.wall_seconds, pairs, hand, unread)
+        study = Study(summary, reps, options.commands, options.wall_seconds, pairs, hand, unread, found)
         written = [options.out / "REPORT.md"]
         written[0].write_text(replication_report(study))
         written.append(write_answers(options.out / "answers.jsonl.gz", reps))

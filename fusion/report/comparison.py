@@ -146,7 +146,7 @@ def compare_groups(
         return None
     acc = _zero_one(a, b, shared, 0, resamples, seed, level)
     comp_diff, low, high = paired_bootstrap_ci(
-        _means(a, shared, 1), _means(b, shared, 1), resamples=resamples, seed=seed, level=level
+        seed_means(a, shared, 1), seed_means(b, shared, 1), resamples=resamples, seed=seed, level=level
     )
     n = len(shared)
     pairs = list(zip(acc.a, acc.b))
@@ -196,7 +196,7 @@ def compare_groups(
     )
 
 
-def _means(group: Group, shared: Sequence[Hashable], part: int) -> list[float]:
+def seed_means(group: Group, shared: Sequence[Hashable], part: int) -> list[float]:
     """Per shared prompt, the mean over the group's seeds of one part of its observations."""
     return [sum(o[part] for o in group[p]) / len(group[p]) for p in shared]
 
@@ -218,7 +218,7 @@ class _ZeroOne:
 def _zero_one(
     a: Group, b: Group, shared: Sequence[Hashable], part: int, resamples: int, seed: int, level: float
 ) -> _ZeroOne:
-    x, y = _means(a, shared, part), _means(b, shared, part)
+    x, y = seed_means(a, shared, part), seed_means(b, shared, part)
     diff, lo, hi = paired_bootstrap_ci(x, y, resamples=resamples, seed=seed, level=level)
     runs_a, runs_b = ([[o[part] for o in g[q]] for q in shared] for g in (a, b))
     return _ZeroOne(

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fusion.report.stats import Observation, bootstrap_draws
+from fusion.report.comparison import seed_means
+from fusion.report.stats import bootstrap_draws
 from fusion.report.summary import GroupSummary, Summary, per_model
 
 STRICT = 2  # the strict metric's place in an observation
@@ -87,7 +88,7 @@ def _recovery(
     groups = (g, prompt, base)
     if not shared or not all(len(o) > STRICT for x in groups for p in shared for o in x.observations[p]):
         return None
-    s, q, b = (np.array([_mean(x.observations[p]) for p in shared]) for x in groups)
+    s, q, b = (np.array(seed_means(x.observations, shared, STRICT)) for x in groups)
     gain, prompted_gain = float((s - b).mean()), float((q - b).mean())
     share = gain / prompted_gain if prompted_gain > 0 else None
     low = high = None
@@ -101,10 +102,6 @@ def _recovery(
         if np.isfinite(bounds).all():
             low, high = (float(v) for v in bounds)
     return Recovery(label, prompt_label, base_label, len(shared), 100 * gain, 100 * prompted_gain, share, low, high)
-
-
-def _mean(observations: Sequence[Observation]) -> float:
-    return sum(o[STRICT] for o in observations) / len(observations)
 
 
 def recovery_section(found: Sequence[Recovery]) -> list[str]:

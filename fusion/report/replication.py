@@ -20,7 +20,7 @@ from fusion.report.provenance import (
     steering_of,
     wall_time,
 )
-from fusion.report.recovery import recoveries, recovery_section
+from fusion.report.recovery import Recovery, recovery_section
 from fusion.report.summary import Summary
 from fusion.report.text import (
     GRADE_METRICS_HEADING,
@@ -54,6 +54,7 @@ class Study:
     pairs: list[PairedComparison] = field(default_factory=list)
     hand_labels: str = ""  # the judge against the labels and the adjudication
     unread: str = ""  # the steered groups whose strict positives no person has read
+    recovered: list[Recovery] = field(default_factory=list)  # each steered group's share of the prompt's gain
 
 
 def limits_of(summary: Summary, reps: list[Replicate]) -> list[str]:
@@ -233,7 +234,7 @@ def _results(study: Study) -> list[str]:
         "",
         verdicts(study.summary, study.pairs),
         "",
-        *recovery_section(recoveries(study.summary)),
+        *recovery_section(study.recovered),
     ]
 
 
