@@ -63,7 +63,7 @@ _GLUED = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
 _UNIT_OR_ORDINAL = re.compile(r"(?i)\d+(?:st|nd|rd|th|s|'s|km|kg|mg|cm|mm|m|g|ml|l|h|am|pm|bc|ad|d|k|x)")
 _STRIP = "*_.,;:!?()[]{}\"'`«»“”‘’-"
 _WORD_OR_NUMBER = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*")
-_YEAR = re.compile(r"1\d{3}|20\d\d")
+YEAR = re.compile(r"1\d{3}|20\d\d")  # a year as a token: also the rules judge's (rules_claims)
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -130,7 +130,7 @@ def year_salad(text: str) -> float:
     """The share of words and numbers that are years, when at least :data:`YEAR_SALAD_DISTINCT`
     different years occur (0 otherwise: one date, or a life span, is ordinary prose)."""
     tokens = _WORD_OR_NUMBER.findall(text)
-    years = [t for t in tokens if _YEAR.fullmatch(t)]
+    years = [t for t in tokens if YEAR.fullmatch(t)]
     return len(years) / len(tokens) if len(set(years)) >= YEAR_SALAD_DISTINCT else 0.0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fusion.evaluate.fluency import YEAR
 from fusion.evaluate.judges.rules_tokens import _TITLES, _same, _Tok, _tokens, normalise
 
 _GOLD_STOPWORDS = {"of", "and", "in", "on", "at", "for", "to", "by"}
@@ -32,9 +33,6 @@ _FUNCTION_WORDS = set(
     "with by after before during when while what which who whom where why how but so if then also however "
     "answer explanation question yes no".split()
 )
-
-
-_YEAR = re.compile(r"1\d{3}|20\d{2}")
 
 
 @dataclass(frozen=True)
@@ -221,7 +219,7 @@ def _claims(gold: _Gold, sentence: list[_Tok], asked: set[str]) -> bool:
     if gold.numeric or gold.measure:
         kinds = ("date",) if gold.dated else ("num", "date")
         return any(
-            (t.kind in kinds or (gold.dated and _YEAR.fullmatch(t.norm))) and t.norm not in asked for t in sentence
+            (t.kind in kinds or (gold.dated and YEAR.fullmatch(t.norm))) and t.norm not in asked for t in sentence
         )
     if gold.person:
         runs: list[list[_Tok]] = [[]]
