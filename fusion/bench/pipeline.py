@@ -17,7 +17,7 @@ from fusion.bench.stages import DEFAULT_MODEL, Bench, timed
 from fusion.config.schema import DataConfig, PromptsConfig
 from fusion.data import load_questions
 from fusion.evaluate.outcomes import TrialResult
-from fusion.model.devices import default_batch_rows, device_name
+from fusion.model.devices import EXACT_CPU_BATCH_ROWS, device_name
 from fusion.model.generation import encode, greedy
 from fusion.model.loading import LoadedModel, QuantizationConfig, load_configured
 from fusion.search.weights import best_trial
@@ -55,7 +55,9 @@ def run_pipeline(
     # the first questions of the default question set (data's defaults, as a job asks them)
     questions = load_questions(DataConfig(limit=max(prompts, unsteered_batch)))
     bench = Bench(loaded, questions, max_new_tokens, prompts)
-    z = Sizes(prompts, trials, max_new_tokens, loop_prompts, exact_prompts, default_batch_rows(torch.device("cpu")))
+    z = Sizes(
+        prompts, trials, max_new_tokens, loop_prompts, exact_prompts, EXACT_CPU_BATCH_ROWS
+    )  # 8 prompts x 5 trials, the size this comparison has always had
     r["packed_rows"] = z.packed_rows
     _step_costs(r, bench, z)
     loop, searches = _searches(r, bench, z)

@@ -7,7 +7,9 @@ study is made of, in the study's order: the unsteered baseline (its baseline and
 land in the answer store) and a searched job (full steering: it reads them back and generates the
 explanations, which in a study the in_context job generates instead: the work is counted once
 either way). Their seconds per question and outside the questions project the study's plan
-(:func:`fusion.job.study.plan`: seven groups, one seed) onto its questions. By default the old side keeps
+(:func:`fusion.job.study.plan`: seven groups, one seed) onto its questions; the searched jobs after
+the first read the explanations and the reference means back from the answer store, as they do in
+a study, so their projection leaves those stages out. By default the old side keeps
 ended rows in the generated batches (``search.drop_finished=false``) and asks and tells each study
 on the storage trial by trial (``search.studies_in_memory=false``), and the new side is the
 default; ``--old``/``--new`` compare other levers (``search.max_batch_rows=160``). Where the two
@@ -18,14 +20,19 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from fusion.bench.profiled import JobProfile, profile_job, table
 
 # what tells the two sides apart by default: the lever's switch
-SIDES = {"old": ("search.drop_finished=false", "search.studies_in_memory=false"), "new": ()}
+# (the old side also packs 40 rows, the CPU default before 160, and its searched jobs read no
+# reference means back: they had no store for them)
+SIDES = {
+    "old": ("search.drop_finished=false", "search.studies_in_memory=false", "search.max_batch_rows=40"),
+    "new": (),
+}
 # the job of each kind the bench times (the study's first of each kind)
 KINDS = {"unsteered": ["steering=baseline"], "searched": ["steering=full"]}
 
@@ -37,15 +44,33 @@ class Side:
     name: str
     jobs: dict[str, JobProfile]
     answers: list[str]
+    stored_means: bool = True  # its later searched jobs read the reference means from the answer store
 
     def projected(self, total: int, overrides: Sequence[str] = ()) -> float:
         """Seconds the study's plan should take on ``total`` questions at this side's rates (a
         ``data.limit`` among ``overrides`` is the timed jobs', not the study's)."""
-        from fusion.job.study import default_groups, plan
+        from fusion.job.study import default_groups, plan, spec_of
 
         study = [o for o in overrides if not o.startswith("data.limit=")]
         jobs = plan(default_groups(study), [0], 0, study)
-        return sum(self.jobs[j.kind].overhead + j.questions(total) * self.jobs[j.kind].per_question for j in jobs)
+        searched = [j for j in jobs if j.kind == "searched"]
+        seconds = 0.0
+        for j in jobs:
+            timed = self.jobs[j.kind]
+            per_question = timed.per_question
+            if j in searched[1:]:  # the answer store gives it what the first searched job made
+                toward = spec_of(j.label.split()[0]).update == "toward"
+                per_question -= self.read_back(timed, toward and self.stored_means)
+            seconds += timed.overhead + j.questions(total) * per_question
+        return seconds
+
+    @staticmethod
+    def read_back(timed: JobProfile, means: bool) -> float:
+        """Seconds per question a later searched job of the study reads from the answer store instead
+        of computing: the explanations, and (``means``: a method toward each question's reference)
+        the reference passes; mean_diff captures its own answers' means, as many passes again."""
+        own = timed.profile.seconds
+        return (own.get("explanation", 0.0) + own.get("reference pass", 0.0) * means) / max(timed.answered, 1)
 
 
 def run_side(name: str, questions: int, overrides: Sequence[str], folder: Path) -> Side:
@@ -71,7 +96,9 @@ def run_projection(
     sides = {}
     for name in ("old", "new"):
         with tempfile.TemporaryDirectory(prefix=f"fusion-bench-{name}-") as tmp:
-            sides[name] = run_side(name, questions, [*overrides, *sides_overrides[name]], Path(tmp))
+            side = run_side(name, questions, [*overrides, *sides_overrides[name]], Path(tmp))
+        old_path = name == "old" and tuple(sides_overrides[name]) == SIDES["old"]
+        sides[name] = replace(side, stored_means=not old_path)
     old, new = sides["old"], sides["new"]
     r: dict[str, Any] = {"questions": questions, "projected_questions": total}
     for name, side in sides.items():

@@ -89,7 +89,8 @@ class SearchConfig:
     seed: int = 0
     # Rows generated together: the trial batches of several prompts are packed into one batch of
     # at most this many rows (each prompt keeps its own study, so packing changes no trial).
-    # null: the measured default of the device (fusion.model.devices.DEFAULT_BATCH_ROWS).
+    # null: the measured default of the device and decoding (fusion.model.devices.default_batch_rows:
+    # 160, and 40 for exact decoding on a CPU).
     max_batch_rows: int | None = None
     # rows whose answers ended leave every cached generated batch (trials and unsteered answers)
     # with their KV cache; false keeps them, feeding padding (the same tokens, slower)

@@ -25,6 +25,7 @@ from fusion.evaluate.grading import GRADE_KEY
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.outcomes import GradedAnswer, PromptOutcome, SteeredAnswer, TrialResult
 from fusion.evaluate.scoring import composite, token_overlap
+from fusion.model.devices import input_device
 from fusion.model.generation import StopStrings, encode, eos_ids, greedy
 from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import LoadedModel
@@ -126,10 +127,9 @@ class Answerer:
         the bare question (``baseline``), the steering prompt (``control``) or the explanation prompt
         (``explanation``, the model's own explanation after the gold answer).
 
-        Decoding on a CPU is bound by reading the weights, so a left-padded batch of prompts costs
-        little more than one prompt (``make bench-pipeline``: 2.8x faster for 8, same answers).
-        With ``progress``, a bar counts the answers as their batches finish (on a CPU the job's
-        unsteered answers take minutes before the first question is searched).
+        A left-padded batch of prompts costs little more than one prompt on a CPU (``make
+        bench-pipeline``: 2.8x faster for 8, same answers). With ``progress``, a bar counts the
+        answers as their batches finish (minutes on a CPU before the first question is searched).
         """
         size = self.job.prompts.unsteered_batch_size
         todo_of = {kind: [p for p in prompts if (p.key, kind) not in self._unsteered] for kind in kinds}
@@ -188,13 +188,21 @@ class Answerer:
     ) -> list[tuple[str, torch.Tensor]]:
         """Each prompt's explanation and reference means ``h_l``."""
         texts = texts or [render(self.job.prompts, self.tokenizer, p) for p in prompts]
-        out = []
-        for text, (explanation, completion) in zip(texts, self.reference_completions(prompts)):
-            reference, span = reference_text(text, completion)
-            with stage("reference pass"):
-                means = reference_means(self.model, self.tokenizer, self.layers, reference, span)
-            out.append((explanation, means))
-        return out
+        pairs = zip(texts, self.reference_completions(prompts))
+        return [(explanation, self.means(*reference_text(text, done))) for text, (explanation, done) in pairs]
+
+    def means(self, text: str, span: tuple[int, int]) -> torch.Tensor:
+        """``h_l`` of ``text`` over ``span``, from the answer store where an earlier job of the sweep
+        captured it (the same forward pass, so the same tensor bit for bit)."""
+        with stage("reference pass"):
+            key = batch_key([*self._answer_identity, "means"], [text, f"{span[0]}:{span[1]}"])
+            store = self.answer_store
+            found = store.get_tensor(key, input_device(self.model)) if store else None
+            if found is None:
+                found = reference_means(self.model, self.tokenizer, self.layers, text, span)
+                if store:
+                    store.put_tensor(key, found)
+            return found
 
     def answer_means(self, prompts: Sequence[Prompt]) -> list[torch.Tensor | None]:
         """Each prompt's own unsteered answer to the steering prompt (the zero-steering control),
@@ -205,12 +213,7 @@ class Answerer:
             answer = self.decode(self.unsteered_ids(prompt, "control"))
             prefix = texts.steer + texts.reference_separator
             span = (len(prefix), len(prefix) + len(answer))
-            with stage("reference pass"):
-                out.append(
-                    reference_means(self.model, self.tokenizer, self.layers, prefix + answer, span)
-                    if answer.strip()
-                    else None
-                )
+            out.append(self.means(prefix + answer, span) if answer.strip() else None)
         return out
 
     def outcome(

@@ -95,7 +95,8 @@ class PromptRunner:
 
     def prompts_per_pack(self) -> int:
         """How many prompts' trial batches fit in one generated batch of ``search.max_batch_rows``."""
-        rows = self.job.search.max_batch_rows or default_batch_rows(self.loaded.device)
+        exact = self.job.steering.decoding == "exact"
+        rows = self.job.search.max_batch_rows or default_batch_rows(self.loaded.device, exact)
         return max(1, rows // self.rows_per_prompt())
 
     def rows_per_prompt(self) -> int:

@@ -16,11 +16,15 @@ from torch import nn
 from fusion.errors import SetupError
 from fusion.model import cpu_linear
 
-# Rows per generated batch when ``search.max_batch_rows`` is null. CPU: 8 prompts x 5 trials, which
-# `make bench-pipeline` measures against one prompt per batch (decoding on 2 cores is bound by arithmetic
-# from about 8 rows on, so more rows gain nothing). GPU: 160, from the probe of these hooks on an
-# H200 (still launch-bound at 160 rows in cached mode); `fusion bench --random-weights` re-measures.
-DEFAULT_BATCH_ROWS = {"cpu": 40, "cuda": 160}
+# Rows per generated batch when ``search.max_batch_rows`` is null. CPU, cached decoding: 32 prompts x
+# 5 trials: a 40-row decode step runs the float32 products at about 120 GFLOP/s on 2 cores, 160 rows
+# near 190, and the study's searched jobs took 1.14x less time at 160 than at 40 (docs/speed.md).
+# CPU, exact decoding: 40 (8 prompts), which re-runs the whole sequence every step and is bound by
+# arithmetic from a few rows on; a pack is also the unit an interrupted job redoes, up to about 35
+# minutes of exact decoding at 160 rows. GPU: 160, from the probe of these hooks on an H200 (still
+# launch-bound at 160 rows in cached mode); `fusion bench --random-weights` re-measures.
+DEFAULT_BATCH_ROWS = {"cpu": 160, "cuda": 160}
+EXACT_CPU_BATCH_ROWS = 40
 
 
 class DeviceError(SetupError):
@@ -135,7 +139,10 @@ def input_device(model: nn.Module) -> torch.device:
     return module_device(embeddings) if isinstance(embeddings, nn.Module) else module_device(model)
 
 
-def default_batch_rows(device: torch.device) -> int:
+def default_batch_rows(device: torch.device, exact: bool = False) -> int:
+    """Rows per generated batch when ``search.max_batch_rows`` is null (``exact``: exact decoding)."""
+    if exact and device.type == "cpu":
+        return EXACT_CPU_BATCH_ROWS
     return DEFAULT_BATCH_ROWS.get(device.type, DEFAULT_BATCH_ROWS["cpu"])
 
 

@@ -44,6 +44,7 @@ def reference_means(
             input_ids=encoded["input_ids"].to(device),
             attention_mask=encoded["attention_mask"].to(device),
             use_cache=False,
+            logits_to_keep=1,  # the layers' outputs are what counts: the head runs on one position
         )
     index = torch.tensor(positions, device=device)
     captured = [out for out in outputs if out is not None]

@@ -12,7 +12,9 @@ near match, so a cached answer is the one the job would have generated.
 
 The store is a folder of small JSON files beside the tracking store (``<store dir>/answers``);
 deleting it only costs the time to regenerate. A file is written atomically and an unreadable one
-counts as a miss.
+counts as a miss. The reference means ``h_l`` of a text (a forward pass without hooks, the same for
+every method that steers toward that reference: full, segmented, single_layer, the placebo's
+partner, mean_diff's training fold) are kept there too, as ``.pt`` files under the same kind of key.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import torch
 
 
 def batch_key(identity: Sequence[Any], texts: Sequence[str]) -> str:
@@ -48,9 +53,29 @@ class AnswerStore:
         return [[int(t) for t in r] for r in rows]
 
     def put(self, key: str, rows: Sequence[Sequence[int]]) -> None:
+        with self._writing(f"{key}.json") as tmp:
+            tmp.write_text(json.dumps([list(r) for r in rows]))
+
+    def get_tensor(self, key: str, device: torch.device) -> torch.Tensor | None:
+        """A stored tensor (reference means) on ``device``, or None (absent or unreadable)."""
+        try:
+            found = torch.load(self.folder / f"{key}.pt", map_location=device, weights_only=True)
+        except (OSError, RuntimeError, ValueError, EOFError):
+            return None
+        return found if isinstance(found, torch.Tensor) else None
+
+    def put_tensor(self, key: str, tensor: torch.Tensor) -> None:
+        with self._writing(f"{key}.pt") as tmp:
+            torch.save(tensor.detach().cpu(), tmp)
+
+    @contextmanager
+    def _writing(self, name: str) -> Iterator[Path]:
+        """A temp file renamed to ``name`` once written: a parallel job or a kill never leaves half a file."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        # a temp file renamed into place: a parallel job or a kill never leaves half a file
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
-        with os.fdopen(fd, "w") as f:
-            json.dump([list(r) for r in rows], f)
-        os.replace(tmp, self.folder / f"{key}.json")
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=Path(name).suffix, dir=self.folder)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.replace(tmp, self.folder / name)
+        finally:
+            Path(tmp).unlink(missing_ok=True)

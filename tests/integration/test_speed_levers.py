@@ -84,10 +84,19 @@ def test_the_study_bench_projects_the_study_and_compares_the_two_paths(tmp_path)
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["answers_changed"] == 0 and result["answers_compared"] > 8
     assert result["study_projected_min_new"] > 0 and result["speedup_new_vs_old"] > 0
-    # seven groups: 2 unsteered and 5 searched jobs on 260 questions, each with its time outside them
-    per_question = 260 * (2 * result["unsteered_s_per_question_new"] + 5 * result["searched_s_per_question_new"])
-    outside = 2 * result["unsteered_job_outside_questions_s_new"] + 5 * result["searched_job_outside_questions_s_new"]
-    assert result["study_projected_min_new"] * 60 == pytest.approx(per_question + outside)
+    # seven groups: 2 unsteered and 5 searched jobs on 260 questions, each with its time outside
+    # them; the 4 searched jobs after the first read the explanations back from the answer store,
+    # and the 3 of them toward a question's reference (segmented, single_layer, the placebo) its
+    # means too, which the old path did not store
+    for side, means in (("new", 3), ("old", 0)):
+        profile = next(p for p in result["profiles"] if p["label"] == f"searched {side}")
+        stages = profile["stages_s"]
+        read_back = (4 * stages["explanation"] + means * stages["reference pass"]) / profile["answered"]
+        unsteered, searched = result[f"unsteered_s_per_question_{side}"], result[f"searched_s_per_question_{side}"]
+        per_question = 260 * (2 * unsteered + 5 * searched - read_back)
+        outside = 2 * result[f"unsteered_job_outside_questions_s_{side}"]
+        outside += 5 * result[f"searched_job_outside_questions_s_{side}"]
+        assert result[f"study_projected_min_{side}"] * 60 == pytest.approx(per_question + outside, rel=1e-4)
     assert [p["label"] for p in result["profiles"]] == [
         "unsteered old",
         "searched old",
