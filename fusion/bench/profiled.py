@@ -28,7 +28,7 @@ class JobProfile:
     seconds: float
     answered: int
     profile: Profile
-    answers: tuple[str, ...] = ()
+    answers: tuple[tuple[str, str], ...] = ()  # (question id and which answer, its text)
 
     @property
     def per_question(self) -> float:
@@ -92,9 +92,14 @@ def profile_job(overrides: Sequence[str], folder: Path, label: str = "") -> JobP
         result = run_job(overrides, folder / (label or "job"))  # its own checks, as in a study
         seconds = time.perf_counter() - start
     answers = [
-        text
+        (f"{o.qid or o.index} {what}", text)
         for o in result.outcomes
-        for text in (o.baseline.answer, o.control.answer, o.steered.answer, *(t.answer for t in o.trials))
+        for what, text in (
+            ("baseline", o.baseline.answer),
+            ("control", o.control.answer),
+            ("chosen", o.steered.answer),
+            *((f"trial {t.number}", t.answer) for t in o.trials),
+        )
     ]
     return JobProfile(label or " ".join(overrides), seconds, result.answered, profile, tuple(answers))
 

@@ -9,10 +9,11 @@ explanations, which in a study the in_context job generates instead: the work is
 either way). Their seconds per question and outside the questions project the study's plan
 (:func:`fusion.job.study.plan`: seven groups, one seed) onto its questions; the searched jobs after
 the first read the explanations and the reference means back from the answer store, as they do in
-a study, so their projection leaves those stages out. By default the old side keeps
-ended rows in the generated batches (``search.drop_finished=false``) and asks and tells each study
-on the storage trial by trial (``search.studies_in_memory=false``), and the new side is the
-default; ``--old``/``--new`` compare other levers (``search.max_batch_rows=160``). Where the two
+a study, so their projection leaves those stages out. By default the old side is the path before the levers: it keeps
+ended rows in the generated batches (``search.drop_finished=false``), asks and tells each study
+on the storage trial by trial (``search.studies_in_memory=false``), packs 40 rows
+(``search.max_batch_rows=40``) and reads no reference means back; the new side is the
+default; ``--old``/``--new`` compare other levers (``search.max_batch_rows=160`` against 40). Where the two
 sides compute the same thing they must give the same answers: the bench counts the ones that differ.
 """
 
@@ -43,7 +44,7 @@ class Side:
 
     name: str
     jobs: dict[str, JobProfile]
-    answers: list[str]
+    answers: list[tuple[str, str]]
     stored_means: bool = True  # its later searched jobs read the reference means from the answer store
 
     def projected(self, total: int, overrides: Sequence[str] = ()) -> float:
@@ -77,7 +78,7 @@ def run_side(name: str, questions: int, overrides: Sequence[str], folder: Path) 
     """The unsteered and the searched job of one side (``overrides`` ending with the side's own),
     into ``folder``'s store, in the study's order."""
     jobs: dict[str, JobProfile] = {}
-    answers: list[str] = []
+    answers: list[tuple[str, str]] = []
     for kind, method in KINDS.items():
         job_overrides = [*method, *overrides, f"data.limit={questions}"]  # --questions wins
         jobs[kind] = profile_job(job_overrides, folder, f"{kind} {name}")
@@ -111,6 +112,8 @@ def run_projection(
     for kind in KINDS:
         r[f"speedup_{kind}_new_vs_old"] = old.jobs[kind].per_question / new.jobs[kind].per_question
     r["answers_compared"] = len(new.answers)
-    r["answers_changed"] = sum(a != b for a, b in zip(old.answers, new.answers, strict=True))
+    changed = [(which, a, b) for (which, a), (_, b) in zip(old.answers, new.answers, strict=True) if a != b]
+    r["answers_changed"] = len(changed)
+    r["changed_answers"] = [{"answer": which, "old": a, "new": b} for which, a, b in changed]
     r["profiles"] = [job.as_dict() for side in sides.values() for job in side.jobs.values()]
     return r, table([job for side in sides.values() for job in side.jobs.values()])

@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
         "--old",
         action="append",
         default=None,
-        help="with --study: an override of the old side (repeatable; default: search.drop_finished=false search.studies_in_memory=false search.max_batch_rows=40)",
+        help="with --study: an override of the old side (repeatable; default: the old path, search.drop_finished=false search.studies_in_memory=false search.max_batch_rows=40)",
     )
     parser.add_argument("--new", action="append", default=None, help="with --study: an override of the new side")
     parser.add_argument(
@@ -136,11 +136,14 @@ def _study_or_profile(args: argparse.Namespace) -> int:
 
             sides = {"old": args.old or SIDES["old"], "new": args.new or SIDES["new"]}
             results, breakdown = run_projection(args.questions, args.total, args.overrides, sides)
-            profiles = results.pop("profiles")
+            profiles, changed = results.pop("profiles"), results.pop("changed_answers")
             print(breakdown)
             path = args.json or PROJECT_ROOT / "bench-study.json"
             report({"machine": machine(), **results}, path)
-            path.write_text(json.dumps({**json.loads(path.read_text()), "profiles": profiles}, indent=2) + "\n")
+            for c in changed:  # each answer the two sides gave differently, by question and kind
+                print(f"changed: {c['answer']}: {c['old']!r} -> {c['new']!r}")
+            kept = {**json.loads(path.read_text()), "changed_answers": changed, "profiles": profiles}
+            path.write_text(json.dumps(kept, indent=2) + "\n")
             return 0
     print(f"(written to {path})")
     return 0

@@ -24,9 +24,9 @@ PLACEBO = "steering.target=shuffled"  # a steered method toward another question
 ORACLE = "reference=gold_explanation"
 # seconds per question on this project's 2-core CPU for the default model, 5 trials: the first
 # estimate, before the study has timed a job of its own. Unsteered and searched from the 260-question
-# study of 2026-12-05 (baseline and in_context 6-7 min, each searched group 15-16 min); exact from
-# the bench's projection of the paper's study in exact mode (535 min for 2 x 260, docs/speed.md)
-SECONDS_PER_QUESTION = {"unsteered": 1.4, "searched": 3.4, "exact": 60.0}
+# study of 2026-12-07 (baseline and in_context 5-6 min, the searched groups 13-16 min, 85 min in all);
+# exact from the bench's projection of the paper's study in exact mode (535 min for 2 x 260, docs/speed.md)
+SECONDS_PER_QUESTION = {"unsteered": 1.2, "searched": 3.3, "exact": 60.0}
 JOB_OVERHEAD = 25.0  # seconds a job spends outside its questions (run, references, summary, plots)
 
 

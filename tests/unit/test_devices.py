@@ -14,7 +14,7 @@ import torch
 from fusion.config.schema import ModelConfig, QuantizationConfig
 from fusion.model import cpu_linear
 from fusion.model.cpu_linear import pack_linears
-from fusion.model.devices import DeviceError, input_device, resolve
+from fusion.model.devices import DeviceError, default_batch_rows, input_device, resolve
 from fusion.model.generation import Encoded, greedy
 from fusion.model.likelihood import continuation_nll
 from fusion.model.loading import load_configured
@@ -234,6 +234,14 @@ def test_auto_resolves_to_what_this_machine_has():
     else:
         assert placement.device == torch.device("cpu") and placement.dtype == torch.float32
     assert resolve("cpu", "bfloat16").dtype == torch.bfloat16  # slow on a CPU, but it runs
+
+
+def test_packs_are_160_rows_but_40_for_exact_decoding_on_a_cpu():
+    """A cached pack of 32 prompts runs the CPU's products near their peak; an exact pack is what an
+    interrupted job redoes, so on a CPU it stays at 8 prompts (docs/speed.md)."""
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert default_batch_rows(cpu) == 160 and default_batch_rows(cpu, exact=True) == 40
+    assert default_batch_rows(cuda) == default_batch_rows(cuda, exact=True) == 160  # a device name only
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA: asking for it is not an error here")
