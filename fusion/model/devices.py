@@ -23,7 +23,7 @@ from fusion.model import cpu_linear
 # arithmetic from a few rows on; a pack is also the unit an interrupted job redoes, up to about 35
 # minutes of exact decoding at 160 rows. GPU: 160, from the probe of these hooks on an H200 (still
 # launch-bound at 160 rows in cached mode); `fusion bench --random-weights` re-measures.
-DEFAULT_BATCH_ROWS = {"cpu": 160, "cuda": 160}
+DEFAULT_BATCH_ROWS = 160
 EXACT_CPU_BATCH_ROWS = 40
 
 
@@ -143,7 +143,7 @@ def default_batch_rows(device: torch.device, exact: bool = False) -> int:
     """Rows per generated batch when ``search.max_batch_rows`` is null (``exact``: exact decoding)."""
     if exact and device.type == "cpu":
         return EXACT_CPU_BATCH_ROWS
-    return DEFAULT_BATCH_ROWS.get(device.type, DEFAULT_BATCH_ROWS["cpu"])
+    return DEFAULT_BATCH_ROWS
 
 
 def synchronize(device: torch.device) -> None:
