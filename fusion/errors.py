@@ -87,3 +87,34 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then raise :class:`Interrupted`. A write to a
+    SQLite tracking store cut in half leaves its transaction open (the traceback keeps the
+    connection alive), and the write that marks the run KILLED then waits on that lock and fails; a
+    prompt's commit is short, so it finishes first. A second signal interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        if held:
+            raise Interrupted(signum)
+        held.append(signum)
+
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        # a signal ignored (SIGINT in a shell's background job) stays ignored; None: a handler
+        # set outside Python, which could not be put back
+        if signal.getsignal(number) not in (signal.SIG_IGN, None):
+            previous[number] = signal.signal(number, hold)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if held:
+        raise Interrupted(held[0])

@@ -10,7 +10,8 @@ either way). Their seconds per question and outside the questions project the st
 (:func:`fusion.job.study.plan`: seven groups, one seed) onto its questions; the searched jobs after
 the first read the explanations and the reference means back from the answer store, as they do in
 a study, so their projection leaves those stages out. By default the old side is the path before the levers: it keeps
-ended rows in the generated batches (``search.drop_finished=false``), asks and tells each study
+ended rows in the generated batches (``search.drop_finished=false``), grows the KV cache by
+concatenation (``search.in_place_cache=false``), asks and tells each study
 on the storage trial by trial (``search.studies_in_memory=false``), packs 40 rows
 (``search.max_batch_rows=40``) and reads no reference means back; the new side is the
 default; ``--old``/``--new`` compare other levers (``search.max_batch_rows=160`` against 40). Where the two
@@ -31,7 +32,12 @@ from fusion.bench.profiled import JobProfile, profile_job, table
 # (the old side also packs 40 rows, the CPU default before 160, and its searched jobs read no
 # reference means back: they had no store for them)
 SIDES = {
-    "old": ("search.drop_finished=false", "search.studies_in_memory=false", "search.max_batch_rows=40"),
+    "old": (
+        "search.drop_finished=false",
+        "search.in_place_cache=false",
+        "search.studies_in_memory=false",
+        "search.max_batch_rows=40",
+    ),
     "new": (),
 }
 # the job of each kind the bench times (the study's first of each kind)

@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
         "--old",
         action="append",
         default=None,
-        help="with --study: an override of the old side (repeatable; default: the old path, search.drop_finished=false search.studies_in_memory=false search.max_batch_rows=40)",
+        help="with --study: an override of the old side (repeatable; default: the old path, search.drop_finished=false search.in_place_cache=false search.studies_in_memory=false search.max_batch_rows=40)",
     )
     parser.add_argument("--new", action="append", default=None, help="with --study: an override of the new side")
     parser.add_argument(

@@ -95,6 +95,9 @@ class SearchConfig:
     # rows whose answers ended leave every cached generated batch (trials and unsteered answers)
     # with their KV cache; false keeps them, feeding padding (the same tokens, slower)
     drop_finished: bool = True
+    # cached decoding writes each step's keys and values into room kept ahead in the KV cache;
+    # false: the cache grows by concatenation, as transformers' own does (the same tokens, slower)
+    in_place_cache: bool = True
     # each prompt's study searched in memory and written to the study storage once complete;
     # false: asked and told on the storage trial by trial (the same trials, slower on SQLite)
     studies_in_memory: bool = True

@@ -1,9 +1,8 @@
-"""Answers without hooks on a loaded model, and how answers are scored: the baseline, the
-zero-steering control and the explanations (batched across prompts, kept in the sweep's answer
-store), the overlap and perplexity of any answer, each question's reference means and its own answer's
-(what a steering method builds its targets from, :mod:`fusion.job.targets`), a question's graded
-outcome, and the paper's selection of the questions the model gets wrong unsteered. The runner
-holds one (:mod:`fusion.job.runner`)."""
+"""Answers without hooks on a loaded model, and how answers are scored: the baseline, the zero-steering
+control and the explanations (batched across prompts, kept in the sweep's answer store), the overlap and
+perplexity of any answer, each question's reference means and its own answer's (what a steering method
+builds its targets from, :mod:`fusion.job.targets`), a question's graded outcome, and the paper's
+selection of the questions the model gets wrong unsteered. The runner holds one (:mod:`fusion.job.runner`)."""
 
 from __future__ import annotations
 
@@ -91,6 +90,7 @@ class Answerer:
                 stop_ids=self.stop,
                 stop_strings=self.stop_strings,
                 drop_finished=self.job.search.drop_finished,
+                in_place_cache=self.job.search.in_place_cache,
                 **kwargs,
             )
 

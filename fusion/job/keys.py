@@ -23,7 +23,10 @@ _JUDGE_TRANSPORT = (
 )
 # where a job runs and how fast, not what it computes (packing and placement change no answer in
 # float32; a device or precision change is recorded in the run's tags)
-_PLACEMENT = {"model": ("device", "device_map"), "search": ("max_batch_rows", "drop_finished", "studies_in_memory")}
+_PLACEMENT = {
+    "model": ("device", "device_map"),
+    "search": ("max_batch_rows", "drop_finished", "in_place_cache", "studies_in_memory"),
+}
 
 
 def job_key(resolved_config: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from fusion.config.compose import named_model_config
 from fusion.config.schema import JobConfig
 from fusion.config.targets import shuffled_partners
-from fusion.errors import Interrupted, ServiceUnavailable, SetupError, sigterm_as_interrupt
+from fusion.errors import Interrupted, ServiceUnavailable, SetupError, interrupts_held, sigterm_as_interrupt
 from fusion.evaluate.judges import Judge
 from fusion.evaluate.metrics import rounded_summary, run_description, summary_metrics, trial_rows
 from fusion.evaluate.outcomes import PromptOutcome
@@ -228,9 +228,11 @@ def answer_all(context: JobContext) -> tuple[list[PromptOutcome], int]:
     ):
         for start in range(0, len(todo), size):
             for outcome in runner.run_pack(todo[start : start + size], trial_bar, context.target_of):
-                with stage("logging"):
+                # a signal waits for the commit: a prompt is kept whole or not at all, and the store
+                # is left unlocked for the write that marks the run KILLED
+                with stage("logging"), interrupts_held():
                     commit(context, outcome)
-                outcomes.append(outcome)
+                    outcomes.append(outcome)
                 prompt_bar.update(1)
                 prompt_bar.set_postfix(composite=f"{outcome.steered.composite:.2f}")
             log.info("prompts done: %d of %d", len(outcomes), len(prompts))

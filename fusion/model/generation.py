@@ -19,6 +19,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from fusion import profiling
+from fusion.model import kv_cache
 from fusion.model.devices import input_device
 from fusion.model.steering import SteeringSession
 from fusion.model.stops import StopStrings
@@ -109,6 +110,7 @@ def greedy(
     on_step: Callable[[int, int], None] | None = None,
     stop_strings: StopStrings | None = None,
     drop_finished: bool = True,
+    in_place_cache: bool = True,
 ) -> list[list[int]]:
     """Greedy continuation token ids per row (EOS excluded).
 
@@ -124,10 +126,13 @@ def greedy(
     inside one long batched generation.
     With ``stop_strings`` a row also ends where its text reaches one; its ids end before it.
     ``drop_finished=False`` keeps ended rows in a cached batch, feeding padding (the same tokens,
-    slower: the old path, for the benchmark's side by side).
+    slower: the old path, for the benchmark's side by side), and ``in_place_cache=False`` grows the
+    KV cache by concatenation, as transformers does (:mod:`fusion.model.kv_cache`; the same tokens).
     """
     device = input_device(model)
     batch = _Batch.start(prompt, device)
+    if use_cache and in_place_cache:
+        batch.past = kv_cache.in_place_cache(model.config)
     stops = torch.tensor(sorted(stop_ids), dtype=batch.ids.dtype, device=device)
     pad_id = _pad_of(model)
     if session is not None:

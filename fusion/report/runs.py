@@ -35,6 +35,7 @@ _NOT_IDENTITY = (
     "search.storage",
     "search.max_batch_rows",
     "search.drop_finished",
+    "search.in_place_cache",
     "search.studies_in_memory",
     "model.device",
 )

@@ -162,6 +162,10 @@ def _start_trace(answer: AnswerTrace, run_id: str) -> str:
             request_preview=f"[{answer.kind}] {answer.question}",
             response_preview=answer.graded.answer,
         )
+        # on the trace still open, MLflow keeps the assessments with it and stores them in the
+        # trace's own write: one transaction per answer instead of eight (a third of a prompt's
+        # logging time on SQLite)
+        _assess(span.trace_id, answer)
     return span.trace_id
 
 
@@ -213,13 +217,13 @@ def _assess_fluency(trace_id: str, answer: AnswerTrace) -> None:
 def log_answer_traces(
     client: MlflowClient, experiment_id: str, run_id: str, answers: Sequence[AnswerTrace]
 ) -> list[str]:
-    """Log answers as traces of ``run_id`` with their assessments; their ids."""
+    """Log answers as traces of ``run_id``, each with its assessments; their ids."""
     ids = [_start_trace(answer, run_id) for answer in answers]
     # MLflow may export traces in the background (MLFLOW_ENABLE_ASYNC_TRACE_LOGGING): they must be
-    # in the store before their assessments, and before the row that marks the prompt finished
+    # in the store before the row that marks the prompt finished
     mlflow.flush_trace_async_logging()
     # MLflow's tracing never raises: a trace it could not start or export is dropped with a
-    # warning, and assessments on a dropped trace are skipped silently. Read them back instead.
+    # warning, its assessments with it. Read them back instead.
     stored = {i for index in {a.index for a in answers} for i in prompt_trace_ids(client, experiment_id, run_id, index)}
     missing = [f"{a.kind} of prompt {a.index}" for trace_id, a in zip(ids, answers) if trace_id not in stored]
     if missing:
@@ -227,6 +231,4 @@ def log_answer_traces(
             f"MLflow did not store the traces of the {', '.join(missing)} in run {run_id}: its tracing failed "
             "(see the warnings above) or is turned off (mlflow.tracing.disable, MLFLOW_TRACE_SAMPLING_RATIO)"
         )
-    for trace_id, answer in zip(ids, answers):
-        _assess(trace_id, answer)
     return ids

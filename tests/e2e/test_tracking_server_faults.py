@@ -13,6 +13,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from fusion.tracking.runs import read_table
+from fusion.tracking.traces import EXPECTATION, FEEDBACK
 from tests.e2e.servers import free_ports, start_mlflow_server, stop
 from tests.helpers import PROJECT_ROOT
 
@@ -77,5 +78,7 @@ def test_the_tracking_server_going_away_stops_the_job_in_one_line_and_the_rerun_
         assert sorted((t["index"], t["trial"]) for t in trials) == [(i, t) for i in range(3) for t in range(2)]
         traces = client.search_traces(locations=[run.info.experiment_id], run_id=run.info.run_id, max_results=100)
         assert len(traces) == 3 * 3, "each prompt's baseline, control and steered traces, once"
+        for trace in traces:  # sent with their trace, through the server's REST API
+            assert sorted(a.name for a in trace.info.assessments) == sorted([EXPECTATION, *FEEDBACK]), trace.info.tags
     finally:
         stop(server)
