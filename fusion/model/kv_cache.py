@@ -3,7 +3,8 @@ ahead, instead of copying the whole cache into a new tensor (``torch.cat``, tran
 ``DynamicLayer``), which at 160 rows was 15 % of a decode step on a CPU (docs/speed.md).
 
 Attention reads a view of the filled part, the same numbers in the same order as the
-concatenated cache, so the answers are bit for bit the same (tests/integration/test_kv_cache.py).
+concatenated cache, so the answers are bit for bit the same (tests/unit/test_kv_cache.py,
+tests/integration/test_speed_levers.py).
 Only for models whose every layer attends to the whole sequence: a sliding-window layer keeps
 transformers' own cache.
 """
@@ -77,6 +78,6 @@ class InPlaceLayer(DynamicLayer):
 def in_place_cache(config: PretrainedConfig) -> Cache | None:
     """An empty in-place cache for ``config``'s model; None (transformers' own) where a layer slides."""
     types = getattr(config, "layer_types", None)
-    if types is None and getattr(config, "sliding_window", None) or any(t != "full_attention" for t in types or []):
+    if (types is None and getattr(config, "sliding_window", None)) or any(t != "full_attention" for t in types or []):
         return None
     return Cache(layer_class_to_replicate=InPlaceLayer)
