@@ -22,11 +22,11 @@ GROWTH = 64
 
 class InPlaceLayer(DynamicLayer):
     """One layer's keys and values in a buffer ``[rows, heads, room, dim]`` filled from the left;
-    ``keys``/``values`` are views of its first ``length`` positions."""
+    ``keys``/``values`` are views of its filled positions, so their length is the cache's (and
+    transformers' own ``crop`` and ``reset`` keep working on them)."""
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         super().lazy_initialization(key_states, value_states)
-        self.length = 0
         self.key_room = self.value_room = torch.empty(0, 0, 0, 0)  # no room: the first write makes it
 
     def update(
@@ -34,45 +34,38 @@ class InPlaceLayer(DynamicLayer):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
-        end = self.length + key_states.shape[-2]
+        filled = self.get_seq_length()
+        end = filled + key_states.shape[-2]
         if end > self.key_room.shape[-2]:
-            self.key_room = self._grown(self.key_room, key_states, end + GROWTH)
-            self.value_room = self._grown(self.value_room, value_states, end + GROWTH)
-        self.key_room[:, :, self.length : end] = key_states
-        self.value_room[:, :, self.length : end] = value_states
-        self.length = end
-        return self._views()
+            self.key_room = self._grown(self.key_room, key_states, filled, end + GROWTH)
+            self.value_room = self._grown(self.value_room, value_states, filled, end + GROWTH)
+        self.key_room[:, :, filled:end] = key_states
+        self.value_room[:, :, filled:end] = value_states
+        return self._views(end)
 
-    def _grown(self, room: torch.Tensor, new: torch.Tensor, size: int) -> torch.Tensor:
+    @staticmethod
+    def _grown(room: torch.Tensor, new: torch.Tensor, filled: int, size: int) -> torch.Tensor:
         """A bigger buffer holding what is filled so far (once per :data:`GROWTH` steps)."""
         bigger = torch.empty((*new.shape[:2], size, new.shape[-1]), dtype=new.dtype, device=new.device)
-        if self.length:
-            bigger[:, :, : self.length] = room[:, :, : self.length]
+        if filled:  # (the first write's room is the empty placeholder)
+            bigger[:, :, :filled] = room[:, :, :filled]
         return bigger
 
-    def _views(self) -> tuple[torch.Tensor, torch.Tensor]:
-        keys, values = self.key_room[:, :, : self.length], self.value_room[:, :, : self.length]
+    def _views(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        keys, values = self.key_room[:, :, :length], self.value_room[:, :, :length]
         self.keys, self.values = keys, values
         return keys, values
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
-        if self.length:
+        if length := self.get_seq_length():
             self.key_room, self.value_room = self.key_room[indices], self.value_room[indices]
-            self._views()
+            self._views(length)
 
     def batch_repeat_interleave(self, repeats: int) -> None:
-        if self.length:
+        if length := self.get_seq_length():
             self.key_room = self.key_room.repeat_interleave(repeats, dim=0)
             self.value_room = self.value_room.repeat_interleave(repeats, dim=0)
-            self._views()
-
-    def crop(self, tokens_to_remove: int) -> None:
-        super().crop(tokens_to_remove)
-        self.length = self.get_seq_length()
-
-    def reset(self) -> None:
-        super().reset()
-        self.length = 0
+            self._views(length)
 
 
 def in_place_cache(config: PretrainedConfig) -> Cache | None:
